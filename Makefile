@@ -1,0 +1,41 @@
+# ferry build, test and benchmark entry points.
+SHELL := /bin/bash
+export PATH := /usr/local/go/bin:$(PATH)
+export CGO_ENABLED := 0
+
+VERSION  ?= 0.1.0-dev
+BUILD_ID := $(shell find . -path ./bin -prune -o \( -name '*.go' -o -name go.mod -o -name go.sum \) -print | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-12)
+LDFLAGS  := -s -w -X github.com/ferry-ml/ferry/internal/buildinfo.Version=$(VERSION) -X github.com/ferry-ml/ferry/internal/buildinfo.BuildID=$(BUILD_ID)
+BIN      := bin
+
+.PHONY: build test test-deps unit bench lint clean
+
+## build: ferry for this machine, ferry-executor for linux/amd64 and linux/arm64 (all static)
+build:
+	go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ferry ./cmd/ferry
+	GOOS=linux GOARCH=amd64 go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ferry-executor-linux-amd64 ./cmd/ferry-executor
+	GOOS=linux GOARCH=arm64 go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ferry-executor-linux-arm64 ./cmd/ferry-executor
+
+## test-deps: install what the tests need (git, sshd, rsync, debootstrap; the test image)
+test-deps:
+	bash scripts/test-deps.sh
+
+## test: the whole suite on real components (installs what it needs first)
+test: test-deps build lint
+	FERRY_EXECUTOR_DIR=$(CURDIR)/$(BIN) go test -count=1 -timeout 30m ./...
+
+## unit: the fast unit tests only, with the race detector
+unit:
+	go test -race -count=1 -short ./...
+
+## bench: the side-by-side benchmarks behind BENCHMARKS.md (slow)
+bench: test-deps build
+	FERRY_EXECUTOR_DIR=$(CURDIR)/$(BIN) bash bench/run.sh
+
+## lint: go vet and gofmt
+lint:
+	go vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go'; git ls-files -o --exclude-standard '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+clean:
+	rm -rf $(BIN)

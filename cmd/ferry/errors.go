@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// UserError is an error whose message is meant for the person at the
+// terminal, with a hint that says what to do about it.
+type UserError struct {
+	Msg  string
+	Hint string
+	Err  error // optional cause, kept for errors.Is/As
+}
+
+func (e *UserError) Error() string {
+	if e.Err != nil {
+		return e.Msg + ": " + e.Err.Error()
+	}
+	return e.Msg
+}
+
+func (e *UserError) Unwrap() error { return e.Err }
+
+// usageError marks a command-line mistake (exit status 2).
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// exitError carries a specific exit status, such as a run's own exit code,
+// with nothing to print.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// exitCode maps an error to the process exit status and prints it once.
+//
+//	0 ok, 1 error, 2 usage, 130 interrupted, or the run's own status.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	var ee exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintln(stderr, "ferry: interrupted")
+		return 130
+	}
+	var ue *UserError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(stderr, "ferry: %s\n", ue.Error())
+		if ue.Hint != "" {
+			fmt.Fprintf(stderr, "hint: %s\n", ue.Hint)
+		}
+		return 1
+	}
+	var us usageError
+	if errors.As(err, &us) {
+		fmt.Fprintf(stderr, "ferry: %s\nRun 'ferry --help' for usage.\n", us.err)
+		return 2
+	}
+	fmt.Fprintf(stderr, "ferry: %s\n", err)
+	return 1
+}

@@ -1,0 +1,98 @@
+// Command ferry runs machine-learning training code on machines reachable
+// over SSH: it snapshots the source directory, uploads only changed content,
+// starts the run in the executor daemon on the target and streams its logs.
+package main
+
+import (
+	"context"
+	"log"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newRootCommand().ExecuteContext(ctx)
+	stop()
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// globalOptions are the flags every command shares.
+type globalOptions struct {
+	LogLevel string
+	LogJSON  bool
+	Home     string
+
+	logger hclog.Logger
+}
+
+func newRootCommand() *cobra.Command {
+	g := &globalOptions{}
+	root := &cobra.Command{
+		Use:   "ferry",
+		Short: "Run training code on any machine you can reach over SSH",
+		Long: `ferry snapshots your source directory, uploads only what changed, runs the
+script on a compute target (this machine, or any SSH host you attach) and
+streams its logs back. Runs survive dropped connections.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			return g.init()
+		},
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	f := root.PersistentFlags()
+	f.StringVar(&g.LogLevel, "log-level", envOr("FERRY_LOG_LEVEL", "warn"), "diagnostics level: trace, debug, info, warn, error (env FERRY_LOG_LEVEL)")
+	f.BoolVar(&g.LogJSON, "log-json", os.Getenv("FERRY_LOG_JSON") != "", "write diagnostics as JSON (env FERRY_LOG_JSON)")
+	root.AddCommand(
+		newVersionCommand(g),
+	)
+	return root
+}
+
+func (g *globalOptions) init() error {
+	g.logger = hclog.New(&hclog.LoggerOptions{
+		Name:       "ferry",
+		Level:      hclog.LevelFromString(g.LogLevel),
+		Output:     os.Stderr,
+		JSONFormat: g.LogJSON,
+	})
+	log.SetOutput(g.logger.StandardWriter(&hclog.StandardLoggerOptions{InferLevels: true}))
+	home, err := ferryHome()
+	if err != nil {
+		return err
+	}
+	g.Home = home
+	return nil
+}
+
+// ferryHome returns FERRY_HOME, or ~/.ferry.
+func ferryHome() (string, error) {
+	if h := os.Getenv("FERRY_HOME"); h != "" {
+		return h, nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", &UserError{Msg: "cannot find your home directory", Hint: "set FERRY_HOME to a directory ferry may use", Err: err}
+	}
+	return home + "/.ferry", nil
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// contextOf returns the command's context (never nil).
+func contextOf(cmd *cobra.Command) context.Context {
+	if ctx := cmd.Context(); ctx != nil {
+		return ctx
+	}
+	return context.Background()
+}

@@ -1,0 +1,86 @@
+package api
+
+import "time"
+
+// Endpoints for runs.
+//
+//	POST /v1/runs                       RunSpec -> Run (201; 409 if the id exists)
+//	GET  /v1/runs                       -> []Run
+//	GET  /v1/runs/{id}                  -> Run
+//	POST /v1/runs/{id}/cancel           -> Run
+//	GET  /v1/runs/{id}/log?offset=N&follow=1
+//	     -> the log's raw bytes from offset N; with follow the response stays
+//	        open, pushing bytes as they are written, and ends once the run has
+//	        ended and every byte was sent. Header X-Ferry-Log-Offset echoes N.
+//	GET  /v1/runs/{id}/outputs          -> []OutputFile (files under outputs/)
+//	GET  /v1/runs/{id}/files/{path}     -> raw bytes of a file in the run dir
+
+// Status is a run's state. The words are Azure ML's.
+//
+//	Queued -> Preparing -> Running -> Completed | Failed | Canceled
+//	   \__________\____________\______> Failed | Canceled
+type Status string
+
+// Run states.
+const (
+	StatusQueued    Status = "Queued"
+	StatusPreparing Status = "Preparing"
+	StatusRunning   Status = "Running"
+	StatusCompleted Status = "Completed"
+	StatusFailed    Status = "Failed"
+	StatusCanceled  Status = "Canceled"
+)
+
+// Terminal reports whether s is a final state.
+func (s Status) Terminal() bool {
+	return s == StatusCompleted || s == StatusFailed || s == StatusCanceled
+}
+
+// EnvironmentSpec says how to prepare the run's environment.
+type EnvironmentSpec struct {
+	Kind   string `json:"kind"`             // "user-managed" (more kinds come with conda and docker)
+	Python string `json:"python,omitempty"` // interpreter for user-managed; default "python3"
+}
+
+// RunSpec is what the agent submits.
+type RunSpec struct {
+	ID          string            `json:"id"` // chosen by the agent; unique
+	Experiment  string            `json:"experiment"`
+	Snapshot    string            `json:"snapshot"` // manifest id, already uploaded
+	Script      string            `json:"script"`   // path relative to the snapshot root, "/"-separated
+	Args        []string          `json:"args"`     // passed to the script untouched
+	Env         map[string]string `json:"env,omitempty"`
+	MaxDuration time.Duration     `json:"max_duration,omitempty"` // 0: no limit
+	Environment EnvironmentSpec   `json:"environment"`
+}
+
+// Run is the executor's record of one run.
+type Run struct {
+	Spec      RunSpec    `json:"spec"`
+	Status    Status     `json:"status"`
+	ExitCode  *int       `json:"exit_code,omitempty"` // 128+signal when signalled
+	Reason    string     `json:"reason,omitempty"`    // why it failed or was canceled
+	Dir       string     `json:"dir"`                 // run directory on the target
+	CreatedAt time.Time  `json:"created_at"`
+	StartedAt *time.Time `json:"started_at,omitempty"`
+	EndedAt   *time.Time `json:"ended_at,omitempty"`
+	LogSize   int64      `json:"log_size"`
+	Metrics   []Metric   `json:"metrics,omitempty"` // filled once the run ended
+}
+
+// Metric is one line of the run's metrics file.
+type Metric struct {
+	Name  string   `json:"name"`
+	Value float64  `json:"value"`
+	Step  *int64   `json:"step,omitempty"`
+	Time  *float64 `json:"time,omitempty"` // unix seconds, when the helper recorded it
+}
+
+// OutputFile describes one file under the run's outputs/ directory.
+type OutputFile struct {
+	Path string `json:"path"` // relative to outputs/, "/"-separated
+	Mode uint32 `json:"mode"` // permission bits
+	Size int64  `json:"size"`
+	Hash string `json:"hash"` // SHA-256, hex
+	Link string `json:"link,omitempty"`
+}

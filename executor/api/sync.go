@@ -1,0 +1,51 @@
+package api
+
+// Endpoints for content-addressed upload. Blob and snapshot ids are SHA-256
+// digests in lower-case hex.
+//
+//	POST /v1/blobs/missing     MissingRequest  -> MissingResponse
+//	POST /v1/packs/ingest      IngestRequest   -> IngestResponse
+//	PUT  /v1/snapshots/{id}    manifest bytes (snapshot.Manifest encoding) -> SnapshotResponse
+//	GET  /v1/snapshots/{id}    -> 200 with the manifest bytes, or 404
+//
+// Upload protocol: the agent asks which blobs are missing (one round trip),
+// writes packs (see pack.go) over SFTP into IncomingDir under the state
+// directory, asks the executor to ingest them (it verifies every blob's hash,
+// stores each blob with temp file + rename and deletes the pack), then PUTs
+// the manifest, which the executor accepts only when every blob it names is
+// present. A cut connection therefore never leaves a manifest pointing at a
+// missing blob, and blobs that completed are reused by the next sync.
+
+// IncomingDir is where packs are uploaded, relative to the state directory.
+const IncomingDir = "incoming"
+
+// MissingRequest asks which of Blobs the executor lacks.
+type MissingRequest struct {
+	Blobs []string `json:"blobs"`
+	// Verify makes the executor re-hash the blobs it has, so that a blob
+	// corrupted on disk is reported missing (and then replaced).
+	Verify bool `json:"verify,omitempty"`
+}
+
+// MissingResponse lists the blobs the agent must upload.
+type MissingResponse struct {
+	Missing []string `json:"missing"`
+}
+
+// IngestRequest names pack files (base names under IncomingDir) to ingest.
+type IngestRequest struct {
+	Packs []string `json:"packs"`
+}
+
+// IngestResponse reports what ingest stored.
+type IngestResponse struct {
+	Blobs int   `json:"blobs"`
+	Bytes int64 `json:"bytes"`
+}
+
+// SnapshotResponse acknowledges a stored manifest.
+type SnapshotResponse struct {
+	ID    string `json:"id"`
+	Files int    `json:"files"`
+	Bytes int64  `json:"bytes"`
+}
