@@ -1,0 +1,95 @@
+package history
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/ferry-ml/ferry/executor/api"
+)
+
+// updateStatusSQL changes the status fields of a run. A terminal status is
+// never replaced by a non-terminal one, so that a stale poll (from a second
+// ferry process, say) cannot bring a finished run back to Running; NULL or
+// empty arguments keep the stored values.
+const updateStatusSQL = `UPDATE runs SET
+	status = CASE WHEN status IN ('Completed', 'Failed', 'Canceled')
+		AND ?1 NOT IN ('Completed', 'Failed', 'Canceled') THEN status ELSE ?1 END,
+	exit_code = COALESCE(?2, exit_code),
+	reason = CASE WHEN ?3 = '' THEN reason ELSE ?3 END,
+	started_at = COALESCE(?4, started_at),
+	ended_at = COALESCE(?5, ended_at)
+	WHERE id = ?6`
+
+// UpdateStatus records a status change of run id. A nil exitCode, startedAt
+// or endedAt, or an empty reason, keeps what is stored; a terminal status
+// (Completed, Failed, Canceled) is never replaced by a non-terminal one.
+// It returns ErrNotFound (wrapped) when there is no such run.
+func (s *Store) UpdateStatus(ctx context.Context, id string, status api.Status, exitCode *int, reason string, startedAt, endedAt *time.Time) error {
+	return updateStatus(ctx, s.db, id, status, exitCode, reason, startedAt, endedAt)
+}
+
+// updateStatus runs updateStatusSQL through e.
+func updateStatus(ctx context.Context, e execer, id string, status api.Status, exitCode *int, reason string, startedAt, endedAt *time.Time) error {
+	res, err := e.ExecContext(ctx, updateStatusSQL, string(status), nullInt(exitCode), reason,
+		nullTime(startedAt), nullTime(endedAt), id)
+	return affected(res, err, "update status of run", id)
+}
+
+// SetMetrics replaces the metrics of run id.
+func (s *Store) SetMetrics(ctx context.Context, id string, metrics []api.Metric) error {
+	return setMetrics(ctx, s.db, id, metrics)
+}
+
+// setMetrics runs SetMetrics through e.
+func setMetrics(ctx context.Context, e execer, id string, metrics []api.Metric) error {
+	m, err := jsonList(metrics)
+	if err != nil {
+		return fmt.Errorf("encode metrics of run %s: %w", id, err)
+	}
+	res, err := e.ExecContext(ctx, `UPDATE runs SET metrics = ? WHERE id = ?`, m, id)
+	return affected(res, err, "set metrics of run", id)
+}
+
+// SetOutputs records that the outputs of run id were downloaded to the
+// local directory dir and lists them.
+func (s *Store) SetOutputs(ctx context.Context, id, dir string, files []api.OutputFile) error {
+	o, err := jsonList(files)
+	if err != nil {
+		return fmt.Errorf("encode outputs of run %s: %w", id, err)
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE runs SET outputs_dir = ?, outputs = ? WHERE id = ?`, dir, o, id)
+	return affected(res, err, "set outputs of run", id)
+}
+
+// ApplyRun copies what the executor reports about a run (status, exit code,
+// reason, times and, when present, metrics) into its record, in one
+// transaction, with UpdateStatus's rules.
+func (s *Store) ApplyRun(ctx context.Context, run api.Run) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		id := run.Spec.ID
+		if err := updateStatus(ctx, tx, id, run.Status, run.ExitCode, run.Reason, run.StartedAt, run.EndedAt); err != nil {
+			return err
+		}
+		if len(run.Metrics) == 0 {
+			return nil
+		}
+		return setMetrics(ctx, tx, id, run.Metrics)
+	})
+}
+
+// affected turns an UPDATE result into ErrNotFound when no row matched.
+func affected(res sql.Result, err error, what, id string) error {
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", what, id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", what, id, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%s %s: %w", what, id, ErrNotFound)
+	}
+	return nil
+}
