@@ -1,0 +1,116 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"time"
+
+	"github.com/ferry-ml/ferry/executor/api"
+)
+
+// livenessInterval is the safety re-check of a shim whose exit would
+// otherwise go unnoticed: one the runner did not start (re-adopted after a
+// restart) that died without writing exit.json.
+const livenessInterval = 2 * time.Second
+
+// lostReason is the Reason of a run whose shim vanished without a status.
+const lostReason = "executor lost track of the run (shim exited without a status)"
+
+// watchShim waits for the shim of st to write exit.json (woken by inotify on
+// the run directory) or to die without doing so, then records the end.
+// exited, when not nil, is closed once the shim (our child) was reaped.
+func (r *Runner) watchShim(st *runState, exited <-chan struct{}) {
+	defer r.wg.Done()
+	log := r.log.With("run_id", st.spec.ID)
+	wakeup, unsubscribe, err := r.files.subscribe(st.paths.dir(), st.paths.exit())
+	if err != nil {
+		log.Warn("watch run directory, checking periodically instead", "error", err)
+	} else {
+		defer unsubscribe()
+	}
+	ticker := time.NewTicker(livenessInterval)
+	defer ticker.Stop()
+	for !r.checkShim(st) {
+		select {
+		case <-wakeup:
+		case <-exited:
+			exited = nil
+		case <-ticker.C:
+		case <-r.ctx.Done():
+			return
+		}
+	}
+}
+
+// checkShim records the end of st if its shim is done, and reports whether
+// it was.
+func (r *Runner) checkShim(st *runState) bool {
+	r.mu.Lock()
+	shim := st.shim
+	r.mu.Unlock()
+	if r.finishFromExitFile(st) {
+		return true
+	}
+	if shim.alive() {
+		return false
+	}
+	// Dead: it may have written exit.json just before dying.
+	if r.finishFromExitFile(st) {
+		return true
+	}
+	if n := killRunProcesses(st.spec.ID); n > 0 {
+		r.log.Warn("killed processes left by a lost shim", "run_id", st.spec.ID, "count", n)
+	}
+	r.fail(st, lostReason)
+	return true
+}
+
+// finishFromExitFile records the outcome in exit.json, if it exists.
+func (r *Runner) finishFromExitFile(st *runState) bool {
+	var rec exitRecord
+	err := readJSON(st.paths.exit(), &rec)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false
+	}
+	if err != nil {
+		r.fail(st, fmt.Sprintf("read exit status: %v", err))
+		return true
+	}
+	status, reason := outcome(rec, st.spec)
+	metrics := readMetrics(st.paths.metrics(), r.log.With("run_id", st.spec.ID))
+	now := time.Now().UTC()
+	err = r.update(st, func(run *api.Run) {
+		run.Status, run.ExitCode, run.Reason, run.EndedAt = status, rec.ExitCode, reason, &now
+		run.Metrics = metrics
+		if fi, err := os.Stat(st.paths.log()); err == nil {
+			run.LogSize = fi.Size()
+		}
+	})
+	if err != nil && !errors.Is(err, ErrClosed) {
+		r.log.Error("record run end", "run_id", st.spec.ID, "error", err)
+	}
+	return true
+}
+
+// outcome maps what the shim saw to a status and a reason.
+func outcome(rec exitRecord, spec api.RunSpec) (api.Status, string) {
+	switch {
+	case rec.Canceled:
+		return api.StatusCanceled, "canceled"
+	case rec.TimedOut:
+		return api.StatusFailed, fmt.Sprintf("exceeded max duration %s", spec.MaxDuration)
+	case rec.ExitCode == nil:
+		if rec.Reason == "" {
+			return api.StatusFailed, "script status unknown"
+		}
+		return api.StatusFailed, rec.Reason
+	case *rec.ExitCode == 0:
+		return api.StatusCompleted, ""
+	case rec.Signal != "":
+		return api.StatusFailed, "killed by signal " + rec.Signal
+	default:
+		return api.StatusFailed, fmt.Sprintf("exit status %d", *rec.ExitCode)
+	}
+}
