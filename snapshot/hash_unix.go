@@ -1,0 +1,54 @@
+//go:build unix
+
+package snapshot
+
+import (
+	"io/fs"
+	"syscall"
+)
+
+// hashFile returns the SHA-256 of the first size bytes of the file at path
+// (a file that grew shows in the lstat that follows; one that shrank fails
+// with errShortRead). It opens with O_NOFOLLOW, so a file swapped for a
+// symlink is never followed out of the source directory.
+//
+// It uses open/read/close directly rather than os.Open + io.Copy: for a
+// regular file os.Open also makes two fcntl calls and a failing epoll_ctl
+// and sets a finalizer, which measured 10% of the CPU time of a cold
+// snapshot of 10,000 small files. It reads through the pooled buffer and
+// stops at size bytes, saving the read that would return EOF.
+func (hs *hasher) hashFile(path string, size int64) (BlobID, error) {
+	fd, err := openNoFollow(path)
+	if err != nil {
+		return BlobID{}, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer syscall.Close(fd)
+	hs.h.Reset()
+	for n := int64(0); n < size; {
+		b := hs.buf[:min(int64(len(hs.buf)), size-n)]
+		m, err := syscall.Read(fd, b)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return BlobID{}, &fs.PathError{Op: "read", Path: path, Err: err}
+		}
+		if m == 0 {
+			return BlobID{}, errShortRead
+		}
+		hs.h.Write(b[:m])
+		n += int64(m)
+	}
+	var id BlobID
+	hs.h.Sum(id[:0])
+	return id, nil
+}
+
+func openNoFollow(path string) (int, error) {
+	for {
+		fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
+		if err != syscall.EINTR {
+			return fd, err
+		}
+	}
+}

@@ -1,0 +1,40 @@
+package snapshot
+
+import (
+	"io/fs"
+	"syscall"
+)
+
+// keyOf returns the stat cache key of an lstat result from os.Lstat.
+func keyOf(fi fs.FileInfo) fileKey {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fallbackKey(fi)
+	}
+	return keyOfStat(st)
+}
+
+// lstatKey lstats path without allocating a FileInfo.
+func lstatKey(path string) (fileKey, error) {
+	var st syscall.Stat_t
+	for {
+		err := syscall.Lstat(path, &st)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return fileKey{}, &fs.PathError{Op: "lstat", Path: path, Err: err}
+		}
+		return keyOfStat(&st), nil
+	}
+}
+
+func keyOfStat(st *syscall.Stat_t) fileKey {
+	return fileKey{
+		Size:  st.Size,
+		Mtime: st.Mtimespec.Nano(),
+		Ctime: st.Ctimespec.Nano(),
+		Ino:   st.Ino,
+		Mode:  unixMode(uint32(st.Mode)),
+	}
+}

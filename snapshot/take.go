@@ -1,0 +1,254 @@
+package snapshot
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"golang.org/x/sync/errgroup"
+)
+
+// Options tune Take.
+type Options struct {
+	// CacheDir holds the stat cache (the CLI passes $FERRY_HOME/cache/stat);
+	// "" means no cache: every file is read.
+	CacheDir string
+	// Logger receives diagnostics; nil means none.
+	Logger hclog.Logger
+	// Warn is called for entries skipped with a warning (FIFOs, sockets,
+	// devices). May be nil. It may be called from several goroutines.
+	Warn func(path, reason string)
+	// Workers bounds how many files are hashed at once; 0 means
+	// runtime.GOMAXPROCS(0).
+	Workers int
+}
+
+// Stats describe what Take did.
+type Stats struct {
+	Files       int           // entries in the manifest
+	Bytes       int64         // their total size
+	Hashed      int           // entries read and hashed (symlinks included)
+	HashedBytes int64         // bytes read and hashed
+	Cached      int           // files whose hash came from the stat cache
+	Duration    time.Duration // wall time of the whole Take
+}
+
+// Take snapshots root: it walks it (Walk), then hashes in parallel every
+// file the stat cache cannot vouch for, and returns the manifest.
+//
+// A file that changes while it is read is read again (see hashPath). A file
+// that vanishes between the walk and its hash is left out of the manifest
+// (logged at debug level), as if the walk had run a moment later: the
+// snapshot is of the tree as it is, and the next snapshot sees any new
+// file. A file that cannot be read (EACCES) is an error naming it.
+func Take(ctx context.Context, root string, opts Options) (*Manifest, Stats, error) {
+	start := time.Now()
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, Stats{}, fmt.Errorf("resolve source %s: %w", root, err)
+	}
+	walked, err := Walk(abs, WalkOptions{Warn: opts.Warn})
+	if err != nil {
+		return nil, Stats{}, err
+	}
+	return takeWalked(ctx, abs, walked, opts, start, racyWindow)
+}
+
+// takeWalked is Take after the walk: abs is the absolute root and walked
+// its entries in path order; start is when the scan began (the stat cache's
+// watermark) and racy the window before it in which a cached file is not
+// trusted (tests shrink it rather than wait).
+func takeWalked(ctx context.Context, abs string, walked []WalkEntry, opts Options, start time.Time, racy time.Duration) (*Manifest, Stats, error) {
+	log := opts.Logger
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	log = log.Named("snapshot")
+	t := &take{abs: abs, log: log, warn: opts.Warn, racy: racy}
+	cachePath := ""
+	if opts.CacheDir != "" {
+		cachePath = cacheFile(opts.CacheDir, abs)
+		t.loadCache(cachePath)
+	}
+	t.plan(walked)
+	if err := t.hashAll(ctx, opts.Workers); err != nil {
+		return nil, Stats{}, err
+	}
+	m := t.manifest()
+	if cachePath != "" && t.cacheDirty() {
+		if err := t.newCache(start).save(cachePath); err != nil {
+			log.Warn("cannot save stat cache", "path", cachePath, "error", err)
+		}
+	}
+	t.stats.Files, t.stats.Bytes = m.Files(), m.Bytes()
+	t.stats.Duration = time.Since(start)
+	log.Debug("snapshot taken", "files", t.stats.Files, "hashed", t.stats.Hashed,
+		"cached", t.stats.Cached, "duration", t.stats.Duration)
+	return m, t.stats, nil
+}
+
+// take is the state of one Take after the walk.
+type take struct {
+	abs   string
+	log   hclog.Logger
+	warn  func(path, reason string)
+	cache *statCache
+	racy  time.Duration
+
+	results []hashed // one per walked entry, in path order
+	gone    []bool   // entries that vanished before they were hashed
+	jobs    []int    // indexes into results still to hash
+	stats   Stats
+
+	hashedFiles atomic.Int64 // regular files hashed (the cache changes)
+	hashed      atomic.Int64
+	hashedBytes atomic.Int64
+}
+
+func (t *take) loadCache(path string) {
+	c, err := loadStatCache(path)
+	if err != nil {
+		t.log.Debug("ignoring stat cache", "error", err)
+	}
+	t.cache = c
+}
+
+// plan fills results from the stat cache and lists the rest as jobs.
+func (t *take) plan(walked []WalkEntry) {
+	t.results = make([]hashed, len(walked))
+	t.gone = make([]bool, len(walked))
+	var cur cursor
+	if t.cache != nil {
+		cur.entries = t.cache.entries
+	}
+	for i := range walked {
+		w := &walked[i]
+		key := keyOf(w.Info)
+		t.results[i].key = key
+		t.results[i].entry.Path = w.Path
+		if !key.Mode.IsRegular() && !isSymlink(key) {
+			t.skip(i, "not a regular file or symlink")
+			continue
+		}
+		if ce := cur.find(w.Path); ce != nil && ce.key == key && t.cache.trusted(key, t.racy) {
+			t.results[i] = hashed{key: key, stable: true, entry: Entry{
+				Path: w.Path, Mode: key.Mode.Perm(), Size: key.Size, Blob: ce.blob,
+			}}
+			t.stats.Cached++
+			continue
+		}
+		t.jobs = append(t.jobs, i)
+	}
+	// Largest first, so that a big file never starts last on an idle pool.
+	slices.SortStableFunc(t.jobs, func(a, b int) int {
+		return cmp.Compare(t.results[b].key.Size, t.results[a].key.Size)
+	})
+}
+
+func (t *take) skip(i int, reason string) {
+	t.gone[i] = true
+	if t.warn != nil {
+		t.warn(t.results[i].entry.Path, reason)
+	}
+}
+
+func isSymlink(k fileKey) bool { return k.Mode.Type() == fs.ModeSymlink }
+
+// hashAll runs the jobs on a bounded errgroup: a fixed set of workers that
+// pull job indexes from a shared counter (never a goroutine per file).
+func (t *take) hashAll(ctx context.Context, workers int) error {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = min(workers, len(t.jobs))
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(workers, 1))
+	var next atomic.Int64
+	for range workers {
+		g.Go(func() error { return t.worker(ctx, &next) })
+	}
+	err := g.Wait()
+	t.stats.Hashed = int(t.hashed.Load())
+	t.stats.HashedBytes = t.hashedBytes.Load()
+	return err
+}
+
+func (t *take) worker(ctx context.Context, next *atomic.Int64) error {
+	hs := hasherPool.Get().(*hasher)
+	defer hasherPool.Put(hs)
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		k := int(next.Add(1) - 1)
+		if k >= len(t.jobs) {
+			return nil
+		}
+		if err := t.hashOne(hs, t.jobs[k]); err != nil {
+			return err
+		}
+	}
+}
+
+func (t *take) hashOne(hs *hasher, i int) error {
+	r := &t.results[i]
+	res, err := hs.hashPath(t.abs+string(filepath.Separator)+filepath.FromSlash(r.entry.Path), r.entry.Path, r.key)
+	if errors.Is(err, errVanished) {
+		t.log.Debug("file vanished before it was hashed; leaving it out", "path", r.entry.Path)
+		t.gone[i] = true
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	*r = res
+	t.hashed.Add(1)
+	t.hashedBytes.Add(res.entry.Size)
+	if !res.entry.IsSymlink() {
+		t.hashedFiles.Add(1)
+	}
+	return nil
+}
+
+// manifest collects the results that did not vanish.
+func (t *take) manifest() *Manifest {
+	entries := make([]Entry, 0, len(t.results))
+	for i := range t.results {
+		if !t.gone[i] {
+			entries = append(entries, t.results[i].entry)
+		}
+	}
+	return &Manifest{Entries: entries}
+}
+
+// cacheDirty reports whether the cache must be rewritten: a file was hashed,
+// or a cached file is no longer there.
+func (t *take) cacheDirty() bool {
+	old := 0
+	if t.cache != nil {
+		old = len(t.cache.entries)
+	}
+	return t.hashedFiles.Load() > 0 || t.stats.Cached != old
+}
+
+// newCache builds the cache of this scan: every regular file with the key
+// its content was read under.
+func (t *take) newCache(start time.Time) *statCache {
+	c := &statCache{watermark: start.UnixNano(), entries: make([]cacheEntry, 0, len(t.results))}
+	for i := range t.results {
+		r := &t.results[i]
+		if t.gone[i] || r.entry.IsSymlink() || len(r.entry.Path) > MaxPathLen {
+			continue
+		}
+		c.entries = append(c.entries, cacheEntry{path: r.entry.Path, key: r.key, blob: r.entry.Blob})
+	}
+	return c
+}
