@@ -41,6 +41,10 @@ type IngestRequest struct {
 type IngestResponse struct {
 	Blobs int   `json:"blobs"`
 	Bytes int64 `json:"bytes"`
+	// Rejected lists records whose content did not hash to their id; they
+	// were not stored (the agent uploads them again or reports the file
+	// as changed while syncing).
+	Rejected []string `json:"rejected,omitempty"`
 }
 
 // SnapshotResponse acknowledges a stored manifest.

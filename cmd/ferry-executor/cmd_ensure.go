@@ -1,0 +1,37 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ferry-ml/ferry/executor"
+)
+
+func newEnsureCommand(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "ensure",
+		Short: "Start the daemon unless one of this exact version serves the state directory",
+		Long: `ensure makes sure a daemon of exactly this build serves the state directory,
+replacing one of another version (its runs go on), and prints one line:
+FERRY-EXECUTOR <protocol> <version> <socket>. Diagnostics go to stderr.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runEnsure(cmd.Context(), g)
+		},
+	}
+}
+
+func runEnsure(ctx context.Context, g *globalOptions) error {
+	if err := g.requireStateDir(); err != nil {
+		return err
+	}
+	res, err := executor.Ensure(ctx, executor.EnsureConfig{StateDir: g.StateDir, Logger: g.logger()})
+	if err != nil {
+		return fmt.Errorf("ensure executor: %w", err)
+	}
+	_, err = os.Stdout.WriteString(res.ProtocolLine())
+	return err
+}

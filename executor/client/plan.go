@@ -1,0 +1,50 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+
+	"github.com/ferry-ml/ferry/executor/api"
+)
+
+// Plan asks what a sync must send (one round trip; see api.PlanRequest).
+func (c *Client) Plan(ctx context.Context, req api.PlanRequest) (api.PlanResponse, error) {
+	var resp api.PlanResponse
+	err := c.do(ctx, http.MethodPost, "/v1/sync/plan", req, &resp)
+	return resp, err
+}
+
+// UploadPack streams a pack to the executor, which verifies and stores its
+// blobs as they arrive.
+func (c *Client) UploadPack(ctx context.Context, pack io.Reader) (api.IngestResponse, error) {
+	var out api.IngestResponse
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, baseURL+"/v1/packs", io.NopCloser(pack))
+	if err != nil {
+		return out, fmt.Errorf("build request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/octet-stream")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return out, fmt.Errorf("upload pack: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return out, decodeError(resp)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return out, fmt.Errorf("decode pack upload answer: %w", err)
+	}
+	return out, nil
+}
+
+// PutSnapshotDelta stores snapshot id given as a snapshot.Delta against
+// base (a snapshot the executor holds).
+func (c *Client) PutSnapshotDelta(ctx context.Context, id, base string, delta []byte) (api.SnapshotResponse, error) {
+	var resp api.SnapshotResponse
+	err := c.do(ctx, http.MethodPut, "/v1/snapshots/"+url.PathEscape(id)+"?base="+url.QueryEscape(base), delta, &resp)
+	return resp, err
+}

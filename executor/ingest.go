@@ -1,0 +1,246 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/ferry-ml/ferry/executor/api"
+)
+
+// fewFiles is the most temp files a pack's ingest fsyncs one by one; past
+// it one syncfs(2) is cheaper than one fsync per file.
+const fewFiles = 16
+
+// pendingBlob is a verified temp file waiting to be renamed into place.
+type pendingBlob struct {
+	id   [32]byte
+	tmp  string
+	size int64
+}
+
+// packResult is what one pack contributed.
+type packResult struct {
+	blobs    int
+	bytes    int64
+	rejected []string
+}
+
+// Ingest stores the blobs of the named packs (base names under incoming/),
+// verifying each record's SHA-256, and deletes each pack once done. Packs
+// are ingested concurrently (bounded across requests). Each pack is
+// atomic: a damaged pack (api.ErrPackCorrupt), a full disk (ErrNoSpace) or
+// any other failure stores nothing of that pack. A record whose content
+// does not match its id is skipped and listed in Rejected; the rest of its
+// pack is stored.
+func (s *Store) Ingest(ctx context.Context, packs []string) (api.IngestResponse, error) {
+	for _, name := range packs {
+		if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") {
+			return api.IngestResponse{}, badRequest("bad pack name %q", name)
+		}
+	}
+	results := make([]packResult, len(packs))
+	err := parallel(ctx, cap(s.ingestSem), len(packs), func(i int) error {
+		select {
+		case s.ingestSem <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		defer func() { <-s.ingestSem }()
+		r, err := s.ingestPack(ctx, packs[i])
+		results[i] = r
+		return err
+	})
+	var resp api.IngestResponse
+	for _, r := range results {
+		resp.Blobs += r.blobs
+		resp.Bytes += r.bytes
+		resp.Rejected = append(resp.Rejected, r.rejected...)
+	}
+	return resp, err
+}
+
+func (s *Store) ingestPack(ctx context.Context, name string) (packResult, error) {
+	path := s.path(api.IncomingDir, name)
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return packResult{}, badRequest("pack %q not found in %s/", name, api.IncomingDir)
+	}
+	if err != nil {
+		return packResult{}, fmt.Errorf("open pack: %w", err)
+	}
+	defer f.Close()
+	pend, res, err := s.unpack(ctx, f)
+	if err == nil {
+		err = s.commit(pend)
+	}
+	if err != nil {
+		removeTemps(pend)
+		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+			err = fmt.Errorf("%w (%w)", ErrNoSpace, err)
+		}
+		if ctx.Err() == nil {
+			os.Remove(path) // damaged or unstorable; the agent uploads it again
+		}
+		return packResult{}, fmt.Errorf("ingest pack %s: %w", name, err)
+	}
+	for _, p := range pend {
+		res.blobs++
+		res.bytes += p.size
+	}
+	if err := os.Remove(path); err != nil {
+		s.log.Warn("removing ingested pack", "pack", name, "error", err)
+	}
+	s.log.Debug("ingested pack", "pack", name, "blobs", res.blobs, "bytes", res.bytes, "rejected", len(res.rejected))
+	return res, nil
+}
+
+// unpack writes every record the store lacks to a verified temp file.
+func (s *Store) unpack(ctx context.Context, r io.Reader) ([]pendingBlob, packResult, error) {
+	var pend []pendingBlob
+	var res packResult
+	pr, err := api.NewPackReader(r)
+	if err != nil {
+		return nil, res, err
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return pend, res, err
+		}
+		rec, err := pr.Next()
+		if err == io.EOF {
+			return pend, res, nil
+		}
+		if err != nil {
+			return pend, res, err
+		}
+		if s.trusted(rec.ID) {
+			continue
+		}
+		tmp, err := s.writeTemp(pr)
+		if errors.Is(err, api.ErrBlobMismatch) {
+			s.log.Warn("rejecting blob whose content does not match its id", "blob", rec.IDString()[:8])
+			res.rejected = append(res.rejected, rec.IDString())
+			continue
+		}
+		if err != nil {
+			return pend, res, err
+		}
+		pend = append(pend, pendingBlob{id: rec.ID, tmp: tmp, size: rec.Size})
+	}
+}
+
+// trusted is the cheap part of check: present and unchanged since verified.
+func (s *Store) trusted(id [32]byte) bool {
+	known, ok := s.idx.lookup(id)
+	if !ok {
+		return false
+	}
+	fi, err := os.Lstat(s.blobPath(id))
+	return err == nil && fi.Mode() == 0o444 && statOf(fi) == known
+}
+
+func (s *Store) writeTemp(r io.Reader) (string, error) {
+	f, err := os.CreateTemp(s.path(TmpDir), tmpPrefix+"b-*")
+	if err != nil {
+		return "", fmt.Errorf("create temp blob: %w", err)
+	}
+	_, err = io.Copy(f, r)
+	if err == nil {
+		err = f.Chmod(0o444)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
+}
+
+// commit makes the temp files durable, renames them into place, makes the
+// renames durable and records the blobs in the index.
+func (s *Store) commit(pend []pendingBlob) error {
+	if len(pend) == 0 {
+		return nil
+	}
+	if err := s.syncTemps(pend); err != nil {
+		return err
+	}
+	dirs := make(map[string]struct{})
+	for i := range pend {
+		dst := s.blobPath(pend[i].id)
+		if err := os.Rename(pend[i].tmp, dst); err != nil {
+			return fmt.Errorf("rename blob into place: %w", err)
+		}
+		pend[i].tmp = ""
+		dirs[filepath.Dir(dst)] = struct{}{}
+	}
+	for d := range dirs {
+		if err := syncDir(d); err != nil {
+			return err
+		}
+	}
+	return s.indexPending(pend)
+}
+
+func (s *Store) syncTemps(pend []pendingBlob) error {
+	if len(pend) > fewFiles {
+		return syncFS(s.path(TmpDir), pend)
+	}
+	for _, p := range pend {
+		if err := syncFile(p.tmp); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) indexPending(pend []pendingBlob) error {
+	recs := make(map[[32]byte]blobStat, len(pend))
+	for _, p := range pend {
+		fi, err := os.Lstat(s.blobPath(p.id))
+		if err != nil {
+			return fmt.Errorf("stat stored blob: %w", err)
+		}
+		recs[p.id] = statOf(fi)
+	}
+	if err := s.idx.add(recs); err != nil {
+		// Blobs are durable; without index entries they are re-hashed once.
+		s.log.Warn("recording ingested blobs in the index", "error", err)
+	}
+	return nil
+}
+
+func removeTemps(pend []pendingBlob) {
+	for _, p := range pend {
+		if p.tmp != "" {
+			os.Remove(p.tmp)
+		}
+	}
+}
+
+func syncFile(name string) error {
+	f, err := os.Open(name)
+	if err != nil {
+		return fmt.Errorf("open for sync: %w", err)
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("fsync %s: %w", filepath.Base(name), err)
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	if err := syncFile(dir); err != nil {
+		return fmt.Errorf("sync directory: %w", err)
+	}
+	return nil
+}

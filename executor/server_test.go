@@ -1,0 +1,142 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/ferry-ml/ferry/executor/api"
+	"github.com/ferry-ml/ferry/executor/client"
+	"github.com/ferry-ml/ferry/internal/buildinfo"
+)
+
+// shortDir returns a state directory short enough for a unix socket.
+func shortDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("/tmp", "fx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+func dialer(socket string) func(ctx context.Context) (net.Conn, error) {
+	return func(ctx context.Context) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", socket)
+	}
+}
+
+// startServer serves dir in-process; the returned channel yields Serve's
+// result.
+func startServer(t *testing.T, dir string, runs http.Handler) (*client.Client, *Server, func() error) {
+	t.Helper()
+	srv, err := New(Config{StateDir: dir, Logger: testLogger(t), Runs: runs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := Listen(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, l) }()
+	wait := sync.OnceValue(func() error { return <-done })
+	t.Cleanup(func() { cancel(); wait() })
+	c := client.New(dialer(SocketPath(dir)), testLogger(t))
+	t.Cleanup(c.Close)
+	return c, srv, wait
+}
+
+func TestServerSync(t *testing.T) {
+	dir := shortDir(t)
+	c, _, _ := startServer(t, dir, nil)
+	ctx := t.Context()
+	h, err := c.Hello(ctx)
+	if err != nil || h.Version != buildinfo.String() || h.Protocol != api.ProtocolVersion || h.PID != os.Getpid() {
+		t.Fatalf("hello = %+v, %v", h, err)
+	}
+	m, blobs := manifestOf(t, sampleTree)
+	missing, err := c.Missing(ctx, ids(blobs), false)
+	if err != nil || len(missing) != len(blobs) {
+		t.Fatalf("missing = %v, %v", missing, err)
+	}
+	data, _ := m.MarshalBinary()
+	_, err = c.PutSnapshot(ctx, m.ID().String(), data)
+	var apiErr *client.APIError
+	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusConflict || apiErr.Code != api.CodeMissingBlobs || len(apiErr.Missing) != len(blobs) {
+		t.Fatalf("put before upload: %#v", err)
+	}
+	resp, err := c.Ingest(ctx, []string{writePack(t, dir, "p", blobs, 0)})
+	if err != nil || resp.Blobs != len(blobs)-1 || !slices.Equal(resp.Rejected, ids(blobs[:1])) {
+		t.Fatalf("ingest = %+v, %v", resp, err)
+	}
+	writePack(t, dir, "p2", blobs[:1])
+	if _, err := c.Ingest(ctx, []string{"p2"}); err != nil {
+		t.Fatal(err)
+	}
+	sr, err := c.PutSnapshot(ctx, m.ID().String(), data)
+	if err != nil || sr.Files != len(sampleTree) {
+		t.Fatalf("put = %+v, %v", sr, err)
+	}
+	got, err := c.Snapshot(ctx, m.ID().String())
+	if err != nil || string(got) != string(data) {
+		t.Fatalf("get snapshot: %v", err)
+	}
+	if _, err := c.Snapshot(ctx, hexID([]byte("none"))); !errors.Is(err, client.ErrNotFound) {
+		t.Errorf("unknown snapshot: %v, want ErrNotFound", err)
+	}
+	if _, err := c.Ingest(ctx, []string{"../etc"}); !errors.As(err, &apiErr) || apiErr.Status != http.StatusBadRequest {
+		t.Errorf("bad pack name: %v, want 400", err)
+	}
+	if _, err := c.ListRuns(ctx); !errors.Is(err, client.ErrNotFound) {
+		t.Errorf("runs without a runs handler: %v, want 404", err)
+	}
+}
+
+func TestServerCorruptPack(t *testing.T) {
+	dir := shortDir(t)
+	c, _, _ := startServer(t, dir, nil)
+	os.WriteFile(dir+"/incoming/bad", []byte("FERRYPK1 garbage"), 0o600)
+	_, err := c.Ingest(t.Context(), []string{"bad"})
+	var apiErr *client.APIError
+	if !errors.As(err, &apiErr) || apiErr.Code != api.CodeCorrupt || apiErr.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("corrupt pack: %v", err)
+	}
+}
+
+func TestServerMountsRunsAndShutsDown(t *testing.T) {
+	dir := shortDir(t)
+	runs := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`[{"status":"Running","spec":{"id":"r1"}}]`))
+	})
+	c, _, wait := startServer(t, dir, runs)
+	rs, err := c.ListRuns(t.Context())
+	if err != nil || len(rs) != 1 || rs[0].Spec.ID != "r1" {
+		t.Fatalf("list runs = %+v, %v", rs, err)
+	}
+	if _, err := c.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := wait(); err != nil {
+		t.Fatalf("serve after shutdown: %v", err)
+	}
+}
+
+func TestListenRefusesLongSocketPath(t *testing.T) {
+	long := "/tmp/" + string(make([]byte, 0)) + "x"
+	for len(long) < 120 {
+		long += "xxxxxxxxxx"
+	}
+	if _, err := Listen(long); err == nil {
+		t.Fatal("listen on a too long socket path succeeded")
+	}
+}

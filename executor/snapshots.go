@@ -1,0 +1,120 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/ferry-ml/ferry/executor/api"
+	"github.com/ferry-ml/ferry/snapshot"
+)
+
+// PutSnapshot stores a manifest under id after checking that it decodes,
+// that id is its SHA-256, and that every blob it names is present (else a
+// *MissingBlobsError). Storing the same manifest again is a no-op.
+func (s *Store) PutSnapshot(ctx context.Context, id string, data []byte) (api.SnapshotResponse, error) {
+	want, err := snapshot.ParseID(id)
+	if err != nil {
+		return api.SnapshotResponse{}, &RequestError{Err: err}
+	}
+	m, got, err := snapshot.ParseManifest(data)
+	if err != nil {
+		return api.SnapshotResponse{}, &RequestError{Err: err}
+	}
+	if got != want {
+		return api.SnapshotResponse{}, badRequest("manifest hashes to %s, not %s", got, want)
+	}
+	resp := api.SnapshotResponse{ID: want.String(), Files: m.Files(), Bytes: m.Bytes()}
+	if err := s.requireBlobs(ctx, m.Blobs()); err != nil {
+		return api.SnapshotResponse{}, err
+	}
+	if err := s.writeDurable(s.snapshotPath(want), data); err != nil {
+		return api.SnapshotResponse{}, fmt.Errorf("store manifest: %w", err)
+	}
+	return resp, nil
+}
+
+func (s *Store) requireBlobs(ctx context.Context, blobs []snapshot.BlobID) error {
+	have := make([]bool, len(blobs))
+	err := parallel(ctx, 8, len(blobs), func(i int) error {
+		ok, err := s.has(blobs[i])
+		have[i] = ok
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	var missing []string
+	for i, ok := range have {
+		if !ok {
+			missing = append(missing, blobs[i].String())
+		}
+	}
+	if len(missing) > 0 {
+		return &MissingBlobsError{Missing: missing}
+	}
+	return nil
+}
+
+// Snapshot returns the stored manifest bytes of id, or ErrNotFound.
+func (s *Store) Snapshot(id string) ([]byte, error) {
+	sid, err := snapshot.ParseID(id)
+	if err != nil {
+		return nil, &RequestError{Err: err}
+	}
+	b, err := os.ReadFile(s.snapshotPath(sid))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("snapshot %s: %w", sid.Short(), ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read snapshot: %w", err)
+	}
+	return b, nil
+}
+
+// Manifest returns the decoded manifest of a stored snapshot.
+func (s *Store) Manifest(id string) (*snapshot.Manifest, error) {
+	b, err := s.Snapshot(id)
+	if err != nil {
+		return nil, err
+	}
+	m, got, err := snapshot.ParseManifest(b)
+	if err != nil {
+		return nil, fmt.Errorf("stored snapshot %s: %w", id, err)
+	}
+	if got.String() != id {
+		return nil, fmt.Errorf("stored snapshot %s: content hashes to %s", id, got.Short())
+	}
+	return m, nil
+}
+
+func (s *Store) snapshotPath(id snapshot.ID) string {
+	return s.path(SnapshotsDir, id.String())
+}
+
+// writeDurable writes data to a temp file in tmp/, fsyncs it, renames it to
+// name and fsyncs name's directory.
+func (s *Store) writeDurable(name string, data []byte) error {
+	f, err := os.CreateTemp(s.path(TmpDir), tmpPrefix+"s-*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), name)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return syncDir(filepath.Dir(name))
+}
