@@ -49,6 +49,15 @@ streams its logs back. Runs survive dropped connections.`,
 	f.StringVar(&g.LogLevel, "log-level", envOr("FERRY_LOG_LEVEL", "warn"), "diagnostics level: trace, debug, info, warn, error (env FERRY_LOG_LEVEL)")
 	f.BoolVar(&g.LogJSON, "log-json", os.Getenv("FERRY_LOG_JSON") != "", "write diagnostics as JSON (env FERRY_LOG_JSON)")
 	root.AddCommand(
+		newRunCommand(g),
+		newRunsCommand(g),
+		newShowCommand(g),
+		newLogsCommand(g),
+		newCancelCommand(g),
+		newDownloadCommand(g),
+		newSnapshotCommand(g),
+		newSyncCommand(g),
+		newComputeCommand(g),
 		newVersionCommand(g),
 	)
 	return root

@@ -1,0 +1,112 @@
+package compute
+
+import (
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// Target types.
+const (
+	TypeLocal  = "local"
+	TypeRemote = "remote"
+)
+
+// LocalName is the name of the built-in target.
+const LocalName = "local"
+
+// DefaultStateDir is the executor's state directory on a remote target.
+const DefaultStateDir = "~/.ferry"
+
+// Target is one attached compute target.
+type Target struct {
+	Name    string `json:"name"`
+	Type    string `json:"type"`
+	Address string `json:"address,omitempty"` // host name, IP or ~/.ssh/config alias
+	Port    int    `json:"port,omitempty"`    // 0: from ~/.ssh/config, else 22
+	User    string `json:"username,omitempty"`
+	// PrivateKey is the path of the key file (never its content).
+	PrivateKey string `json:"private_key,omitempty"`
+	// Password is kept only in the 0600 target file; it is never printed,
+	// logged or shown in --json output (see Public).
+	Password   string `json:"password,omitempty"`
+	KnownHosts string `json:"known_hosts,omitempty"`
+	// StateDir is the executor's state directory on the target.
+	StateDir  string    `json:"state_dir,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Public is the view of a target that may be printed: no secrets.
+type Public struct {
+	Name        string    `json:"name"`
+	Type        string    `json:"type"`
+	Address     string    `json:"address,omitempty"`
+	Port        int       `json:"port,omitempty"`
+	User        string    `json:"username,omitempty"`
+	PrivateKey  string    `json:"private_key,omitempty"`
+	Auth        string    `json:"auth"` // "key", "password", "agent" or "local"
+	KnownHosts  string    `json:"known_hosts,omitempty"`
+	StateDir    string    `json:"state_dir,omitempty"`
+	CreatedAt   time.Time `json:"created_at,omitzero"`
+	HasPassword bool      `json:"has_password"`
+}
+
+// Public returns the printable view of t.
+func (t Target) Public() Public {
+	return Public{
+		Name: t.Name, Type: t.Type, Address: t.Address, Port: t.Port, User: t.User,
+		PrivateKey: t.PrivateKey, Auth: t.AuthKind(), KnownHosts: t.KnownHosts,
+		StateDir: t.StateDir, CreatedAt: t.CreatedAt, HasPassword: t.Password != "",
+	}
+}
+
+// AuthKind says how ferry authenticates to t.
+func (t Target) AuthKind() string {
+	switch {
+	case t.Type == TypeLocal:
+		return "local"
+	case t.PrivateKey != "":
+		return "key"
+	case t.Password != "":
+		return "password"
+	default:
+		return "agent"
+	}
+}
+
+// Local returns the built-in local target.
+func Local() Target {
+	return Target{Name: LocalName, Type: TypeLocal}
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,31}$`)
+
+// ValidateName checks a target name: a letter, then up to 31 letters,
+// digits, '-' or '_' (Azure ML's compute name rules, loosened).
+func ValidateName(name string) error {
+	if !nameRE.MatchString(name) {
+		return fmt.Errorf("invalid compute target name %q: use a letter followed by up to 31 letters, digits, '-' or '_'", name)
+	}
+	return nil
+}
+
+// Validate checks a target before it is saved.
+func (t Target) Validate() error {
+	if err := ValidateName(t.Name); err != nil {
+		return err
+	}
+	switch t.Type {
+	case TypeRemote:
+		if t.Address == "" {
+			return fmt.Errorf("compute target %s: --address is required for type remote", t.Name)
+		}
+		if t.Port < 0 || t.Port > 65535 {
+			return fmt.Errorf("compute target %s: port %d out of range", t.Name, t.Port)
+		}
+	case TypeLocal:
+		return fmt.Errorf("compute target %s: type local is built in; attach remote targets", t.Name)
+	default:
+		return fmt.Errorf("compute target %s: unknown type %q (supported: remote)", t.Name, t.Type)
+	}
+	return nil
+}

@@ -1,0 +1,369 @@
+package agent
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ferry-ml/ferry/agent/compute"
+	"github.com/ferry-ml/ferry/executor/api"
+	"github.com/ferry-ml/ferry/executor/client"
+	"github.com/ferry-ml/ferry/internal/buildinfo"
+	"github.com/ferry-ml/ferry/internal/fsutil"
+	"github.com/hashicorp/go-hclog"
+)
+
+// Conn is an open connection to a compute target's executor: one SSH
+// connection (or none, for the local target) reused for every call.
+type Conn struct {
+	Target   compute.Target
+	Executor *client.Client
+	// StateDir is the executor's state directory on the target, absolute.
+	StateDir string
+	// Socket is the executor's unix socket on the target.
+	Socket string
+
+	ep     endpoint
+	home   string
+	opts   ConnectOptions
+	logger hclog.Logger
+}
+
+// ConnectOptions configure Connect.
+type ConnectOptions struct {
+	// Home is $FERRY_HOME.
+	Home string
+	// ExecutorDir holds ferry-executor-linux-<arch> binaries to install; ""
+	// means $FERRY_EXECUTOR_DIR, else the directory of the running binary.
+	ExecutorDir string
+	// Passphrase unlocks an encrypted private key; nil when not available.
+	Passphrase func() ([]byte, error)
+	// AcceptNewHostKey records an unknown host key instead of refusing.
+	AcceptNewHostKey bool
+	Logger           hclog.Logger
+}
+
+// Dial opens a connection to t (an SSH handshake for a remote target,
+// nothing for the local one) without touching its executor.
+func Dial(ctx context.Context, t compute.Target, opts ConnectOptions) (*Conn, error) {
+	if opts.Logger == nil {
+		opts.Logger = hclog.NewNullLogger()
+	}
+	ep, err := openEndpoint(ctx, t, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Conn{Target: t, ep: ep, home: opts.Home, opts: opts,
+		logger: opts.Logger.Named("conn").With("compute", t.Name)}, nil
+}
+
+// Connect opens a connection to t and makes sure an executor of exactly
+// this build is running there, installing or replacing it when needed.
+//
+// The warm path is one SSH handshake and one request on the forwarded
+// socket: no remote process is started. Only when that fails does the agent
+// run "ferry-executor ensure" (one remote process), and only when that says
+// the binary is missing does it upload one.
+func Connect(ctx context.Context, t compute.Target, opts ConnectOptions) (*Conn, error) {
+	c, err := Dial(ctx, t, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.ensureExecutor(ctx); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// Probe reports facts about the target (OS, Python, conda, Docker, GPUs,
+// free disk in the state directory's file system).
+func (c *Conn) Probe(ctx context.Context) (*Facts, error) {
+	return Probe(ctx, shellFunc(func(ctx context.Context, script string) ([]byte, error) {
+		res, err := c.ep.Script(ctx, expandDir+`FERRY_PROBE_DIR=$d
+`+script, c.stateDirSpec())
+		if err != nil {
+			return nil, err
+		}
+		if res.ExitCode != 0 {
+			return nil, fmt.Errorf("exit status %d (remote output: %s)", res.ExitCode, tail(res.Stderr))
+		}
+		return res.Stdout, nil
+	}))
+}
+
+type shellFunc func(ctx context.Context, script string) ([]byte, error)
+
+func (f shellFunc) RunScript(ctx context.Context, script string) ([]byte, error) { return f(ctx, script) }
+
+// Close closes the executor client and the SSH connection.
+func (c *Conn) Close() error {
+	if c.Executor != nil {
+		c.Executor.Close()
+	}
+	return c.ep.Close()
+}
+
+func openEndpoint(ctx context.Context, t compute.Target, opts ConnectOptions) (endpoint, error) {
+	switch t.Type {
+	case compute.TypeLocal:
+		return localEndpoint{}, nil
+	case compute.TypeRemote:
+		return dialSSH(ctx, t, opts)
+	}
+	return nil, fmt.Errorf("compute target %s: unknown type %q", t.Name, t.Type)
+}
+
+// endpointCache remembers where a target's executor listens, so the warm
+// path needs no remote process.
+type endpointCache struct {
+	Address  string `json:"address"`
+	StateDir string `json:"state_dir"`
+	Socket   string `json:"socket"`
+}
+
+func (c *Conn) cachePath() string {
+	return filepath.Join(c.home, "cache", "targets", c.Target.Name+".json")
+}
+
+func (c *Conn) cacheKey() string {
+	return fmt.Sprintf("%s|%s|%d|%s|%s", c.Target.Type, c.Target.Address, c.Target.Port, c.Target.User, c.stateDirSpec())
+}
+
+func (c *Conn) ensureExecutor(ctx context.Context) error {
+	if c.tryCached(ctx) {
+		return nil
+	}
+	line, err := c.runEnsure(ctx)
+	if errors.Is(err, errExecutorMissing) {
+		if err := c.install(ctx); err != nil {
+			return err
+		}
+		line, err = c.runEnsure(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	if err := c.adopt(line); err != nil {
+		return err
+	}
+	if err := c.hello(ctx); err != nil {
+		return err
+	}
+	data, _ := json.Marshal(endpointCache{Address: c.cacheKey(), StateDir: c.StateDir, Socket: c.Socket})
+	if err := fsutil.WriteFileAtomic(c.cachePath(), data, 0o600); err != nil {
+		c.logger.Warn("cannot cache executor location", "error", err)
+	}
+	return nil
+}
+
+// tryCached reaches the executor at the remembered socket.
+func (c *Conn) tryCached(ctx context.Context) bool {
+	data, err := os.ReadFile(c.cachePath())
+	if err != nil {
+		return false
+	}
+	var ec endpointCache
+	if json.Unmarshal(data, &ec) != nil || ec.Address != c.cacheKey() || ec.Socket == "" {
+		return false
+	}
+	c.StateDir, c.Socket = ec.StateDir, ec.Socket
+	c.newClient()
+	hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := c.hello(hctx); err != nil {
+		c.logger.Debug("cached executor not usable", "socket", ec.Socket, "error", err)
+		c.Executor.Close()
+		c.Executor = nil
+		return false
+	}
+	return true
+}
+
+func (c *Conn) newClient() {
+	c.Executor = client.New(func(ctx context.Context) (net.Conn, error) {
+		return c.ep.DialUnix(ctx, c.Socket)
+	}, c.logger.Named("executor"))
+}
+
+// hello checks that the executor speaks our protocol and is our build.
+func (c *Conn) hello(ctx context.Context) error {
+	if c.Executor == nil {
+		c.newClient()
+	}
+	h, err := c.Executor.Hello(ctx)
+	if err != nil {
+		return fmt.Errorf("reach executor on %s: %w", c.Target.Name, err)
+	}
+	if h.Protocol != api.ProtocolVersion || h.Version != buildinfo.String() {
+		return fmt.Errorf("executor on %s is version %s (protocol %d), want %s (protocol %d)",
+			c.Target.Name, h.Version, h.Protocol, buildinfo.String(), api.ProtocolVersion)
+	}
+	return nil
+}
+
+// stateDirSpec is the state dir as configured, "~/" allowed.
+func (c *Conn) stateDirSpec() string {
+	if c.Target.Type == compute.TypeLocal {
+		return filepath.Join(c.home, "local")
+	}
+	if c.Target.StateDir != "" {
+		return c.Target.StateDir
+	}
+	return compute.DefaultStateDir
+}
+
+// expandDir resolves "~" in $1 on the target; scripts start with it.
+const expandDir = `d=$1; case $d in "~") d=$HOME;; "~/"*) d=$HOME/${d#"~/"};; esac
+`
+
+var errExecutorMissing = errors.New("executor not installed")
+
+// ErrNoExecutorBinary means the executor binary for the target's
+// architecture is not available to install.
+var ErrNoExecutorBinary = errors.New("executor binary not found")
+
+// runEnsure starts the executor if needed and returns its protocol line.
+func (c *Conn) runEnsure(ctx context.Context) (string, error) {
+	script := expandDir + `exe="$d/executor/$2/ferry-executor"
+[ -x "$exe" ] || exit 127
+exec "$exe" ensure --state-dir "$d"`
+	res, err := c.ep.Script(ctx, script, c.stateDirSpec(), buildinfo.String())
+	if err != nil {
+		return "", fmt.Errorf("start executor on %s: %w", c.Target.Name, err)
+	}
+	if res.ExitCode == 127 {
+		return "", errExecutorMissing
+	}
+	if res.ExitCode != 0 {
+		return "", fmt.Errorf("start executor on %s: exit status %d (remote output: %s)",
+			c.Target.Name, res.ExitCode, tail(res.Stderr))
+	}
+	sc := bufio.NewScanner(bytes.NewReader(res.Stdout))
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), api.Magic+" ") {
+			return sc.Text(), nil
+		}
+	}
+	return "", fmt.Errorf("start executor on %s: no protocol line in its output (remote output: %s)",
+		c.Target.Name, tail(append(res.Stdout, res.Stderr...)))
+}
+
+// adopt parses "FERRY-EXECUTOR <protocol> <version> <socket>".
+func (c *Conn) adopt(line string) error {
+	f := strings.Fields(line)
+	if len(f) != 4 {
+		return fmt.Errorf("executor on %s: malformed protocol line %q", c.Target.Name, line)
+	}
+	if p, _ := strconv.Atoi(f[1]); p != api.ProtocolVersion || f[2] != buildinfo.String() {
+		return fmt.Errorf("executor on %s is %s (protocol %s) after install, want %s (protocol %d)",
+			c.Target.Name, f[2], f[1], buildinfo.String(), api.ProtocolVersion)
+	}
+	c.Socket = f[3]
+	c.StateDir = filepath.Dir(f[3])
+	return nil
+}
+
+// install uploads the executor for the target's architecture and lets it
+// rename itself into place.
+func (c *Conn) install(ctx context.Context) error {
+	res, err := c.ep.Script(ctx, expandDir+`mkdir -p "$d/tmp" && chmod 700 "$d" "$d/tmp" && cd "$d" && pwd -P && uname -m`, c.stateDirSpec())
+	if err != nil || res.ExitCode != 0 {
+		return fmt.Errorf("prepare state directory %s on %s: %w (remote output: %s)",
+			c.stateDirSpec(), c.Target.Name, errors.Join(err, exitErr(res.ExitCode)), tail(res.Stderr))
+	}
+	lines := strings.Fields(string(res.Stdout))
+	if len(lines) < 2 {
+		return fmt.Errorf("prepare state directory on %s: unexpected output %q", c.Target.Name, res.Stdout)
+	}
+	stateDir, arch := lines[0], GoArch(lines[len(lines)-1])
+	if c.Target.Type == compute.TypeLocal {
+		arch = runtime.GOARCH
+	}
+	if arch == "" {
+		return fmt.Errorf("compute target %s runs on %s, which ferry-executor is not built for (linux/amd64, linux/arm64)", c.Target.Name, lines[len(lines)-1])
+	}
+	bin, err := c.executorBinary(arch)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(bin)
+	if err != nil {
+		return fmt.Errorf("open executor binary: %w", err)
+	}
+	defer f.Close()
+	tmp := stateDir + "/tmp/.ferry-executor-" + randHex(8)
+	c.logger.Info("installing executor", "binary", bin, "to", stateDir)
+	if err := c.ep.PutFile(ctx, tmp, f, 0o700); err != nil {
+		return fmt.Errorf("upload executor to %s: %w", c.Target.Name, err)
+	}
+	res, err = c.ep.Script(ctx, `exec "$1" install --state-dir "$2"`, tmp, stateDir)
+	if err != nil || res.ExitCode != 0 {
+		return fmt.Errorf("install executor on %s: %w (remote output: %s)",
+			c.Target.Name, errors.Join(err, exitErr(res.ExitCode)), tail(res.Stderr))
+	}
+	return nil
+}
+
+// executorBinary finds ferry-executor-linux-<arch>.
+func (c *Conn) executorBinary(arch string) (string, error) {
+	dirs := []string{c.opts.ExecutorDir, os.Getenv("FERRY_EXECUTOR_DIR")}
+	if exe, err := os.Executable(); err == nil {
+		dirs = append(dirs, filepath.Dir(exe))
+	}
+	name := "ferry-executor-linux-" + arch
+	for _, d := range dirs {
+		if d == "" {
+			continue
+		}
+		p := filepath.Join(d, name)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%w: %s is not beside ferry nor in $FERRY_EXECUTOR_DIR", ErrNoExecutorBinary, name)
+}
+
+func exitErr(code int) error {
+	if code == 0 {
+		return nil
+	}
+	return fmt.Errorf("exit status %d", code)
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// tail returns the last 2 KiB of remote output with control characters
+// stripped, for error messages.
+func tail(b []byte) string {
+	const max = 2048
+	if len(b) > max {
+		b = b[len(b)-max:]
+	}
+	s := strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' {
+			return ' '
+		}
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, string(b))
+	return strings.TrimSpace(s)
+}

@@ -1,0 +1,110 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path"
+	"sync"
+
+	"github.com/ferry-ml/ferry/agent/compute"
+	"github.com/ferry-ml/ferry/internal/buildinfo"
+	"github.com/ferry-ml/ferry/transport"
+	"golang.org/x/crypto/ssh"
+)
+
+// sshEndpoint is a remote target over one SSH connection, reused for every
+// exec, SFTP transfer and forwarded socket.
+type sshEndpoint struct {
+	c *transport.Client
+
+	mu       sync.Mutex
+	useProxy bool // socket forwarding refused: go through "ferry-executor proxy"
+}
+
+func dialSSH(ctx context.Context, t compute.Target, opts ConnectOptions) (*sshEndpoint, error) {
+	cfg := transport.Config{
+		Host:             t.Address,
+		Port:             t.Port,
+		User:             t.User,
+		KeyFile:          t.PrivateKey,
+		Password:         t.Password,
+		Passphrase:       opts.Passphrase,
+		AcceptNewHostKey: opts.AcceptNewHostKey,
+		UseAgent:         true,
+		Logger:           opts.Logger,
+	}
+	if t.KnownHosts != "" {
+		cfg.KnownHostsFiles = []string{t.KnownHosts}
+	}
+	if f := os.Getenv("FERRY_SSH_CONFIG"); f != "" {
+		cfg.SSHConfigFile = f
+	}
+	c, err := transport.Dial(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &sshEndpoint{c: c}, nil
+}
+
+func (e *sshEndpoint) Script(ctx context.Context, script string, args ...string) (scriptResult, error) {
+	res, err := e.c.Exec(ctx, append([]string{"sh", "-c", script, "sh"}, args...), nil)
+	if err != nil {
+		return scriptResult{}, err
+	}
+	return scriptResult{Stdout: res.Stdout, Stderr: res.Stderr, ExitCode: res.ExitCode}, nil
+}
+
+// DialUnix forwards a connection to the socket; when the server forbids
+// socket forwarding (AllowStreamLocalForwarding no) it falls back, for
+// this and every later call, to an exec'd "ferry-executor proxy" whose
+// stdio is the connection.
+func (e *sshEndpoint) DialUnix(ctx context.Context, sock string) (net.Conn, error) {
+	e.mu.Lock()
+	useProxy := e.useProxy
+	e.mu.Unlock()
+	if !useProxy {
+		conn, err := e.c.DialUnix(ctx, sock)
+		if err == nil || !isForwardingRefused(err) {
+			return conn, err
+		}
+		e.mu.Lock()
+		e.useProxy = true
+		e.mu.Unlock()
+	}
+	return e.c.StartConn(ctx, []string{"sh", "-c", `exec "$1/executor/$2/ferry-executor" proxy --state-dir "$1"`,
+		"sh", path.Dir(sock), buildinfo.String()})
+}
+
+// isForwardingRefused reports whether sshd refused a streamlocal channel.
+func isForwardingRefused(err error) bool {
+	var oce *ssh.OpenChannelError
+	return errors.Is(err, transport.ErrForwardingRefused) || (errors.As(err, &oce) && oce.Reason == ssh.Prohibited)
+}
+
+func (e *sshEndpoint) PutFile(ctx context.Context, name string, r io.Reader, perm os.FileMode) error {
+	sc, err := e.c.SFTP()
+	if err != nil {
+		return fmt.Errorf("open sftp: %w", err)
+	}
+	tmp := name + ".part"
+	f, err := sc.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", tmp, err)
+	}
+	_, err = f.ReadFrom(r)
+	err = errors.Join(err, f.Chmod(perm), f.Close())
+	if err == nil {
+		err = sc.PosixRename(tmp, name)
+	}
+	if err != nil {
+		sc.Remove(tmp)
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return nil
+}
+
+func (e *sshEndpoint) Close() error { return e.c.Close() }

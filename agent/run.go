@@ -1,0 +1,122 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/ferry-ml/ferry/executor/api"
+	"github.com/ferry-ml/ferry/executor/client"
+)
+
+// Submit starts a run on the target. The snapshot must have been synced.
+func (c *Conn) Submit(ctx context.Context, spec api.RunSpec) (api.Run, error) {
+	r, err := c.Executor.CreateRun(ctx, spec)
+	if err != nil {
+		return r, fmt.Errorf("start run %s on %s: %w", spec.ID, c.Target.Name, err)
+	}
+	return r, nil
+}
+
+// Run returns the executor's record of a run.
+func (c *Conn) Run(ctx context.Context, id string) (api.Run, error) {
+	r, err := c.Executor.GetRun(ctx, id)
+	if err != nil {
+		return r, fmt.Errorf("get run %s from %s: %w", id, c.Target.Name, err)
+	}
+	return r, nil
+}
+
+// Cancel asks the executor to stop a run.
+func (c *Conn) Cancel(ctx context.Context, id string) (api.Run, error) {
+	r, err := c.Executor.CancelRun(ctx, id)
+	if err != nil {
+		return r, fmt.Errorf("cancel run %s on %s: %w", id, c.Target.Name, err)
+	}
+	return r, nil
+}
+
+// Follow copies the run's log from offset to w as it is written, until the
+// run has ended and every byte was copied, and returns the run's final
+// record. A broken stream (a dropped connection, an executor restart) is
+// resumed from the last byte written, so w sees every byte exactly once.
+// It returns ctx's error when ctx ends first; the run goes on.
+func (c *Conn) Follow(ctx context.Context, id string, offset int64, w io.Writer) (api.Run, error) {
+	const maxRetries = 5
+	retries := 0
+	for {
+		n, err := c.followOnce(ctx, id, offset, w)
+		offset += n
+		if ctx.Err() != nil {
+			return api.Run{}, ctx.Err()
+		}
+		var werr *writeError
+		if errors.As(err, &werr) {
+			return api.Run{}, werr.err
+		}
+		r, rerr := c.Executor.GetRun(ctx, id)
+		if rerr == nil && r.Status.Terminal() && offset >= r.LogSize {
+			return r, nil
+		}
+		if errors.Is(rerr, client.ErrNotFound) {
+			return r, fmt.Errorf("run %s not found on %s", id, c.Target.Name)
+		}
+		if n > 0 {
+			retries = 0
+		}
+		if retries++; retries > maxRetries {
+			return r, fmt.Errorf("follow log of run %s: %w", id, errors.Join(err, rerr))
+		}
+		c.logger.Debug("resuming log stream", "run_id", id, "offset", offset, "error", err)
+		select {
+		case <-time.After(time.Duration(retries) * 200 * time.Millisecond):
+		case <-ctx.Done():
+			return api.Run{}, ctx.Err()
+		}
+	}
+}
+
+// writeError marks a failure to write to the local output (not retryable).
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return e.err.Error() }
+
+func (c *Conn) followOnce(ctx context.Context, id string, offset int64, w io.Writer) (int64, error) {
+	body, err := c.Executor.Log(ctx, id, offset, true)
+	if err != nil {
+		return 0, err
+	}
+	defer body.Close()
+	var n int64
+	buf := make([]byte, 32<<10)
+	for {
+		k, rerr := body.Read(buf)
+		if k > 0 {
+			if _, werr := w.Write(buf[:k]); werr != nil {
+				return n, &writeError{fmt.Errorf("write log: %w", werr)}
+			}
+			n += int64(k)
+		}
+		if rerr == io.EOF {
+			return n, nil
+		}
+		if rerr != nil {
+			return n, rerr
+		}
+	}
+}
+
+// ReadLog copies the log from offset to w without following.
+func (c *Conn) ReadLog(ctx context.Context, id string, offset int64, w io.Writer) error {
+	body, err := c.Executor.Log(ctx, id, offset, false)
+	if err != nil {
+		return fmt.Errorf("read log of run %s: %w", id, err)
+	}
+	defer body.Close()
+	if _, err := io.Copy(w, body); err != nil {
+		return fmt.Errorf("read log of run %s: %w", id, err)
+	}
+	return nil
+}

@@ -1,0 +1,293 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/ferry-ml/ferry/executor/api"
+	"github.com/ferry-ml/ferry/internal/fsutil"
+	"github.com/ferry-ml/ferry/snapshot"
+	"golang.org/x/sync/errgroup"
+)
+
+// SyncResult reports one sync (the JSON of `ferry sync --json`).
+type SyncResult struct {
+	Snapshot      string        `json:"snapshot"`
+	Files         int           `json:"files"`
+	Bytes         int64         `json:"bytes"`
+	UploadedFiles int           `json:"uploaded_files"`
+	UploadedBytes int64         `json:"uploaded_bytes"`
+	Packs         int           `json:"packs"`
+	Delta         bool          `json:"delta"` // the manifest went as a delta
+	UpToDate      bool          `json:"up_to_date"`
+	Duration      time.Duration `json:"duration_ns"`
+}
+
+// Progress receives upload progress; it is called from several goroutines.
+type Progress func(doneBytes, totalBytes int64)
+
+// Packing limits: small blobs travel together so that there is no
+// per-file round trip; large ones go in packs of their own, in parallel.
+const (
+	packTarget    = 8 << 20 // close a pack once it holds this many bytes
+	packMaxBlobs  = 4096
+	packStreams   = 4 // packs in flight at once
+	largeBlobSize = 4 << 20
+)
+
+// Sync makes snapshot m of root present on the target: it asks which blobs
+// the target lacks (one round trip), streams those in packs over the
+// executor's socket, then stores the manifest (a delta when the target
+// holds the last snapshot synced from here). Blobs stored before a failure
+// are kept and reused by the next sync; the manifest is stored last, so the
+// target never holds a manifest whose blobs are missing.
+func (c *Conn) Sync(ctx context.Context, root string, m *snapshot.Manifest, progress Progress) (SyncResult, error) {
+	start := time.Now()
+	id := m.ID().String()
+	res := SyncResult{Snapshot: id, Files: m.Files(), Bytes: m.Bytes()}
+	base := c.lastSynced()
+	plan, err := c.plan(ctx, m, base)
+	if err != nil {
+		return res, err
+	}
+	if plan.HaveSnapshot {
+		res.UpToDate = true
+		res.Duration = time.Since(start)
+		c.rememberSynced(m)
+		return res, nil
+	}
+	todo, err := blobsToSend(m, plan.Missing)
+	if err != nil {
+		return res, err
+	}
+	if err := c.upload(ctx, root, todo, &res, progress); err != nil {
+		return res, err
+	}
+	if err := c.putManifest(ctx, m, base, plan.HaveBase, &res); err != nil {
+		return res, err
+	}
+	c.rememberSynced(m)
+	res.Duration = time.Since(start)
+	return res, nil
+}
+
+// plan asks the target what it lacks, naming only the blobs that differ
+// from base when the target still has base.
+func (c *Conn) plan(ctx context.Context, m *snapshot.Manifest, base *snapshot.Manifest) (api.PlanResponse, error) {
+	req := api.PlanRequest{Snapshot: m.ID().String()}
+	if base != nil {
+		req.Base = base.ID().String()
+		ch := snapshot.Diff(base, m)
+		req.Blobs = blobIDs(append(ch.Added, ch.Changed...))
+	} else {
+		req.Blobs = blobIDs(m.Entries)
+	}
+	resp, err := c.Executor.Plan(ctx, req)
+	if err != nil {
+		return resp, fmt.Errorf("plan sync to %s: %w", c.Target.Name, err)
+	}
+	if base != nil && !resp.HaveSnapshot && !resp.HaveBase {
+		// The target lost the base: fall back to naming every blob.
+		req.Base, req.Blobs = "", blobIDs(m.Entries)
+		if resp, err = c.Executor.Plan(ctx, req); err != nil {
+			return resp, fmt.Errorf("plan sync to %s: %w", c.Target.Name, err)
+		}
+	}
+	return resp, nil
+}
+
+func blobIDs(entries []snapshot.Entry) []string {
+	seen := make(map[snapshot.BlobID]bool, len(entries))
+	out := make([]string, 0, len(entries))
+	for i := range entries {
+		if b := entries[i].Blob; !seen[b] {
+			seen[b] = true
+			out = append(out, b.String())
+		}
+	}
+	return out
+}
+
+// blobsToSend maps missing blob ids to one entry each (to read from).
+func blobsToSend(m *snapshot.Manifest, missing []string) ([]snapshot.Entry, error) {
+	want := make(map[string]bool, len(missing))
+	for _, id := range missing {
+		want[id] = true
+	}
+	out := make([]snapshot.Entry, 0, len(missing))
+	for _, e := range m.Entries {
+		if k := e.Blob.String(); want[k] {
+			delete(want, k)
+			out = append(out, e)
+		}
+	}
+	if len(want) != 0 {
+		return nil, fmt.Errorf("target asked for %d blobs the snapshot does not have", len(want))
+	}
+	return out, nil
+}
+
+// upload streams blobs in packs, packStreams at a time.
+func (c *Conn) upload(ctx context.Context, root string, todo []snapshot.Entry, res *SyncResult, progress Progress) error {
+	packs := makePacks(todo)
+	var total, done atomic.Int64
+	for _, e := range todo {
+		total.Add(e.Size)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(packStreams)
+	for _, p := range packs {
+		g.Go(func() error {
+			if err := c.sendPack(gctx, root, p, &done, total.Load(), progress); err != nil {
+				return err
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return fmt.Errorf("upload to %s: %w", c.Target.Name, err)
+	}
+	res.Packs = len(packs)
+	res.UploadedFiles = len(todo)
+	res.UploadedBytes = total.Load()
+	return nil
+}
+
+// makePacks groups entries: large blobs alone, small ones together.
+func makePacks(todo []snapshot.Entry) [][]snapshot.Entry {
+	var packs [][]snapshot.Entry
+	var cur []snapshot.Entry
+	var curBytes int64
+	for _, e := range todo {
+		if e.Size >= largeBlobSize {
+			packs = append(packs, []snapshot.Entry{e})
+			continue
+		}
+		cur = append(cur, e)
+		curBytes += e.Size
+		if curBytes >= packTarget || len(cur) >= packMaxBlobs {
+			packs = append(packs, cur)
+			cur, curBytes = nil, 0
+		}
+	}
+	if len(cur) > 0 {
+		packs = append(packs, cur)
+	}
+	// Largest first, so the long transfers start early.
+	slices.SortStableFunc(packs, func(a, b []snapshot.Entry) int { return int(packBytes(b) - packBytes(a)) })
+	return packs
+}
+
+func packBytes(p []snapshot.Entry) int64 {
+	var n int64
+	for _, e := range p {
+		n += e.Size
+	}
+	return n
+}
+
+// sendPack writes one pack into a pipe that streams to the executor.
+func (c *Conn) sendPack(ctx context.Context, root string, p []snapshot.Entry, done *atomic.Int64, total int64, progress Progress) error {
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(writePack(pw, root, p, done, total, progress)) }()
+	_, err := c.Executor.UploadPack(ctx, pr)
+	pr.CloseWithError(errors.New("upload ended"))
+	return err
+}
+
+func writePack(w io.Writer, root string, p []snapshot.Entry, done *atomic.Int64, total int64, progress Progress) error {
+	pw, err := api.NewPackWriter(w)
+	if err != nil {
+		return err
+	}
+	for _, e := range p {
+		if err := addEntry(pw, root, e); err != nil {
+			return err
+		}
+		n := done.Add(e.Size)
+		if progress != nil {
+			progress(n, total)
+		}
+	}
+	return pw.Close()
+}
+
+func addEntry(pw *api.PackWriter, root string, e snapshot.Entry) error {
+	if e.IsSymlink() {
+		return pw.Add(e.Blob, strings.NewReader(e.Link), e.Size)
+	}
+	f, err := os.Open(filepath.Join(root, filepath.FromSlash(e.Path)))
+	if err != nil {
+		return fmt.Errorf("read %s: %w", e.Path, err)
+	}
+	defer f.Close()
+	if err := pw.Add(e.Blob, f, e.Size); err != nil {
+		return fmt.Errorf("pack %s (did it change during the sync? run again): %w", e.Path, err)
+	}
+	return nil
+}
+
+// putManifest stores m on the target, as a delta against base when the
+// target has it.
+func (c *Conn) putManifest(ctx context.Context, m, base *snapshot.Manifest, haveBase bool, res *SyncResult) error {
+	var body []byte
+	var err error
+	baseID := ""
+	if base != nil && haveBase {
+		body, err = snapshot.NewDelta(base, m).MarshalBinary()
+		baseID = base.ID().String()
+		res.Delta = true
+	} else {
+		body, err = m.MarshalBinary()
+	}
+	if err != nil {
+		return fmt.Errorf("encode manifest: %w", err)
+	}
+	put := func() error {
+		if baseID != "" {
+			_, err := c.Executor.PutSnapshotDelta(ctx, m.ID().String(), baseID, body)
+			return err
+		}
+		_, err := c.Executor.PutSnapshot(ctx, m.ID().String(), body)
+		return err
+	}
+	if err := put(); err != nil {
+		return fmt.Errorf("store snapshot on %s: %w", c.Target.Name, err)
+	}
+	return nil
+}
+
+// Local memory of the last snapshot synced to each target.
+
+func (c *Conn) syncedDir() string { return filepath.Join(c.home, "cache", "synced") }
+
+func (c *Conn) lastSynced() *snapshot.Manifest {
+	data, err := os.ReadFile(filepath.Join(c.syncedDir(), c.Target.Name+".manifest"))
+	if err != nil {
+		return nil
+	}
+	m, _, err := snapshot.ParseManifest(data)
+	if err != nil {
+		c.logger.Debug("ignoring unreadable last-synced manifest", "error", err)
+		return nil
+	}
+	return m
+}
+
+func (c *Conn) rememberSynced(m *snapshot.Manifest) {
+	data, err := m.MarshalBinary()
+	if err == nil {
+		err = fsutil.WriteFileAtomic(filepath.Join(c.syncedDir(), c.Target.Name+".manifest"), data, 0o600)
+	}
+	if err != nil {
+		c.logger.Warn("cannot remember synced snapshot", "error", err)
+	}
+}

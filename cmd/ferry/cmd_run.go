@@ -1,0 +1,335 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/ferry-ml/ferry/agent"
+	"github.com/ferry-ml/ferry/agent/gitinfo"
+	"github.com/ferry-ml/ferry/agent/history"
+	"github.com/ferry-ml/ferry/executor/api"
+	"github.com/ferry-ml/ferry/internal/ui"
+	"github.com/ferry-ml/ferry/snapshot"
+	"github.com/spf13/cobra"
+)
+
+type runOptions struct {
+	Compute     string
+	Source      string
+	Experiment  string
+	Python      string
+	Env         []string
+	MaxDuration time.Duration
+	Detach      bool
+	DryRun      bool
+	JSON        bool
+}
+
+func (o *runOptions) addFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.SetInterspersed(false) // everything after SCRIPT belongs to the script
+	f.StringVar(&o.Compute, "compute", envOr("FERRY_COMPUTE", "local"), "compute target to run on (env FERRY_COMPUTE)")
+	f.StringVar(&o.Source, "source", envOr("FERRY_SOURCE", "."), "source directory to snapshot (env FERRY_SOURCE)")
+	f.StringVar(&o.Experiment, "experiment", os.Getenv("FERRY_EXPERIMENT"), "experiment name (default: the source directory's name)")
+	f.StringVar(&o.Python, "python", envOr("FERRY_PYTHON", "python3"), "interpreter on the target (Azure ML's interpreterPath)")
+	f.StringArrayVar(&o.Env, "env", nil, "environment variable K=V for the script (repeatable)")
+	f.DurationVar(&o.MaxDuration, "max-duration", 0, "stop the run after this long, e.g. 2h (Azure ML's maxRunDurationSeconds)")
+	f.BoolVar(&o.Detach, "detach", false, "return once the run has started")
+	f.BoolVar(&o.DryRun, "dry-run", false, "print the resolved plan and run nothing")
+	f.BoolVar(&o.JSON, "json", false, "with --dry-run or --detach: print JSON")
+}
+
+func newRunCommand(g *globalOptions) *cobra.Command {
+	var opts runOptions
+	cmd := &cobra.Command{
+		Use:   "run [flags] SCRIPT [ARGS...]",
+		Short: "Snapshot, upload and run a script on a compute target",
+		Long: `Snapshot the source directory, upload what the compute target lacks, run
+SCRIPT there with ARGS (passed untouched) and stream its output here.
+
+The run id is printed to stderr first. ferry exits with the script's exit
+status. Ctrl-C detaches: the run goes on; reattach with 'ferry logs -f ID',
+stop it with 'ferry cancel ID'. Runs survive dropped connections.
+
+In the run: the working directory is the snapshot, outputs/ is created and
+comes back here when the run ends, and FERRY_RUN_ID, FERRY_EXPERIMENT,
+FERRY_OUTPUTS_DIR and FERRY_METRICS_FILE are set. 'import ferry_run;
+ferry_run.log("loss", 0.3)' records a metric.`,
+		Example: `  ferry run train.py --epochs 3
+  ferry run --compute myvm --env SEED=1 train.py --lr 0.1
+  ferry run --detach --max-duration 2h train.py`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageError{errors.New("ferry run expects SCRIPT [ARGS...]")}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runRun(contextOf(cmd), opts, g, args)
+		},
+	}
+	opts.addFlags(cmd)
+	return cmd
+}
+
+// runPlan is what a run will do (the JSON of --dry-run).
+type runPlan struct {
+	ID          string              `json:"id"`
+	Compute     string              `json:"compute"`
+	Experiment  string              `json:"experiment"`
+	Source      string              `json:"source"`
+	Script      string              `json:"script"`
+	Arguments   []string            `json:"arguments"`
+	Environment history.Environment `json:"environment"`
+	Env         map[string]string   `json:"environment_variables"`
+	MaxDuration string              `json:"max_duration,omitempty"`
+	MaxSeconds  int64               `json:"max_duration_seconds,omitempty"`
+}
+
+func runRun(ctx context.Context, opts runOptions, g *globalOptions, args []string) error {
+	p := ui.New(opts.JSON)
+	plan, err := resolvePlan(opts, g, args)
+	if err != nil {
+		return err
+	}
+	if opts.DryRun {
+		return printPlan(p, plan)
+	}
+	p.Noticef("ferry: run %s on %s\n", plan.ID, plan.Compute)
+	return executeRun(ctx, opts, g, p, plan)
+}
+
+// resolvePlan checks everything that can be checked before any upload.
+func resolvePlan(opts runOptions, g *globalOptions, args []string) (runPlan, error) {
+	src, err := checkSource(opts.Source)
+	if err != nil {
+		return runPlan{}, err
+	}
+	script, err := resolveScript(src, args[0])
+	if err != nil {
+		return runPlan{}, err
+	}
+	env, err := parseEnv(opts.Env)
+	if err != nil {
+		return runPlan{}, err
+	}
+	if opts.MaxDuration < 0 {
+		return runPlan{}, usageError{fmt.Errorf("--max-duration must be positive, got %s", opts.MaxDuration)}
+	}
+	if _, err := getTarget(g, opts.Compute); err != nil {
+		return runPlan{}, err
+	}
+	exp := opts.Experiment
+	if exp == "" {
+		exp = filepath.Base(src)
+	}
+	plan := runPlan{
+		ID: history.NewRunID(exp, time.Now()), Compute: opts.Compute, Experiment: exp,
+		Source: src, Script: script, Arguments: append([]string{}, args[1:]...),
+		Environment: history.Environment{Kind: "user-managed", Python: opts.Python}, Env: env,
+	}
+	if opts.MaxDuration > 0 {
+		plan.MaxDuration, plan.MaxSeconds = opts.MaxDuration.String(), int64(opts.MaxDuration.Seconds())
+	}
+	return plan, nil
+}
+
+// resolveScript returns the script's path relative to src, "/"-separated.
+// A relative SCRIPT is looked up from the current directory first, then
+// from the source directory.
+func resolveScript(src, script string) (string, error) {
+	candidates := []string{filepath.Join(src, script)}
+	if !filepath.IsAbs(script) {
+		if abs, err := filepath.Abs(script); err == nil {
+			candidates = []string{abs, filepath.Join(src, script)}
+		}
+	} else {
+		candidates = []string{script}
+	}
+	for _, c := range candidates {
+		rel, err := filepath.Rel(src, c)
+		if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+			continue
+		}
+		fi, err := os.Stat(c)
+		if err == nil && fi.Mode().IsRegular() {
+			return filepath.ToSlash(rel), nil
+		}
+	}
+	for _, c := range candidates {
+		if rel, err := filepath.Rel(src, c); err == nil && (rel == ".." || strings.HasPrefix(rel, "../")) {
+			if _, err := os.Stat(c); err == nil {
+				return "", &UserError{Msg: fmt.Sprintf("script %s is outside the source directory %s", script, src),
+					Hint: "only the source directory is uploaded: move the script into it, or pass --source a directory that holds it"}
+			}
+		}
+	}
+	return "", &UserError{Msg: fmt.Sprintf("script %s not found in %s", script, src),
+		Hint: "SCRIPT is a path relative to the current or the source directory (--source)"}
+}
+
+func parseEnv(kvs []string) (map[string]string, error) {
+	env := map[string]string{}
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" || strings.ContainsAny(k, " \t\n") {
+			return nil, usageError{fmt.Errorf("--env %q: want NAME=VALUE", kv)}
+		}
+		if strings.HasPrefix(k, "FERRY_") {
+			return nil, usageError{fmt.Errorf("--env %s: FERRY_* variables are set by ferry", k)}
+		}
+		env[k] = v
+	}
+	return env, nil
+}
+
+func printPlan(p *ui.Printer, plan runPlan) error {
+	if p.JSON {
+		return p.PrintJSON(plan)
+	}
+	p.Printf("compute      %s\nexperiment   %s\nsource       %s\nscript       %s\narguments    %s\n",
+		plan.Compute, plan.Experiment, plan.Source, plan.Script, quoteArgs(plan.Arguments))
+	p.Printf("environment  %s (%s)\n", plan.Environment.Kind, plan.Environment.Python)
+	keys := make([]string, 0, len(plan.Env))
+	for k := range plan.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		p.Printf("env          %s=%s\n", k, redact(k, plan.Env[k]))
+	}
+	if plan.MaxDuration != "" {
+		p.Printf("max duration %s\n", plan.MaxDuration)
+	}
+	return nil
+}
+
+func redact(k, v string) string {
+	if history.SecretName(k) {
+		return "***"
+	}
+	return v
+}
+
+func quoteArgs(args []string) string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if a == "" || strings.ContainsAny(a, " \t\n'\"\\$") {
+			a = fmt.Sprintf("%q", a)
+		}
+		out[i] = a
+	}
+	return strings.Join(out, " ")
+}
+
+// executeRun snapshots, syncs, submits and follows.
+func executeRun(ctx context.Context, opts runOptions, g *globalOptions, p *ui.Printer, plan runPlan) error {
+	start := time.Now()
+	m, st, err := takeSnapshot(ctx, g, plan.Source, p)
+	if err != nil {
+		return err
+	}
+	if err := checkScriptIncluded(m, plan.Script); err != nil {
+		return err
+	}
+	p.Noticef("ferry: snapshot %s: %d files, %s (%s)\n", m.ID().Short(), st.Files, humanBytes(st.Bytes), st.Duration.Round(time.Millisecond))
+	hist, err := openHistory(g)
+	if err != nil {
+		return err
+	}
+	defer hist.Close()
+	rec := newRecord(ctx, g, plan, m)
+	if err := hist.Put(ctx, rec); err != nil {
+		return err
+	}
+	conn, err := g.connect(ctx, plan.Compute)
+	if err != nil {
+		return failRecord(ctx, hist, rec.ID, err)
+	}
+	defer conn.Close()
+	if err := syncForRun(ctx, conn, p, plan, m); err != nil {
+		return failRecord(ctx, hist, rec.ID, err)
+	}
+	r, err := conn.Submit(ctx, runSpec(plan, m))
+	if err != nil {
+		return failRecord(ctx, hist, rec.ID, err)
+	}
+	hist.ApplyRun(ctx, r)
+	p.Noticef("ferry: environment %s (%s); started in %s\n", plan.Environment.Kind, plan.Environment.Python, time.Since(start).Round(time.Millisecond))
+	if opts.Detach {
+		p.Noticef("ferry: detached. Follow: ferry logs -f %s   Cancel: ferry cancel %s\n", plan.ID, plan.ID)
+		if opts.JSON {
+			return p.PrintJSON(map[string]string{"id": plan.ID, "status": string(r.Status)})
+		}
+		return nil
+	}
+	return followRun(ctx, g, conn, hist, p, plan.ID)
+}
+
+func checkScriptIncluded(m *snapshot.Manifest, script string) error {
+	for _, e := range m.Entries {
+		if e.Path == script {
+			return nil
+		}
+	}
+	return &UserError{Msg: fmt.Sprintf("script %s is excluded from the snapshot by an ignore file (.gitignore, .amlignore or .ferryignore)", script),
+		Hint: "'ferry snapshot --list' shows what is uploaded; un-ignore the script with a '!' line"}
+}
+
+func syncForRun(ctx context.Context, conn *agent.Conn, p *ui.Printer, plan runPlan, m *snapshot.Manifest) error {
+	bar := newProgressBar(p)
+	res, err := conn.Sync(ctx, plan.Source, m, bar.update)
+	bar.done()
+	if err != nil {
+		return err
+	}
+	if res.UpToDate {
+		p.Noticef("ferry: upload: nothing to send (%s)\n", res.Duration.Round(time.Millisecond))
+	} else {
+		p.Noticef("ferry: upload: %d files, %s (%s)\n", res.UploadedFiles, humanBytes(res.UploadedBytes), res.Duration.Round(time.Millisecond))
+	}
+	return nil
+}
+
+func runSpec(plan runPlan, m *snapshot.Manifest) api.RunSpec {
+	spec := api.RunSpec{
+		ID: plan.ID, Experiment: plan.Experiment, Snapshot: m.ID().String(),
+		Script: plan.Script, Args: plan.Arguments, Env: plan.Env,
+		Environment: api.EnvironmentSpec{Kind: plan.Environment.Kind, Python: plan.Environment.Python},
+	}
+	if plan.MaxSeconds > 0 {
+		spec.MaxDuration = time.Duration(plan.MaxSeconds) * time.Second
+	}
+	return spec
+}
+
+func newRecord(ctx context.Context, g *globalOptions, plan runPlan, m *snapshot.Manifest) history.Record {
+	info, err := gitinfo.Capture(ctx, plan.Source, g.logger)
+	if err != nil {
+		g.logger.Debug("no git info", "error", err)
+	}
+	return history.Record{
+		ID: plan.ID, Experiment: plan.Experiment, Compute: plan.Compute, Status: api.StatusQueued,
+		Script: plan.Script, Args: plan.Arguments, Snapshot: m.ID().String(),
+		Environment: plan.Environment, Env: plan.Env, Git: info,
+		CreatedAt: time.Now().UTC(), SourceDir: plan.Source,
+	}
+}
+
+func failRecord(ctx context.Context, hist *history.Store, id string, cause error) error {
+	now := time.Now().UTC()
+	if err := hist.UpdateStatus(context.WithoutCancel(ctx), id, api.StatusFailed, nil, cause.Error(), nil, &now); err != nil {
+		return errors.Join(cause, err)
+	}
+	return cause
+}
+
+func openHistory(g *globalOptions) (*history.Store, error) {
+	return history.Open(filepath.Join(g.Home, "history.db"), g.logger)
+}

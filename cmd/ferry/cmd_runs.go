@@ -1,0 +1,354 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ferry-ml/ferry/agent"
+	"github.com/ferry-ml/ferry/agent/history"
+	"github.com/ferry-ml/ferry/agent/outputs"
+	"github.com/ferry-ml/ferry/executor/api"
+	"github.com/ferry-ml/ferry/internal/ui"
+	"github.com/spf13/cobra"
+)
+
+type runsOptions struct {
+	Experiment string
+	Compute    string
+	Status     string
+	Limit      int
+	JSON       bool
+}
+
+func newRunsCommand(g *globalOptions) *cobra.Command {
+	var opts runsOptions
+	cmd := &cobra.Command{
+		Use:   "runs",
+		Short: "List runs, newest first (from the local history: instant, no connection)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runRuns(contextOf(cmd), opts, g)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Experiment, "experiment", "", "only this experiment")
+	f.StringVar(&opts.Compute, "compute", "", "only this compute target")
+	f.StringVar(&opts.Status, "status", "", "only this status (Running, Completed, Failed, ...)")
+	f.IntVar(&opts.Limit, "limit", 50, "at most this many runs (0: all)")
+	f.BoolVar(&opts.JSON, "json", false, "print a JSON array")
+	return cmd
+}
+
+func runRuns(ctx context.Context, opts runsOptions, g *globalOptions) error {
+	hist, err := openHistory(g)
+	if err != nil {
+		return err
+	}
+	defer hist.Close()
+	recs, err := hist.List(ctx, history.Filter{Experiment: opts.Experiment, Compute: opts.Compute,
+		Status: api.Status(opts.Status), Limit: opts.Limit})
+	if err != nil {
+		return err
+	}
+	p := ui.New(opts.JSON)
+	if opts.JSON {
+		if recs == nil {
+			recs = []history.Record{}
+		}
+		return p.PrintJSON(recs)
+	}
+	if len(recs) == 0 {
+		p.Noticef("no runs yet: start one with 'ferry run SCRIPT'\n")
+		return nil
+	}
+	tw := tabwriter.NewWriter(p.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RUN\tSTATUS\tEXIT\tCOMPUTE\tEXPERIMENT\tCREATED\tDURATION\tSCRIPT")
+	for _, r := range recs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Status, exitStr(r.ExitCode), r.Compute,
+			r.Experiment, r.CreatedAt.Local().Format("2006-01-02 15:04:05"), duration(r), r.Script)
+	}
+	return tw.Flush()
+}
+
+func exitStr(c *int) string {
+	if c == nil {
+		return "-"
+	}
+	return fmt.Sprint(*c)
+}
+
+func duration(r history.Record) string {
+	if r.StartedAt == nil {
+		return "-"
+	}
+	end := time.Now()
+	if r.EndedAt != nil {
+		end = *r.EndedAt
+	}
+	return end.Sub(*r.StartedAt).Round(time.Second).String()
+}
+
+// loadRun finds a run in the history by id or unique prefix.
+func loadRun(ctx context.Context, hist *history.Store, id string) (history.Record, error) {
+	r, err := hist.Get(ctx, id)
+	var amb *history.AmbiguousError
+	switch {
+	case errors.Is(err, history.ErrNotFound):
+		return r, &UserError{Msg: fmt.Sprintf("no run %q in the history", id), Hint: "'ferry runs' lists runs"}
+	case errors.As(err, &amb):
+		return r, &UserError{Msg: err.Error(), Hint: "give more characters of the run id"}
+	}
+	return r, err
+}
+
+// refresh updates a non-terminal record from its executor, when reachable.
+func refresh(ctx context.Context, g *globalOptions, hist *history.Store, rec history.Record) (history.Record, *agent.Conn) {
+	if rec.Status.Terminal() && rec.Outputs != nil {
+		return rec, nil
+	}
+	conn, err := g.connect(ctx, rec.Compute)
+	if err != nil {
+		g.logger.Warn("cannot reach compute target to refresh the run", "compute", rec.Compute, "error", err)
+		return rec, nil
+	}
+	r, err := conn.Run(ctx, rec.ID)
+	if err == nil {
+		hist.ApplyRun(ctx, r)
+		if r.Status.Terminal() && rec.Outputs == nil {
+			collectOutputs(ctx, g, conn, hist, rec.ID)
+		}
+		if fresh, err := hist.Get(ctx, rec.ID); err == nil {
+			rec = fresh
+		}
+	}
+	return rec, conn
+}
+
+func newShowCommand(g *globalOptions) *cobra.Command {
+	var jsonOut bool
+	cmd := &cobra.Command{
+		Use:   "show RUN",
+		Short: "Show a run: status, exit code, compute, environment, snapshot, git, metrics, timings",
+		Args:  exactArgs(1, "RUN"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := contextOf(cmd)
+			hist, err := openHistory(g)
+			if err != nil {
+				return err
+			}
+			defer hist.Close()
+			rec, err := loadRun(ctx, hist, args[0])
+			if err != nil {
+				return err
+			}
+			rec, conn := refresh(ctx, g, hist, rec)
+			if conn != nil {
+				conn.Close()
+			}
+			p := ui.New(jsonOut)
+			if jsonOut {
+				return p.PrintJSON(rec)
+			}
+			printRecord(p, rec)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print JSON")
+	return cmd
+}
+
+func printRecord(p *ui.Printer, r history.Record) {
+	tw := tabwriter.NewWriter(p.Out, 0, 4, 2, ' ', 0)
+	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
+	row("run", r.ID)
+	row("status", string(r.Status)+reasonStr(r))
+	row("exit code", exitStr(r.ExitCode))
+	row("compute", r.Compute)
+	row("experiment", r.Experiment)
+	row("script", strings.TrimSpace(r.Script+" "+quoteArgs(r.Args)))
+	row("environment", r.Environment.Kind+" ("+r.Environment.Python+")")
+	row("snapshot", r.Snapshot)
+	if r.Git != nil {
+		dirty := ""
+		if r.Git.Dirty {
+			dirty = " (dirty)"
+		}
+		row("git", fmt.Sprintf("%s %s @ %s%s", r.Git.Repository, r.Git.Branch, r.Git.Commit, dirty))
+	}
+	row("created", r.CreatedAt.Local().Format(time.RFC3339))
+	if r.StartedAt != nil {
+		row("started", r.StartedAt.Local().Format(time.RFC3339))
+	}
+	if r.EndedAt != nil {
+		row("ended", r.EndedAt.Local().Format(time.RFC3339)+" (took "+duration(r)+")")
+	}
+	for _, m := range lastMetrics(r.Metrics) {
+		row("metric "+m.Name, fmt.Sprintf("%g (last of %d)", m.Value, m.count))
+	}
+	if len(r.Outputs) > 0 {
+		row("outputs", fmt.Sprintf("%d files (ferry download %s)", len(r.Outputs), r.ID))
+	}
+	tw.Flush()
+}
+
+func reasonStr(r history.Record) string {
+	if r.Reason == "" || r.Status == api.StatusCompleted {
+		return ""
+	}
+	return ": " + r.Reason
+}
+
+type metricSummary struct {
+	api.Metric
+	count int
+}
+
+// lastMetrics returns each metric's last value, in first-seen order.
+func lastMetrics(ms []api.Metric) []metricSummary {
+	idx := map[string]int{}
+	var out []metricSummary
+	for _, m := range ms {
+		i, ok := idx[m.Name]
+		if !ok {
+			idx[m.Name] = len(out)
+			out = append(out, metricSummary{Metric: m})
+			i = len(out) - 1
+		}
+		out[i].Metric = m
+		out[i].count++
+	}
+	return out
+}
+
+func newLogsCommand(g *globalOptions) *cobra.Command {
+	var follow bool
+	cmd := &cobra.Command{
+		Use:   "logs RUN [--follow]",
+		Short: "Print a run's log; with --follow, stream it until the run ends",
+		Long: `Print a run's log (the script's stdout and stderr, merged in order). With
+--follow, keep streaming as the run writes, then exit with the run's status.
+Ctrl-C stops following; the run goes on.`,
+		Args: exactArgs(1, "RUN"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runLogs(contextOf(cmd), g, args[0], follow)
+		},
+	}
+	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "stream the log until the run ends")
+	return cmd
+}
+
+func runLogs(ctx context.Context, g *globalOptions, id string, follow bool) error {
+	hist, err := openHistory(g)
+	if err != nil {
+		return err
+	}
+	defer hist.Close()
+	rec, err := loadRun(ctx, hist, id)
+	if err != nil {
+		return err
+	}
+	conn, err := g.connect(ctx, rec.Compute)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	p := ui.New(false)
+	if !follow {
+		return conn.ReadLog(ctx, rec.ID, 0, os.Stdout)
+	}
+	return followRun(ctx, g, conn, hist, p, rec.ID)
+}
+
+func newCancelCommand(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "cancel RUN",
+		Short: "Stop a run (SIGTERM to all its processes, SIGKILL after a grace period)",
+		Args:  exactArgs(1, "RUN"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := contextOf(cmd)
+			hist, err := openHistory(g)
+			if err != nil {
+				return err
+			}
+			defer hist.Close()
+			rec, err := loadRun(ctx, hist, args[0])
+			if err != nil {
+				return err
+			}
+			conn, err := g.connect(ctx, rec.Compute)
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			r, err := conn.Cancel(ctx, rec.ID)
+			if err != nil {
+				return err
+			}
+			hist.ApplyRun(ctx, r)
+			if r.Status.Terminal() && r.Status != api.StatusCanceled {
+				ui.New(false).Printf("run %s had already ended: %s\n", rec.ID, r.Status)
+				return nil
+			}
+			ui.New(false).Printf("canceling run %s (ferry logs -f %s shows the end)\n", rec.ID, rec.ID)
+			return nil
+		},
+	}
+}
+
+func newDownloadCommand(g *globalOptions) *cobra.Command {
+	var to string
+	cmd := &cobra.Command{
+		Use:   "download RUN [--to DIR]",
+		Short: "Write a run's outputs/ to a directory (default ./outputs/RUN)",
+		Args:  exactArgs(1, "RUN"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDownload(contextOf(cmd), g, args[0], to)
+		},
+	}
+	cmd.Flags().StringVar(&to, "to", "", "destination directory (default ./outputs/RUN)")
+	return cmd
+}
+
+func runDownload(ctx context.Context, g *globalOptions, id, to string) error {
+	hist, err := openHistory(g)
+	if err != nil {
+		return err
+	}
+	defer hist.Close()
+	rec, err := loadRun(ctx, hist, id)
+	if err != nil {
+		return err
+	}
+	store, err := outputs.Open(filepath.Join(g.Home, "blobs"))
+	if err != nil {
+		return err
+	}
+	if rec.Outputs == nil || len(store.Missing(rec.Outputs)) > 0 {
+		conn, err := g.connect(ctx, rec.Compute)
+		if err != nil {
+			return err
+		}
+		files, _, err := conn.FetchOutputs(ctx, rec.ID, store)
+		conn.Close()
+		if err != nil {
+			return err
+		}
+		rec.Outputs = files
+		hist.SetOutputs(ctx, rec.ID, "", files)
+	}
+	if to == "" {
+		to = filepath.Join("outputs", rec.ID)
+	}
+	if err := store.Materialize(rec.Outputs, to); err != nil {
+		return fmt.Errorf("write outputs to %s: %w", to, err)
+	}
+	hist.SetOutputs(ctx, rec.ID, to, rec.Outputs)
+	ui.New(false).Printf("wrote %d output files of run %s to %s\n", len(rec.Outputs), rec.ID, to)
+	return nil
+}

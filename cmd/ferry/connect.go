@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/ferry-ml/ferry/agent"
+	"github.com/ferry-ml/ferry/agent/compute"
+	"github.com/ferry-ml/ferry/transport"
+	"golang.org/x/term"
+)
+
+// connectOptions builds agent.ConnectOptions from the global options.
+func (g *globalOptions) connectOptions(pass func() ([]byte, error), acceptNew bool) agent.ConnectOptions {
+	return agent.ConnectOptions{
+		Home:             g.Home,
+		Passphrase:       pass,
+		AcceptNewHostKey: acceptNew,
+		Logger:           g.logger,
+	}
+}
+
+// connect opens a connection to the named target with its executor ready.
+func (g *globalOptions) connect(ctx context.Context, name string) (*agent.Conn, error) {
+	t, err := getTarget(g, name)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := agent.Connect(ctx, t, g.connectOptions(passphraseSource(false, nil), false))
+	if err != nil {
+		return nil, connectError(t, err)
+	}
+	return conn, nil
+}
+
+// passphraseSource returns how to get a key passphrase: from stdin when
+// asked, else by a prompt on the terminal, else not at all (never a
+// prompt when nobody can answer it).
+func passphraseSource(fromStdin bool, stdin io.Reader) func() ([]byte, error) {
+	if fromStdin {
+		return func() ([]byte, error) {
+			s, err := readSecretLine(stdin)
+			return []byte(s), err
+		}
+	}
+	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil {
+		return nil
+	}
+	if !term.IsTerminal(int(tty.Fd())) {
+		tty.Close()
+		return nil
+	}
+	return func() ([]byte, error) {
+		defer tty.Close()
+		fmt.Fprint(tty, "Passphrase for the private key: ")
+		b, err := term.ReadPassword(int(tty.Fd()))
+		fmt.Fprintln(tty)
+		return b, err
+	}
+}
+
+// connectError turns transport errors into messages that say what to do.
+func connectError(t compute.Target, err error) error {
+	var unknown *transport.HostKeyUnknownError
+	var changed *transport.HostKeyChangedError
+	var auth *transport.AuthError
+	switch {
+	case errors.As(err, &unknown):
+		return &UserError{
+			Msg: fmt.Sprintf("the host key of %s is not known: %s key fingerprint is %s", unknown.Host, unknown.KeyType, unknown.Fingerprint),
+			Hint: fmt.Sprintf("check the fingerprint with the machine's owner (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub on it), then attach with --accept-new-host-key, or connect once with 'ssh -p PORT %s' to record it", orDefault(t.Address, unknown.Host))}
+	case errors.As(err, &changed):
+		return &UserError{
+			Msg: fmt.Sprintf("WARNING: THE HOST KEY OF %s HAS CHANGED (%s %s); this could be an attack (someone intercepting the connection) or a reinstalled machine", changed.Host, changed.KeyType, changed.Fingerprint),
+			Hint: fmt.Sprintf("if you know why it changed, remove the old key from %s line %d (ssh-keygen -R %s) and try again", changed.KnownHostsFile, changed.Line, changed.Host)}
+	case errors.As(err, &auth):
+		return &UserError{Msg: fmt.Sprintf("compute target %s: %v", t.Name, err),
+			Hint: "check --username and --private-key (or the password); 'ferry compute show " + t.Name + "' shows what is configured"}
+	}
+	if errors.Is(err, agent.ErrNoExecutorBinary) {
+		return &UserError{Msg: err.Error(), Hint: "build with 'make build' and run bin/ferry, or set FERRY_EXECUTOR_DIR"}
+	}
+	return fmt.Errorf("connect to %s: %w", t.Name, err)
+}

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ferry-ml/ferry/agent"
+	"github.com/ferry-ml/ferry/agent/history"
+	"github.com/ferry-ml/ferry/agent/outputs"
+	"github.com/ferry-ml/ferry/executor/api"
+	"github.com/ferry-ml/ferry/internal/ui"
+)
+
+// followRun streams the run's log to stdout until it ends, records the
+// result and collects outputs. Ctrl-C detaches: the run goes on.
+func followRun(ctx context.Context, g *globalOptions, conn *agent.Conn, hist *history.Store, p *ui.Printer, id string) error {
+	r, err := conn.Follow(ctx, id, 0, os.Stdout)
+	if errors.Is(err, context.Canceled) {
+		p.Noticef("\nferry: detached; run %s goes on.\n  reattach: ferry logs -f %s\n  cancel:   ferry cancel %s\n", id, id, id)
+		return exitError{130}
+	}
+	if err != nil {
+		return err
+	}
+	return finishRun(context.WithoutCancel(ctx), g, conn, hist, p, r)
+}
+
+// finishRun records a terminal run and its outputs, and maps its end to
+// ferry's exit status.
+func finishRun(ctx context.Context, g *globalOptions, conn *agent.Conn, hist *history.Store, p *ui.Printer, r api.Run) error {
+	id := r.Spec.ID
+	if err := hist.ApplyRun(ctx, r); err != nil {
+		g.logger.Warn("cannot record run", "run_id", id, "error", err)
+	}
+	n, err := collectOutputs(ctx, g, conn, hist, id)
+	if err != nil {
+		p.Noticef("ferry: warning: outputs of %s not collected: %v (retry: ferry download %s)\n", id, err, id)
+	}
+	took := ""
+	if r.StartedAt != nil && r.EndedAt != nil {
+		took = " in " + r.EndedAt.Sub(*r.StartedAt).Round(time.Millisecond).String()
+	}
+	msg := fmt.Sprintf("ferry: run %s %s%s", id, r.Status, took)
+	if r.Reason != "" && r.Status != api.StatusCompleted {
+		msg += ": " + r.Reason
+	}
+	if n > 0 {
+		msg += fmt.Sprintf("; %d output files (ferry download %s)", n, id)
+	}
+	p.Noticef("%s\n", msg)
+	return runExit(r)
+}
+
+// runExit maps a finished run to ferry's exit status: the script's own.
+func runExit(r api.Run) error {
+	switch {
+	case r.Status == api.StatusCompleted:
+		return nil
+	case r.ExitCode != nil && *r.ExitCode != 0:
+		return exitError{*r.ExitCode}
+	case r.Status == api.StatusCanceled:
+		return exitError{130}
+	default:
+		return exitError{1}
+	}
+}
+
+// collectOutputs brings the run's outputs/ into the local store.
+func collectOutputs(ctx context.Context, g *globalOptions, conn *agent.Conn, hist *history.Store, id string) (int, error) {
+	store, err := outputs.Open(filepath.Join(g.Home, "blobs"))
+	if err != nil {
+		return 0, err
+	}
+	files, _, err := conn.FetchOutputs(ctx, id, store)
+	if err != nil {
+		return 0, err
+	}
+	if err := hist.SetOutputs(ctx, id, "", files); err != nil {
+		return 0, err
+	}
+	return len(files), nil
+}
