@@ -23,6 +23,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /v1/blobs/missing", s.handleMissing)
 	mux.HandleFunc("POST /v1/packs/ingest", s.handleIngest)
 	mux.HandleFunc("PUT /v1/snapshots/{id}", s.handlePutSnapshot)
+	mux.HandleFunc("POST /v1/sync/plan", s.handlePlan)
+	mux.HandleFunc("POST /v1/packs", s.handlePackStream)
 	mux.HandleFunc("GET /v1/snapshots/{id}", s.handleGetSnapshot)
 	if s.cfg.Runs != nil {
 		mux.Handle("/v1/runs", s.cfg.Runs)
@@ -71,7 +73,12 @@ func (s *Server) handlePutSnapshot(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, &RequestError{Err: fmt.Errorf("read manifest: %w", err)})
 		return
 	}
-	resp, err := s.store.PutSnapshot(r.Context(), r.PathValue("id"), data)
+	var resp api.SnapshotResponse
+	if base := r.URL.Query().Get("base"); base != "" {
+		resp, err = s.store.PutSnapshotDelta(r.Context(), r.PathValue("id"), base, data)
+	} else {
+		resp, err = s.store.PutSnapshot(r.Context(), r.PathValue("id"), data)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -136,4 +143,26 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
+}
+
+func (s *Server) handlePlan(w http.ResponseWriter, r *http.Request) {
+	var req api.PlanRequest
+	if !s.readJSON(w, r, &req) {
+		return
+	}
+	resp, err := s.store.Plan(r.Context(), req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) handlePackStream(w http.ResponseWriter, r *http.Request) {
+	resp, err := s.store.IngestStream(r.Context(), r.Body)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
 }

@@ -1,0 +1,53 @@
+package testutil
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+)
+
+var (
+	buildOnce sync.Once
+	buildDir  string
+	buildErr  error
+	buildOut  []byte
+)
+
+// Binaries builds bin/ferry and bin/ferry-executor-linux-<arch> once per
+// test process, with one build id so that the agent accepts the executor,
+// and returns the directory holding them. The directory lives until the
+// process exits (a per-process temp dir under os.TempDir()).
+func Binaries(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		root, err := findRepoRoot()
+		if err != nil {
+			buildErr = err
+			return
+		}
+		buildDir, err = os.MkdirTemp("", "ferry-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		ld := "-X github.com/ferry-ml/ferry/internal/buildinfo.BuildID=test" + filepath.Base(buildDir)
+		for _, b := range []struct{ pkg, out string }{
+			{"./cmd/ferry", "ferry"},
+			{"./cmd/ferry-executor", "ferry-executor-linux-" + runtime.GOARCH},
+		} {
+			cmd := exec.Command("go", "build", "-ldflags", ld, "-o", filepath.Join(buildDir, b.out), b.pkg)
+			cmd.Dir = root
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+			if buildOut, buildErr = cmd.CombinedOutput(); buildErr != nil {
+				return
+			}
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("build ferry binaries: %v\n%s", buildErr, buildOut)
+	}
+	return buildDir
+}
