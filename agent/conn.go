@@ -106,7 +106,9 @@ func (c *Conn) Probe(ctx context.Context) (*Facts, error) {
 
 type shellFunc func(ctx context.Context, script string) ([]byte, error)
 
-func (f shellFunc) RunScript(ctx context.Context, script string) ([]byte, error) { return f(ctx, script) }
+func (f shellFunc) RunScript(ctx context.Context, script string) ([]byte, error) {
+	return f(ctx, script)
+}
 
 // Close closes the executor client and the SSH connection.
 func (c *Conn) Close() error {

@@ -71,11 +71,11 @@ func connectError(t compute.Target, err error) error {
 	switch {
 	case errors.As(err, &unknown):
 		return &UserError{
-			Msg: fmt.Sprintf("the host key of %s is not known: %s key fingerprint is %s", unknown.Host, unknown.KeyType, unknown.Fingerprint),
+			Msg:  fmt.Sprintf("the host key of %s is not known: %s key fingerprint is %s", unknown.Host, unknown.KeyType, unknown.Fingerprint),
 			Hint: fmt.Sprintf("check the fingerprint with the machine's owner (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub on it), then attach with --accept-new-host-key, or connect once with 'ssh -p PORT %s' to record it", orDefault(t.Address, unknown.Host))}
 	case errors.As(err, &changed):
 		return &UserError{
-			Msg: fmt.Sprintf("WARNING: THE HOST KEY OF %s HAS CHANGED (%s %s); this could be an attack (someone intercepting the connection) or a reinstalled machine", changed.Host, changed.KeyType, changed.Fingerprint),
+			Msg:  fmt.Sprintf("WARNING: THE HOST KEY OF %s HAS CHANGED (%s %s); this could be an attack (someone intercepting the connection) or a reinstalled machine", changed.Host, changed.KeyType, changed.Fingerprint),
 			Hint: fmt.Sprintf("if you know why it changed, remove the old key from %s line %d (ssh-keygen -R %s) and try again", changed.KnownHostsFile, changed.Line, changed.Host)}
 	case errors.As(err, &auth):
 		return &UserError{Msg: fmt.Sprintf("compute target %s: %v", t.Name, err),
