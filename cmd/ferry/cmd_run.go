@@ -32,6 +32,15 @@ type runOptions struct {
 }
 
 func (o *runOptions) addFlags(cmd *cobra.Command) {
+	o.addPlanFlags(cmd)
+	f := cmd.Flags()
+	f.BoolVar(&o.Detach, "detach", false, "return once the run has started")
+	f.BoolVar(&o.DryRun, "dry-run", false, "print the resolved plan and run nothing")
+	f.BoolVar(&o.JSON, "json", false, "with --dry-run or --detach: print JSON")
+}
+
+// addPlanFlags adds the flags that shape a run (shared with ferry watch).
+func (o *runOptions) addPlanFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.SetInterspersed(false) // everything after SCRIPT belongs to the script
 	f.StringVar(&o.Compute, "compute", envOr("FERRY_COMPUTE", "local"), "compute target to run on (env FERRY_COMPUTE)")
@@ -40,9 +49,6 @@ func (o *runOptions) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.Python, "python", envOr("FERRY_PYTHON", "python3"), "interpreter on the target (Azure ML's interpreterPath)")
 	f.StringArrayVar(&o.Env, "env", nil, "environment variable K=V for the script (repeatable)")
 	f.DurationVar(&o.MaxDuration, "max-duration", 0, "stop the run after this long, e.g. 2h (Azure ML's maxRunDurationSeconds)")
-	f.BoolVar(&o.Detach, "detach", false, "return once the run has started")
-	f.BoolVar(&o.DryRun, "dry-run", false, "print the resolved plan and run nothing")
-	f.BoolVar(&o.JSON, "json", false, "with --dry-run or --detach: print JSON")
 }
 
 func newRunCommand(g *globalOptions) *cobra.Command {

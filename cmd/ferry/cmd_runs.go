@@ -91,7 +91,11 @@ func duration(r history.Record) string {
 	if r.EndedAt != nil {
 		end = *r.EndedAt
 	}
-	return end.Sub(*r.StartedAt).Round(time.Second).String()
+	d := end.Sub(*r.StartedAt)
+	if d < time.Minute {
+		return d.Round(10 * time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
 }
 
 // loadRun finds a run in the history by id or unique prefix.
@@ -179,7 +183,7 @@ func printRecord(p *ui.Printer, r history.Record) {
 		if r.Git.Dirty {
 			dirty = " (dirty)"
 		}
-		row("git", fmt.Sprintf("%s %s @ %s%s", r.Git.Repository, r.Git.Branch, r.Git.Commit, dirty))
+		row("git", strings.TrimSpace(fmt.Sprintf("%s %s @ %s%s", r.Git.Repository, orDefault(r.Git.Branch, "(detached)"), r.Git.Commit, dirty)))
 	}
 	row("created", r.CreatedAt.Local().Format(time.RFC3339))
 	if r.StartedAt != nil {

@@ -38,9 +38,39 @@ func (s Status) Terminal() bool {
 
 // EnvironmentSpec says how to prepare the run's environment.
 type EnvironmentSpec struct {
-	Kind   string `json:"kind"`             // "user-managed" (more kinds come with conda and docker)
+	Kind   string `json:"kind"`             // "user-managed", "conda" or "docker"
 	Python string `json:"python,omitempty"` // interpreter for user-managed; default "python3"
+
+	// CondaSpec is the conda environment file's content as the user wrote
+	// it (kind "conda", or a docker image with conda baked in).
+	CondaSpec []byte `json:"conda_spec,omitempty"`
+	// CondaRequirements holds the pip -r/-c files the spec names, keyed as
+	// conda.Spec.PipRequirements keys them (relative to the spec's folder).
+	CondaRequirements map[string][]byte `json:"conda_requirements,omitempty"`
+	// Key is the environment's cache key as the agent computed it
+	// (conda.Spec.Key for conda); the executor recomputes and uses its own.
+	Key string `json:"key,omitempty"`
+	// CondaTool names the tool that builds conda prefixes ("micromamba",
+	// "mamba", "conda" or a path); "" lets the executor choose.
+	CondaTool string `json:"conda_tool,omitempty"`
+
+	// DockerImage is the base image of a docker environment.
+	DockerImage string `json:"docker_image,omitempty"`
+	// Dockerfile is a docker environment's Dockerfile content, which wins
+	// over DockerImage.
+	Dockerfile string `json:"dockerfile,omitempty"`
+	// GPU exposes the target's GPUs to a docker run.
+	GPU bool `json:"gpu,omitempty"`
+	// ShmSize is a docker run's shared memory size ("2g"); "" for default.
+	ShmSize string `json:"shm_size,omitempty"`
 }
+
+// Environment kinds of EnvironmentSpec.Kind.
+const (
+	EnvUserManaged = "user-managed"
+	EnvConda       = "conda"
+	EnvDocker      = "docker"
+)
 
 // RunSpec is what the agent submits.
 type RunSpec struct {
