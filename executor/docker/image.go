@@ -1,0 +1,208 @@
+package docker
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/build"
+	"github.com/docker/docker/api/types/image"
+)
+
+// ErrImageMissing is wrapped by EnsureImage's error when a base image is not
+// present locally and pulling it failed (no registry, no such image, no
+// credentials).
+var ErrImageMissing = errors.New("image not present locally and could not be pulled")
+
+// Image is the image EnsureImage settled on.
+type Image struct {
+	// Ref is what to run: the base image's reference, or ferry-env:<key12>.
+	Ref string
+	// ID is the engine's image id ("sha256:…").
+	ID string
+	// Key is Key(spec).
+	Key string
+	// Built is true when this call built (or pulled) the image, false
+	// when it was already present.
+	Built bool
+}
+
+// EnsureImage makes the image for s present and returns it. A spec with no
+// Dockerfile and no conda spec is its base image, pulled only when missing.
+// Otherwise the derived image ferry-env:<key12>, labelled ferry.key=<key>,
+// is reused when present, or built with the classic builder from a context
+// this generates. Build and pull output go to w as readable lines (nil: dropped).
+//
+// Concurrent calls on one Client with the same key build once: the others
+// wait and then reuse it. Across processes (two executors on one engine)
+// both may build; the builds are equivalent, the tag ends on the last one,
+// and the earlier image is left untagged until pruned.
+func (c *Client) EnsureImage(ctx context.Context, s Spec, w io.Writer) (Image, error) {
+	if w == nil {
+		w = io.Discard
+	}
+	if !s.Derived() {
+		return c.ensureBase(ctx, strings.TrimSpace(s.BaseImage), w)
+	}
+	if err := validateSpec(s); err != nil {
+		return Image{}, err
+	}
+	key := Key(s)
+	ref := ImageName(key)
+	if img, ok, err := c.findDerived(ctx, ref, key); err != nil || ok {
+		return img, err
+	}
+	unlock, err := c.locks.lock(ctx, key)
+	if err != nil {
+		return Image{}, fmt.Errorf("wait for build of %s: %w", ref, err)
+	}
+	defer unlock()
+	if img, ok, err := c.findDerived(ctx, ref, key); err != nil || ok {
+		return img, err
+	}
+	return c.build(ctx, s, key, ref, w)
+}
+
+// ensureBase returns ref, pulling it when the engine lacks it.
+func (c *Client) ensureBase(ctx context.Context, ref string, w io.Writer) (Image, error) {
+	if ref == "" {
+		return Image{}, errors.New("docker environment: no base image and no Dockerfile")
+	}
+	key := Key(Spec{BaseImage: ref})
+	info, err := c.api.ImageInspect(ctx, ref)
+	if err == nil {
+		return Image{Ref: ref, ID: info.ID, Key: key}, nil
+	}
+	if !cerrdefs.IsNotFound(err) {
+		return Image{}, fmt.Errorf("inspect image %s: %w", ref, err)
+	}
+	if err := c.pull(ctx, ref, w); err != nil {
+		return Image{}, err
+	}
+	info, err = c.api.ImageInspect(ctx, ref)
+	if err != nil {
+		return Image{}, fmt.Errorf("inspect pulled image %s: %w", ref, err)
+	}
+	return Image{Ref: ref, ID: info.ID, Key: key, Built: true}, nil
+}
+
+// pull pulls ref, reading the pull stream's own error.
+func (c *Client) pull(ctx context.Context, ref string, w io.Writer) error {
+	c.log.Info("pulling image", "image", ref)
+	rc, err := c.api.ImagePull(ctx, ref, image.PullOptions{})
+	if err != nil {
+		return fmt.Errorf("pull image %s: %w: %w", ref, ErrImageMissing, err)
+	}
+	defer rc.Close()
+	res, err := readStream(rc, w)
+	if err != nil {
+		return fmt.Errorf("pull image %s: %w", ref, err)
+	}
+	if res.errMsg != "" {
+		return fmt.Errorf("pull image %s: %w: %s", ref, ErrImageMissing, res.errMsg)
+	}
+	return nil
+}
+
+// findDerived reports whether ref exists and carries key's label.
+func (c *Client) findDerived(ctx context.Context, ref, key string) (Image, bool, error) {
+	info, err := c.api.ImageInspect(ctx, ref)
+	if cerrdefs.IsNotFound(err) {
+		return Image{}, false, nil
+	}
+	if err != nil {
+		return Image{}, false, fmt.Errorf("inspect image %s: %w", ref, err)
+	}
+	if info.Config == nil || info.Config.Labels[LabelKey] != key {
+		// A 48-bit prefix clash, or a hand-made tag: rebuild over it.
+		c.log.Warn("image tag carries another key; rebuilding", "image", ref, "key", key)
+		return Image{}, false, nil
+	}
+	return Image{Ref: ref, ID: info.ID, Key: key}, true, nil
+}
+
+// build builds s as ref and checks the result.
+func (c *Client) build(ctx context.Context, s Spec, key, ref string, w io.Writer) (Image, error) {
+	buildCtx, err := buildContext(s)
+	if err != nil {
+		return Image{}, err
+	}
+	start := time.Now()
+	c.log.Info("building image", "image", ref, "key", key)
+	resp, err := c.api.ImageBuild(ctx, bytes.NewReader(buildCtx), build.ImageBuildOptions{
+		Tags:        []string{ref},
+		Dockerfile:  dockerfileName,
+		Labels:      map[string]string{LabelKey: key},
+		Remove:      true,
+		ForceRemove: true,
+		Version:     build.BuilderV1,
+	})
+	if err != nil {
+		return Image{}, fmt.Errorf("build image %s: %w", ref, err)
+	}
+	defer resp.Body.Close()
+	res, err := readStream(resp.Body, w)
+	if err != nil {
+		return Image{}, fmt.Errorf("build image %s: %w", ref, err)
+	}
+	if res.errMsg != "" {
+		return Image{}, &BuildError{Image: ref, Message: res.errMsg}
+	}
+	img, ok, err := c.findDerived(ctx, ref, key)
+	if err != nil {
+		return Image{}, err
+	}
+	if !ok {
+		return Image{}, fmt.Errorf("build image %s: build ended without the tagged image", ref)
+	}
+	c.log.Info("built image", "image", ref, "id", img.ID, "duration", time.Since(start))
+	img.Built = true
+	return img, nil
+}
+
+// validateSpec checks the parts of s a build needs.
+func validateSpec(s Spec) error {
+	if len(bytes.TrimSpace(s.Dockerfile)) == 0 && strings.TrimSpace(s.BaseImage) == "" {
+		return errors.New("docker environment: a conda spec needs a base image or a Dockerfile")
+	}
+	for name := range s.Context {
+		if err := validContextName(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// buildContext makes the tar stream the engine builds from: the generated
+// Dockerfile, the conda spec and the extra context files, with fixed owners
+// and times so equal specs give equal contexts.
+func buildContext(s Spec) ([]byte, error) {
+	files := map[string][]byte{dockerfileName: dockerfile(s)}
+	if len(s.CondaSpec) > 0 {
+		files[condaFileName] = s.CondaSpec
+	}
+	for name, data := range s.Context {
+		files[name] = data
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, name := range sortedNames(files) {
+		hdr := &tar.Header{Name: name, Mode: 0o644, Size: int64(len(files[name])), ModTime: time.Unix(0, 0), Typeflag: tar.TypeReg}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return nil, fmt.Errorf("write build context %s: %w", name, err)
+		}
+		if _, err := tw.Write(files[name]); err != nil {
+			return nil, fmt.Errorf("write build context %s: %w", name, err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, fmt.Errorf("write build context: %w", err)
+	}
+	return buf.Bytes(), nil
+}

@@ -1,0 +1,210 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/pkg/stdcopy"
+)
+
+// Timeouts of the cleanup steps, which run even after ctx is done.
+const (
+	// DefaultStopGrace is RunOptions.StopGrace when zero.
+	DefaultStopGrace = 10 * time.Second
+	cleanupTimeout   = 30 * time.Second
+	// drainTimeout bounds how long Run waits for the output stream to end
+	// after the container exited.
+	drainTimeout = 10 * time.Second
+)
+
+// RunOptions describes one containerised run.
+type RunOptions struct {
+	// Image is the image to run (Image.Ref from EnsureImage).
+	Image string
+	// Name is the container's name, e.g. "ferry-<runid>"; it must be
+	// unused. Empty lets the engine choose.
+	Name string
+	// Argv is the command, run in WorkDir's mount with no shell.
+	Argv []string
+	// Env holds "KEY=VALUE" entries on top of the image's. HOME=/tmp is
+	// added unless Env sets HOME (the uid may have no home in the image).
+	Env []string
+	// WorkDir is the host directory (the run's files) bind-mounted
+	// read-write at MountPoint, which is also the working directory.
+	WorkDir string
+	// MountPoint defaults to DefaultMountPoint.
+	MountPoint string
+	// User is "uid:gid" inside the container, so files written in the
+	// mount belong to that user on the host. Empty: this process's uid:gid.
+	User string
+	// GPUs is a --gpus value: "", "all", "N" or "device=ID[,ID]".
+	GPUs string
+	// ShmSize is /dev/shm's size ("2g"); empty means DefaultShmSize.
+	ShmSize string
+	// Args is the run configuration's docker.arguments: `docker run`
+	// arguments, of which --shm-size, --gpus, -e/--env, --ipc,
+	// --network/--net, -m/--memory, --cpus, --cap-add and --ulimit are
+	// honoured (over ShmSize and GPUs); others are ignored with a warning
+	// line in Log.
+	Args []string
+	// Labels are added to the container (LabelManaged always is).
+	Labels map[string]string
+	// Log receives the container's stdout and stderr, interleaved as they
+	// arrive, and ferry's warnings. Nil drops them. Writes come from one
+	// goroutine at a time.
+	Log io.Writer
+	// StopGrace is how long a container gets between SIGTERM and SIGKILL
+	// when ctx is cancelled; zero means DefaultStopGrace.
+	StopGrace time.Duration
+}
+
+// Run creates a container for opts, streams its output to opts.Log, waits
+// for it to exit and returns its exit code (128+signal when signalled,
+// e.g. 143 after Stop). The container is removed before Run returns, on
+// success or error. When ctx is cancelled the container is stopped
+// (SIGTERM, SIGKILL after StopGrace) and removed, and the error wraps ctx's.
+// A Stop from elsewhere simply makes Run return the container's exit code.
+func (c *Client) Run(ctx context.Context, opts RunOptions) (code int, err error) {
+	cfg, host, warnings, err := containerConfig(opts)
+	if err != nil {
+		return -1, err
+	}
+	logw := opts.Log
+	if logw == nil {
+		logw = io.Discard
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(logw, "ferry: %s\n", w)
+	}
+	created, err := c.api.ContainerCreate(ctx, cfg, host, nil, nil, opts.Name)
+	if err != nil {
+		return -1, fmt.Errorf("create container %s: %w", opts.Name, err)
+	}
+	log := c.log.With("container", opts.Name, "id", shortID(created.ID))
+	log.Debug("created container", "image", opts.Image)
+	defer func() {
+		if rmErr := c.remove(ctx, created.ID); rmErr != nil {
+			err = errors.Join(err, rmErr)
+		}
+	}()
+	return c.runCreated(ctx, created.ID, opts, logw)
+}
+
+// runCreated attaches to, starts and waits for the container id.
+func (c *Client) runCreated(ctx context.Context, id string, opts RunOptions, logw io.Writer) (int, error) {
+	hij, err := c.api.ContainerAttach(ctx, id, container.AttachOptions{Stream: true, Stdout: true, Stderr: true})
+	if err != nil {
+		return -1, fmt.Errorf("attach container %s: %w", opts.Name, err)
+	}
+	defer hij.Close()
+	// The wait outlives ctx: a cancelled run is stopped, then waited for.
+	waitCtx, cancelWait := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWait()
+	waitC, waitErrC := c.api.ContainerWait(waitCtx, id, container.WaitConditionNextExit)
+	copied := make(chan error, 1)
+	go func() {
+		_, err := stdcopy.StdCopy(logw, logw, hij.Reader)
+		copied <- err
+	}()
+	if err := c.api.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+		return -1, fmt.Errorf("start container %s: %w", opts.Name, err)
+	}
+	code, err := c.await(ctx, id, opts, waitC, waitErrC)
+	if err != nil {
+		return code, err
+	}
+	c.drain(copied, opts.Name)
+	return code, ctx.Err()
+}
+
+// await waits for the container's exit, stopping it if ctx ends first.
+func (c *Client) await(ctx context.Context, id string, opts RunOptions, waitC <-chan container.WaitResponse, errC <-chan error) (int, error) {
+	select {
+	case <-ctx.Done():
+		grace := opts.StopGrace
+		if grace == 0 {
+			grace = DefaultStopGrace
+		}
+		if err := c.Stop(context.WithoutCancel(ctx), id, grace); err != nil {
+			return -1, errors.Join(fmt.Errorf("run container %s: %w", opts.Name, ctx.Err()), err)
+		}
+	case r := <-waitC:
+		return exitCode(r, opts.Name)
+	case err := <-errC:
+		return -1, fmt.Errorf("wait for container %s: %w", opts.Name, err)
+	}
+	select {
+	case r := <-waitC:
+		code, err := exitCode(r, opts.Name)
+		return code, errors.Join(fmt.Errorf("run container %s: %w", opts.Name, ctx.Err()), err)
+	case err := <-errC:
+		return -1, fmt.Errorf("wait for stopped container %s: %w", opts.Name, err)
+	}
+}
+
+// drain waits for the output stream to end after the exit; the engine
+// closes it at once, the bound only guards against a stuck connection.
+func (c *Client) drain(copied <-chan error, name string) {
+	select {
+	case err := <-copied:
+		if err != nil {
+			c.log.Warn("container output stream ended with an error", "container", name, "error", err)
+		}
+	case <-time.After(drainTimeout):
+		c.log.Warn("container output stream still open after exit; dropping it", "container", name)
+	}
+}
+
+// exitCode reads a wait response.
+func exitCode(r container.WaitResponse, name string) (int, error) {
+	if r.Error != nil && r.Error.Message != "" {
+		return -1, fmt.Errorf("wait for container %s: %s", name, r.Error.Message)
+	}
+	return int(r.StatusCode), nil
+}
+
+// Stop cancels the container name (or id): SIGTERM to its init process,
+// which forwards it to the command, then SIGKILL after grace (rounded up to
+// whole seconds). It returns once the container stopped; a Run waiting on
+// it then returns the exit code and removes it. A missing or already
+// stopped container is not an error.
+func (c *Client) Stop(ctx context.Context, name string, grace time.Duration) error {
+	secs := int(math.Ceil(grace.Seconds()))
+	err := c.api.ContainerStop(ctx, name, container.StopOptions{Signal: "SIGTERM", Timeout: &secs})
+	if err != nil && !cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("stop container %s: %w", name, err)
+	}
+	return nil
+}
+
+// Remove force-removes the container name (or id), running or not, with its
+// anonymous volumes: the cleanup for a container whose Run process died. A
+// missing container is not an error.
+func (c *Client) Remove(ctx context.Context, name string) error {
+	err := c.api.ContainerRemove(ctx, name, container.RemoveOptions{Force: true, RemoveVolumes: true})
+	if err != nil && !cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("remove container %s: %w", name, err)
+	}
+	return nil
+}
+
+// remove is Remove on a context that survives ctx's cancellation.
+func (c *Client) remove(ctx context.Context, id string) error {
+	rmCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	return c.Remove(rmCtx, id)
+}
+
+// shortID is the 12-hex form of a container id.
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}

@@ -1,0 +1,108 @@
+package docker
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestKey(t *testing.T) {
+	base := Spec{BaseImage: "img:1", Dockerfile: []byte("FROM img:1\nRUN echo hi\n"),
+		Context: map[string][]byte{"a.txt": []byte("a")}, CondaSpec: []byte("name: x\n")}
+	same := func(s Spec) Spec { return s }
+	tests := []struct {
+		name  string
+		edit  func(Spec) Spec
+		equal bool
+	}{
+		{"identical", same, true},
+		{"crlf and trailing blanks", func(s Spec) Spec { s.Dockerfile = []byte("FROM img:1  \r\nRUN echo hi\r\n\r\n"); return s }, true},
+		{"base image spaces", func(s Spec) Spec { s.BaseImage = " img:1 "; return s }, true},
+		{"conda key given", func(s Spec) Spec { s.CondaKey = "k1"; return s }, false},
+		{"base image", func(s Spec) Spec { s.BaseImage = "img:2"; return s }, false},
+		{"dockerfile", func(s Spec) Spec { s.Dockerfile = []byte("FROM img:1\nRUN echo ho\n"); return s }, false},
+		{"context content", func(s Spec) Spec { s.Context = map[string][]byte{"a.txt": []byte("b")}; return s }, false},
+		{"context name", func(s Spec) Spec { s.Context = map[string][]byte{"b.txt": []byte("a")}; return s }, false},
+		{"conda spec", func(s Spec) Spec { s.CondaSpec = []byte("name: y\n"); return s }, false},
+		{"no conda", func(s Spec) Spec { s.CondaSpec = nil; return s }, false},
+	}
+	want := Key(base)
+	if len(want) != 64 {
+		t.Fatalf("Key length %d, want 64 hex", len(want))
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Key(tt.edit(base))
+			if (got == want) != tt.equal {
+				t.Errorf("Key equal = %v, want %v", got == want, tt.equal)
+			}
+		})
+	}
+}
+
+func TestCondaKeyReplacesSpecBytes(t *testing.T) {
+	a := Spec{BaseImage: "b", CondaSpec: []byte("x"), CondaKey: "k"}
+	b := Spec{BaseImage: "b", CondaSpec: []byte("y"), CondaKey: "k"}
+	if Key(a) != Key(b) {
+		t.Error("specs with the same conda key got different keys")
+	}
+}
+
+func TestImageName(t *testing.T) {
+	key := Key(Spec{BaseImage: "x"})
+	if got := ImageName(key); got != "ferry-env:"+key[:12] {
+		t.Errorf("ImageName = %q", got)
+	}
+}
+
+func TestDockerfile(t *testing.T) {
+	tests := []struct {
+		name    string
+		spec    Spec
+		want    []string
+		notWant []string
+	}{
+		{"base and conda", Spec{BaseImage: "img:1", CondaSpec: []byte("c")},
+			[]string{"FROM img:1\n", "COPY " + condaFileName, "micromamba create -y -p \"$p\"", "ENV PATH=/opt/ferry/env/bin:$PATH"}, nil},
+		{"user dockerfile only", Spec{BaseImage: "ignored", Dockerfile: []byte("FROM u\r\nRUN x\r\n")},
+			[]string{"FROM u\nRUN x\n"}, []string{"ignored", "micromamba"}},
+		{"user dockerfile and conda", Spec{Dockerfile: []byte("FROM u\n"), CondaSpec: []byte("c")},
+			[]string{"FROM u\nUSER root\n", "conda env create"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := string(dockerfile(tt.spec))
+			for _, w := range tt.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("Dockerfile lacks %q:\n%s", w, got)
+				}
+			}
+			for _, w := range tt.notWant {
+				if strings.Contains(got, w) {
+					t.Errorf("Dockerfile has %q:\n%s", w, got)
+				}
+			}
+		})
+	}
+}
+
+func TestValidateSpec(t *testing.T) {
+	tests := []struct {
+		name string
+		spec Spec
+		ok   bool
+	}{
+		{"dockerfile", Spec{Dockerfile: []byte("FROM x")}, true},
+		{"conda needs base", Spec{CondaSpec: []byte("c")}, false},
+		{"nested context", Spec{BaseImage: "b", CondaSpec: []byte("c"), Context: map[string][]byte{"d/e.txt": nil}}, true},
+		{"escaping context", Spec{BaseImage: "b", CondaSpec: []byte("c"), Context: map[string][]byte{"../e": nil}}, false},
+		{"absolute context", Spec{BaseImage: "b", CondaSpec: []byte("c"), Context: map[string][]byte{"/e": nil}}, false},
+		{"reserved name", Spec{BaseImage: "b", CondaSpec: []byte("c"), Context: map[string][]byte{dockerfileName: nil}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := validateSpec(tt.spec); (err == nil) != tt.ok {
+				t.Errorf("validateSpec = %v, want ok=%v", err, tt.ok)
+			}
+		})
+	}
+}
