@@ -29,6 +29,8 @@ func (s *Server) routes() http.Handler {
 	if s.cfg.Runs != nil {
 		mux.Handle("/v1/runs", s.cfg.Runs)
 		mux.Handle("/v1/runs/", s.cfg.Runs)
+		mux.Handle("/v1/envs", s.cfg.Runs) // the runner owns the environment cache
+		mux.Handle("/v1/envs/", s.cfg.Runs)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, api.Error{Code: "not_found", Message: "no endpoint " + r.Method + " " + r.URL.Path})

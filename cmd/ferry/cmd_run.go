@@ -29,6 +29,13 @@ type runOptions struct {
 	Detach      bool
 	DryRun      bool
 	JSON        bool
+	RunConfig   string
+	CondaFile   string
+	DockerImage string
+	Dockerfile  string
+
+	env      envChoice // from --runconfig (flags above win)
+	warnings []string  // from --runconfig and the conda spec
 }
 
 func (o *runOptions) addFlags(cmd *cobra.Command) {
@@ -37,6 +44,22 @@ func (o *runOptions) addFlags(cmd *cobra.Command) {
 	f.BoolVar(&o.Detach, "detach", false, "return once the run has started")
 	f.BoolVar(&o.DryRun, "dry-run", false, "print the resolved plan and run nothing")
 	f.BoolVar(&o.JSON, "json", false, "with --dry-run or --detach: print JSON")
+	f.StringVar(&o.RunConfig, "runconfig", "", "Azure ML v1 .runconfig file to run (flags given explicitly override it)")
+	f.StringVar(&o.CondaFile, "conda-file", "", "conda environment file (environment.yml, conda_dependencies.yml): built once on the target, then reused")
+	f.StringVar(&o.DockerImage, "docker-image", "", "run in a docker environment from this base image")
+	f.StringVar(&o.Dockerfile, "dockerfile", "", "run in a docker environment built from this Dockerfile")
+}
+
+// prepareArgs applies --runconfig, if given, and returns SCRIPT [ARGS...].
+// Call it before resolvePlan (ferry watch too).
+func (o *runOptions) prepareArgs(cmd *cobra.Command, g *globalOptions, args []string) ([]string, error) {
+	if o.RunConfig == "" {
+		if len(args) == 0 {
+			return nil, usageError{errors.New("missing SCRIPT: ferry run expects SCRIPT [ARGS...] or --runconfig FILE")}
+		}
+		return args, nil
+	}
+	return applyRunConfig(o, g, cmd.Flags().Changed, args, cmd.ErrOrStderr())
 }
 
 // addPlanFlags adds the flags that shape a run (shared with ferry watch).
@@ -71,12 +94,16 @@ ferry_run.log("loss", 0.3)' records a metric.`,
   ferry run --compute myvm --env SEED=1 train.py --lr 0.1
   ferry run --detach --max-duration 2h train.py`,
 		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return usageError{errors.New("ferry run expects SCRIPT [ARGS...]")}
+			if len(args) == 0 && opts.RunConfig == "" {
+				return usageError{errors.New("missing SCRIPT: ferry run expects SCRIPT [ARGS...] or --runconfig FILE")}
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			args, err := opts.prepareArgs(cmd, g, args)
+			if err != nil {
+				return err
+			}
 			return runRun(contextOf(cmd), opts, g, args)
 		},
 	}
@@ -96,6 +123,11 @@ type runPlan struct {
 	Env         map[string]string   `json:"environment_variables"`
 	MaxDuration string              `json:"max_duration,omitempty"`
 	MaxSeconds  int64               `json:"max_duration_seconds,omitempty"`
+	// EnvSpec is the normalised conda spec the key hashes.
+	EnvSpec  string   `json:"environment_spec,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
+
+	apiEnv api.EnvironmentSpec // what the executor receives
 }
 
 func runRun(ctx context.Context, opts runOptions, g *globalOptions, args []string) error {
@@ -131,6 +163,10 @@ func resolvePlan(opts runOptions, g *globalOptions, args []string) (runPlan, err
 	if _, err := getTarget(g, opts.Compute); err != nil {
 		return runPlan{}, err
 	}
+	environment, apiEnv, envWarnings, err := resolveEnvironment(opts)
+	if err != nil {
+		return runPlan{}, err
+	}
 	exp := opts.Experiment
 	if exp == "" {
 		exp = filepath.Base(src)
@@ -138,7 +174,11 @@ func resolvePlan(opts runOptions, g *globalOptions, args []string) (runPlan, err
 	plan := runPlan{
 		ID: history.NewRunID(exp, time.Now()), Compute: opts.Compute, Experiment: exp,
 		Source: src, Script: script, Arguments: append([]string{}, args[1:]...),
-		Environment: history.Environment{Kind: "user-managed", Python: opts.Python}, Env: env,
+		Environment: environment, Env: env, apiEnv: apiEnv,
+		Warnings: append(append([]string{}, opts.warnings...), envWarnings...),
+	}
+	if len(apiEnv.CondaSpec) > 0 {
+		plan.EnvSpec = normalizedConda(apiEnv)
 	}
 	if opts.MaxDuration > 0 {
 		plan.MaxDuration, plan.MaxSeconds = opts.MaxDuration.String(), int64(opts.MaxDuration.Seconds())
@@ -201,7 +241,7 @@ func printPlan(p *ui.Printer, plan runPlan) error {
 	}
 	p.Printf("compute      %s\nexperiment   %s\nsource       %s\nscript       %s\narguments    %s\n",
 		plan.Compute, plan.Experiment, plan.Source, plan.Script, quoteArgs(plan.Arguments))
-	p.Printf("environment  %s (%s)\n", plan.Environment.Kind, plan.Environment.Python)
+	p.Printf("environment  %s\n", describeEnv(plan.Environment))
 	keys := make([]string, 0, len(plan.Env))
 	for k := range plan.Env {
 		keys = append(keys, k)
@@ -244,7 +284,7 @@ func executeRun(ctx context.Context, opts runOptions, g *globalOptions, p *ui.Pr
 	if err := checkScriptIncluded(m, plan.Script); err != nil {
 		return err
 	}
-	p.Noticef("ferry: snapshot %s: %d files, %s (%s)\n", m.ID().Short(), st.Files, humanBytes(st.Bytes), st.Duration.Round(time.Millisecond))
+	p.Noticef("ferry: snapshot %s: %s, %s (%s)\n", m.ID().Short(), countFiles(st.Files), humanBytes(st.Bytes), st.Duration.Round(time.Millisecond))
 	hist, err := openHistory(g)
 	if err != nil {
 		return err
@@ -267,7 +307,7 @@ func executeRun(ctx context.Context, opts runOptions, g *globalOptions, p *ui.Pr
 		return failRecord(ctx, hist, rec.ID, err)
 	}
 	hist.ApplyRun(ctx, r)
-	p.Noticef("ferry: environment %s (%s); started in %s\n", plan.Environment.Kind, plan.Environment.Python, time.Since(start).Round(time.Millisecond))
+	p.Noticef("ferry: environment %s; started in %s\n", describeEnv(plan.Environment), time.Since(start).Round(time.Millisecond))
 	if opts.Detach {
 		p.Noticef("ferry: detached. Follow: ferry logs -f %s   Cancel: ferry cancel %s\n", plan.ID, plan.ID)
 		if opts.JSON {
@@ -298,7 +338,7 @@ func syncForRun(ctx context.Context, conn *agent.Conn, p *ui.Printer, plan runPl
 	if res.UpToDate {
 		p.Noticef("ferry: upload: nothing to send (%s)\n", res.Duration.Round(time.Millisecond))
 	} else {
-		p.Noticef("ferry: upload: %d files, %s (%s)\n", res.UploadedFiles, humanBytes(res.UploadedBytes), res.Duration.Round(time.Millisecond))
+		p.Noticef("ferry: upload: %s, %s (%s)\n", countFiles(res.UploadedFiles), humanBytes(res.UploadedBytes), res.Duration.Round(time.Millisecond))
 	}
 	return nil
 }
@@ -307,7 +347,10 @@ func runSpec(plan runPlan, m *snapshot.Manifest) api.RunSpec {
 	spec := api.RunSpec{
 		ID: plan.ID, Experiment: plan.Experiment, Snapshot: m.ID().String(),
 		Script: plan.Script, Args: plan.Arguments, Env: plan.Env,
-		Environment: api.EnvironmentSpec{Kind: plan.Environment.Kind, Python: plan.Environment.Python},
+		Environment: plan.apiEnv,
+	}
+	if spec.Environment.Kind == "" {
+		spec.Environment = api.EnvironmentSpec{Kind: plan.Environment.Kind, Python: plan.Environment.Python}
 	}
 	if plan.MaxSeconds > 0 {
 		spec.MaxDuration = time.Duration(plan.MaxSeconds) * time.Second

@@ -50,6 +50,7 @@ streams its logs back. Runs survive dropped connections.`,
 	f.BoolVar(&g.LogJSON, "log-json", os.Getenv("FERRY_LOG_JSON") != "", "write diagnostics as JSON (env FERRY_LOG_JSON)")
 	root.AddCommand(
 		newRunCommand(g),
+		newWatchCommand(g),
 		newRunsCommand(g),
 		newShowCommand(g),
 		newLogsCommand(g),
@@ -59,6 +60,8 @@ streams its logs back. Runs survive dropped connections.`,
 		newSyncCommand(g),
 		newComputeCommand(g),
 		newVersionCommand(g),
+		newEnvCommand(g),
+		newRunconfigCommand(g),
 	)
 	return root
 }

@@ -13,8 +13,9 @@ import (
 const maxSpecBytes = 1 << 20
 
 // Handler serves the run endpoints listed in executor/api (run.go) under
-// their full paths (/v1/runs and /v1/runs/...): mount it at both "/v1/runs"
-// and "/v1/runs/" without stripping the prefix.
+// their full paths (/v1/runs and /v1/runs/...), and the environment cache's
+// (env.go, /v1/envs...): mount it at "/v1/runs", "/v1/runs/", "/v1/envs"
+// and "/v1/envs/" without stripping the prefix.
 func (r *Runner) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/runs", r.handleCreate)
@@ -24,6 +25,9 @@ func (r *Runner) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/runs/{id}/log", r.handleLog)
 	mux.HandleFunc("GET /v1/runs/{id}/outputs", r.handleOutputs)
 	mux.HandleFunc("GET /v1/runs/{id}/files/{path...}", r.handleFile)
+	mux.HandleFunc("GET /v1/envs", r.handleEnvList)
+	mux.HandleFunc("DELETE /v1/envs/{key}", r.handleEnvRemove)
+	mux.HandleFunc("POST /v1/envs/prune", r.handleEnvPrune)
 	return mux
 }
 

@@ -69,14 +69,11 @@ func (r *Runner) prepareRun(ctx context.Context, st *runState) (shimConfig, erro
 	if err := os.MkdirAll(st.paths.outputs(), 0o755); err != nil {
 		return shimConfig{}, fmt.Errorf("create outputs directory: %w", err)
 	}
-	if spec.Environment.Kind != envUserManaged {
-		return shimConfig{}, fmt.Errorf("environment kind %s is not supported yet", spec.Environment.Kind)
-	}
-	python, err := resolveInterpreter(spec.Environment.Python, st.paths.work())
-	if err != nil {
+	if err := checkScript(st.paths.work(), spec.Script); err != nil {
 		return shimConfig{}, err
 	}
-	if err := checkScript(st.paths.work(), spec.Script); err != nil {
+	env, err := r.prepareEnv(ctx, st)
+	if err != nil {
 		return shimConfig{}, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -84,8 +81,8 @@ func (r *Runner) prepareRun(ctx context.Context, st *runState) (shimConfig, erro
 	}
 	return shimConfig{
 		RunID:       spec.ID,
-		Argv:        append([]string{python, spec.Script}, spec.Args...),
-		Env:         r.runEnv(st),
+		Argv:        append([]string{env.python, spec.Script}, spec.Args...),
+		Env:         r.runEnv(st, env.vars),
 		Dir:         st.paths.work(),
 		MaxDuration: spec.MaxDuration,
 		KillGrace:   r.cfg.KillGrace,
@@ -139,9 +136,10 @@ func checkScript(work, script string) error {
 	return nil
 }
 
-// runEnv is the script's environment: the executor's, then the spec's, then
-// ferry's own variables, which the spec cannot override.
-func (r *Runner) runEnv(st *runState) []string {
+// runEnv is the script's environment: the executor's, then the prepared
+// environment's (envVars), then the spec's, then ferry's own variables,
+// which the spec cannot override.
+func (r *Runner) runEnv(st *runState, envVars [][2]string) []string {
 	spec := st.spec
 	vars := make(map[string]string)
 	var order []string
@@ -155,6 +153,9 @@ func (r *Runner) runEnv(st *runState) []string {
 		if k, v, ok := strings.Cut(kv, "="); ok {
 			set(k, v)
 		}
+	}
+	for _, kv := range envVars {
+		set(kv[0], kv[1])
 	}
 	for k, v := range spec.Env {
 		set(k, v)

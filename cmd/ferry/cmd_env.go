@@ -1,0 +1,299 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ferry-ml/ferry/agent/history"
+	"github.com/ferry-ml/ferry/conda"
+	"github.com/ferry-ml/ferry/executor/api"
+	"github.com/ferry-ml/ferry/executor/client"
+	"github.com/ferry-ml/ferry/internal/ui"
+	"github.com/spf13/cobra"
+)
+
+// dockerKeyVersion prefixes what a docker environment's key hashes.
+const dockerKeyVersion = "docker-v1\n"
+
+// envChoice is the environment a run asks for, before resolution: from
+// flags, or from a run configuration (applyRunConfig fills it).
+type envChoice struct {
+	condaFile   string // path of a conda spec file
+	condaInline []byte // an inline conda spec (runconfig condaDependencies)
+	dockerImage string
+	dockerfile  string // path of a Dockerfile
+	dockerText  string // Dockerfile content (runconfig baseDockerfile)
+	gpu         bool
+	shmSize     string
+}
+
+// resolveEnvironment turns the run's environment options into the plan's
+// environment and the spec the executor receives. A conda spec is parsed
+// here, so that its errors (with line numbers) come before any upload.
+func resolveEnvironment(opts runOptions) (history.Environment, api.EnvironmentSpec, []string, error) {
+	ch := opts.env
+	if opts.CondaFile != "" {
+		ch.condaFile, ch.condaInline = opts.CondaFile, nil
+	}
+	if opts.DockerImage != "" {
+		ch.dockerImage, ch.dockerText = opts.DockerImage, ""
+	}
+	if opts.Dockerfile != "" {
+		ch.dockerfile, ch.dockerText = opts.Dockerfile, ""
+	}
+	if opts.DockerImage != "" && opts.Dockerfile != "" {
+		return history.Environment{}, api.EnvironmentSpec{}, nil, usageError{errors.New("--docker-image and --dockerfile exclude each other")}
+	}
+	spec := api.EnvironmentSpec{Kind: api.EnvUserManaged, Python: opts.Python, GPU: ch.gpu, ShmSize: ch.shmSize}
+	plan := history.Environment{Kind: api.EnvUserManaged, Python: opts.Python}
+	warnings, err := resolveConda(ch, &plan, &spec)
+	if err != nil {
+		return plan, spec, nil, err
+	}
+	if err := resolveDocker(ch, &plan, &spec); err != nil {
+		return plan, spec, nil, err
+	}
+	return plan, spec, warnings, nil
+}
+
+// resolveConda parses the conda spec, if any, into spec and plan.
+func resolveConda(ch envChoice, plan *history.Environment, spec *api.EnvironmentSpec) ([]string, error) {
+	data, dir := ch.condaInline, "."
+	if ch.condaFile != "" {
+		var err error
+		if data, err = os.ReadFile(ch.condaFile); err != nil {
+			return nil, &UserError{Msg: fmt.Sprintf("read conda file: %v", err)}
+		}
+		dir = filepath.Dir(ch.condaFile)
+		plan.File = ch.condaFile
+	}
+	if data == nil {
+		return nil, nil
+	}
+	s, err := conda.ParseSpec(data, dir, nil)
+	if err != nil {
+		name := ch.condaFile
+		if name == "" {
+			name = "inline condaDependencies"
+		}
+		return nil, &UserError{Msg: fmt.Sprintf("conda spec %s: %v", name, err)}
+	}
+	plan.Kind, plan.Python, plan.Key = api.EnvConda, "", s.Key()
+	spec.Kind, spec.Python, spec.Key = api.EnvConda, "", s.Key()
+	spec.CondaSpec, spec.CondaRequirements = data, s.PipRequirements
+	var warnings []string
+	for _, w := range s.Warnings() {
+		warnings = append(warnings, "conda spec: "+w)
+	}
+	return warnings, nil
+}
+
+// resolveDocker turns a docker choice into a docker environment (with the
+// conda spec, if any, baked into its image).
+func resolveDocker(ch envChoice, plan *history.Environment, spec *api.EnvironmentSpec) error {
+	if ch.dockerfile != "" {
+		data, err := os.ReadFile(ch.dockerfile)
+		if err != nil {
+			return &UserError{Msg: fmt.Sprintf("read Dockerfile: %v", err)}
+		}
+		ch.dockerText = string(data)
+		plan.File = ch.dockerfile
+	}
+	if ch.dockerImage == "" && ch.dockerText == "" {
+		return nil
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%s%s\x00%s\x00%s", dockerKeyVersion, ch.dockerImage, ch.dockerText, spec.Key)
+	key := hex.EncodeToString(h.Sum(nil))
+	plan.Kind, plan.Python, plan.Image, plan.Key = api.EnvDocker, "", ch.dockerImage, key
+	spec.Kind, spec.Python, spec.DockerImage, spec.Dockerfile, spec.Key = api.EnvDocker, "", ch.dockerImage, ch.dockerText, key
+	return nil
+}
+
+// describeEnv is the one-line form of an environment for people.
+func describeEnv(e history.Environment) string {
+	switch e.Kind {
+	case api.EnvConda:
+		return fmt.Sprintf("conda %s (%s)", conda.ShortKey(e.Key), e.File)
+	case api.EnvDocker:
+		img := e.Image
+		if img == "" {
+			img = e.File
+		}
+		return fmt.Sprintf("docker %s (%s)", conda.ShortKey(e.Key), img)
+	}
+	return fmt.Sprintf("%s (%s)", e.Kind, e.Python)
+}
+
+type envOptions struct {
+	Compute string
+	JSON    bool
+	Keep    int
+	MaxSize string
+}
+
+func newEnvCommand(g *globalOptions) *cobra.Command {
+	var opts envOptions
+	cmd := &cobra.Command{
+		Use:   "env",
+		Short: "List and remove the environments cached on a compute target",
+		Long: `Conda environments are built once per spec on the target (the key is the
+hash of the normalised spec) and reused by every later run with the same
+spec. These commands list them and free their disk space.`,
+	}
+	cmd.PersistentFlags().StringVar(&opts.Compute, "compute", envOr("FERRY_COMPUTE", "local"), "compute target (env FERRY_COMPUTE)")
+	list := &cobra.Command{Use: "list", Short: "List cached environments, least recently used first", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runEnvList(contextOf(cmd), opts, g) }}
+	list.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
+	rm := &cobra.Command{Use: "rm KEY...", Short: "Remove cached environments (a key prefix of 12+ characters works)", Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runEnvRemove(contextOf(cmd), opts, g, args) }}
+	prune := &cobra.Command{Use: "prune", Short: "Remove the least recently used environments", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runEnvPrune(contextOf(cmd), opts, g) }}
+	prune.Flags().IntVar(&opts.Keep, "keep", -1, "keep this many most recently used environments")
+	prune.Flags().StringVar(&opts.MaxSize, "max-size", "", "keep at most this much in all, e.g. 10G")
+	prune.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
+	cmd.AddCommand(list, rm, prune)
+	return cmd
+}
+
+func runEnvList(ctx context.Context, opts envOptions, g *globalOptions) error {
+	conn, err := g.connect(ctx, opts.Compute)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	envs, err := conn.Executor.ListEnvs(ctx)
+	if err != nil {
+		return fmt.Errorf("list environments on %s: %w", opts.Compute, err)
+	}
+	p := ui.New(opts.JSON)
+	if opts.JSON {
+		return p.PrintJSON(envs)
+	}
+	printEnvs(p, envs)
+	return nil
+}
+
+func printEnvs(p *ui.Printer, envs []api.EnvInfo) {
+	p.Printf("%-12s  %-5s  %9s  %-20s  %-20s\n", "KEY", "KIND", "SIZE", "LAST USED", "CREATED")
+	for _, e := range envs {
+		p.Printf("%-12s  %-5s  %9s  %-20s  %-20s\n", conda.ShortKey(e.Key), e.Kind, humanBytes(e.Size),
+			e.LastUsed.Local().Format(time.DateTime), e.CreatedAt.Local().Format(time.DateTime))
+	}
+}
+
+func runEnvRemove(ctx context.Context, opts envOptions, g *globalOptions, keys []string) error {
+	conn, err := g.connect(ctx, opts.Compute)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	envs, err := conn.Executor.ListEnvs(ctx)
+	if err != nil {
+		return fmt.Errorf("list environments on %s: %w", opts.Compute, err)
+	}
+	p := ui.New(false)
+	for _, k := range keys {
+		full, err := matchKey(envs, k)
+		if err != nil {
+			return err
+		}
+		if _, err := conn.Executor.RemoveEnv(ctx, full); err != nil {
+			var ae *client.APIError
+			if errors.As(err, &ae) && ae.Status == 409 {
+				return &UserError{Msg: fmt.Sprintf("environment %s is being built", conda.ShortKey(full)), Hint: "try again once the run building it has started"}
+			}
+			return fmt.Errorf("remove environment %s: %w", conda.ShortKey(full), err)
+		}
+		p.Printf("removed %s\n", conda.ShortKey(full))
+	}
+	return nil
+}
+
+// matchKey finds the one environment whose key starts with prefix.
+func matchKey(envs []api.EnvInfo, prefix string) (string, error) {
+	var found []string
+	for _, e := range envs {
+		if strings.HasPrefix(e.Key, prefix) {
+			found = append(found, e.Key)
+		}
+	}
+	switch {
+	case len(found) == 1:
+		return found[0], nil
+	case len(found) == 0:
+		return "", &UserError{Msg: fmt.Sprintf("no environment %s", prefix), Hint: "'ferry env list' shows the keys"}
+	}
+	return "", &UserError{Msg: fmt.Sprintf("%s matches %d environments", prefix, len(found)), Hint: "give more of the key"}
+}
+
+func runEnvPrune(ctx context.Context, opts envOptions, g *globalOptions) error {
+	maxSize, err := parseSize(opts.MaxSize)
+	if err != nil {
+		return err
+	}
+	if opts.Keep < 0 && maxSize == 0 {
+		return usageError{errors.New("ferry env prune needs --keep N or --max-size SIZE")}
+	}
+	conn, err := g.connect(ctx, opts.Compute)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	res, err := conn.Executor.PruneEnvs(ctx, api.PruneRequest{Keep: opts.Keep, MaxSize: maxSize})
+	if err != nil {
+		return fmt.Errorf("prune environments on %s: %w", opts.Compute, err)
+	}
+	p := ui.New(opts.JSON)
+	if opts.JSON {
+		return p.PrintJSON(res)
+	}
+	var freed int64
+	for _, e := range res.Removed {
+		p.Printf("removed %s (%s)\n", conda.ShortKey(e.Key), humanBytes(e.Size))
+		freed += e.Size
+	}
+	p.Printf("%d removed, %s freed, %d kept\n", len(res.Removed), humanBytes(freed), len(res.Kept))
+	return nil
+}
+
+// parseSize reads "10G", "500M", "2k" or a plain byte count (powers of 1024).
+func parseSize(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	mult := int64(1)
+	num := strings.TrimSuffix(strings.ToUpper(strings.TrimSpace(s)), "B")
+	if i := strings.IndexAny(num, "KMGT"); i >= 0 && i == len(num)-1 {
+		mult = int64(1) << (10 * (strings.IndexByte("KMGT", num[i]) + 1))
+		num = num[:i]
+	}
+	n, err := strconv.ParseFloat(num, 64)
+	if err != nil || n < 0 {
+		return 0, usageError{fmt.Errorf("--max-size %q: want a size such as 10G", s)}
+	}
+	return int64(n * float64(mult)), nil
+}
+
+// normalizedConda is the canonical text of the conda spec in env, for the
+// plan ("" if it does not parse, which resolveConda already refused).
+func normalizedConda(env api.EnvironmentSpec) string {
+	s, err := conda.ParseSpec(env.CondaSpec, "", func(name string) ([]byte, error) {
+		if data, ok := env.CondaRequirements[filepath.ToSlash(name)]; ok {
+			return data, nil
+		}
+		return nil, os.ErrNotExist
+	})
+	if err != nil {
+		return ""
+	}
+	return string(s.Normalized())
+}

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/ferry-ml/ferry/runconfig"
+	"github.com/spf13/cobra"
+)
+
+// applyRunConfig reads opts.RunConfig (an Azure ML v1 .runconfig) and fills
+// every run option the command line did not set explicitly (changed
+// reports those). It returns SCRIPT [ARGS...]: args when given, else the
+// file's script and arguments. Warnings, each naming its field, go to warn
+// and into opts for the plan.
+//
+// Paths in the file are relative to its project directory: the parent of
+// aml_config/ or .azureml/ when the file lies in one, else its own
+// directory; that is also the default source directory. target "local" (or
+// none) is ferry's local target; another name is used when such a compute
+// target is attached, else the run goes to local with a warning.
+func applyRunConfig(opts *runOptions, g *globalOptions, changed func(string) bool, args []string, warn io.Writer) ([]string, error) {
+	data, err := os.ReadFile(opts.RunConfig)
+	if err != nil {
+		return nil, &UserError{Msg: fmt.Sprintf("read run configuration: %v", err)}
+	}
+	rc, warnings, err := runconfig.Parse(data)
+	if err != nil {
+		return nil, &UserError{Msg: fmt.Sprintf("run configuration %s: %v", opts.RunConfig, err)}
+	}
+	for _, w := range warnings {
+		opts.addWarning(warn, "runconfig "+w.String())
+	}
+	project := projectDir(opts.RunConfig)
+	if !changed("source") {
+		opts.Source = project
+	}
+	if len(args) == 0 {
+		if rc.Script == "" {
+			return nil, usageError{fmt.Errorf("%s names no script: give SCRIPT on the command line", opts.RunConfig)}
+		}
+		args = append([]string{filepath.Join(project, filepath.FromSlash(rc.Script))}, rc.Arguments...)
+	}
+	if !changed("compute") {
+		opts.Compute = runConfigTarget(opts, g, rc.Target, warn)
+	}
+	if !changed("max-duration") && rc.MaxDuration > 0 {
+		opts.MaxDuration = rc.MaxDuration
+	}
+	opts.Env = append(runConfigEnv(opts, rc.Env, warn), opts.Env...)
+	if !changed("python") && !changed("conda-file") && !changed("docker-image") && !changed("dockerfile") {
+		if err := runConfigEnvironment(opts, rc, project); err != nil {
+			return nil, err
+		}
+	}
+	return args, nil
+}
+
+// addWarning prints a warning and keeps it for the plan.
+func (o *runOptions) addWarning(w io.Writer, msg string) {
+	fmt.Fprintf(w, "ferry: warning: %s\n", msg)
+	o.warnings = append(o.warnings, msg)
+}
+
+// projectDir is the Azure ML project directory of a run configuration.
+func projectDir(file string) string {
+	dir := filepath.Dir(file)
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	if b := filepath.Base(dir); b == "aml_config" || b == ".azureml" {
+		return filepath.Dir(dir)
+	}
+	return dir
+}
+
+// runConfigTarget maps the file's target to a ferry compute target.
+func runConfigTarget(opts *runOptions, g *globalOptions, target string, warn io.Writer) string {
+	if target == "" || target == "local" {
+		return "local"
+	}
+	if _, err := getTarget(g, target); err == nil {
+		return target
+	}
+	opts.addWarning(warn, fmt.Sprintf("runconfig target = %s: no such compute target is attached; running on local (--compute NAME to choose)", target))
+	return "local"
+}
+
+// runConfigEnv returns the file's environment variables as --env entries,
+// sorted, leaving out the FERRY_* names ferry sets itself.
+func runConfigEnv(opts *runOptions, env map[string]string, warn io.Writer) []string {
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		if strings.HasPrefix(k, "FERRY_") {
+			opts.addWarning(warn, fmt.Sprintf("runconfig environment.environmentVariables.%s: FERRY_* variables are set by ferry; ignored", k))
+			continue
+		}
+		out = append(out, k+"="+env[k])
+	}
+	return out
+}
+
+// runConfigEnvironment picks the environment the file describes: docker
+// when enabled (with the conda spec baked in unless user-managed), conda
+// when not user-managed, else the interpreter as it is.
+func runConfigEnvironment(opts *runOptions, rc *runconfig.RunConfig, project string) error {
+	if !rc.UserManaged {
+		switch {
+		case rc.CondaFile != "":
+			opts.env.condaFile = filepath.Join(project, filepath.FromSlash(rc.CondaFile))
+		case rc.CondaSpec != nil:
+			opts.env.condaInline = rc.CondaSpec
+		default:
+			return &UserError{Msg: fmt.Sprintf("%s: environment.python.userManagedDependencies is false but no condaDependenciesFile or condaDependencies is given", opts.RunConfig),
+				Hint: "name a conda spec, or set userManagedDependencies: true to run with interpreterPath"}
+		}
+	} else {
+		opts.Python = rc.Interpreter
+	}
+	if d := rc.Docker; d != nil && d.Enabled {
+		opts.env.dockerImage, opts.env.dockerText = d.BaseImage, d.Dockerfile
+		opts.env.gpu, opts.env.shmSize = d.GPU, d.ShmSize
+		if d.Dockerfile != "" {
+			opts.env.dockerImage = ""
+		}
+		if d.BaseImage == "" && d.Dockerfile == "" {
+			return &UserError{Msg: fmt.Sprintf("%s: docker is enabled but neither baseImage nor baseDockerfile is set", opts.RunConfig)}
+		}
+	}
+	return nil
+}
+
+func newRunconfigCommand(_ *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "runconfig",
+		Short: "Azure ML run configuration files",
+	}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "init [FILE]",
+		Short: "Write a commented starter .runconfig (default aml_config/ferry.runconfig)",
+		Long: `Write a starter run configuration in Azure ML v1 format, which both ferry
+('ferry run --runconfig FILE') and Azure ML read. An existing file is never
+overwritten.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			file := filepath.Join("aml_config", "ferry.runconfig")
+			if len(args) == 1 {
+				file = args[0]
+			}
+			return runRunconfigInit(file, cmd.OutOrStdout())
+		},
+	})
+	return cmd
+}
+
+// runRunconfigInit writes runconfig.Init() to file, refusing to replace it.
+func runRunconfigInit(file string, out io.Writer) error {
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", filepath.Dir(file), err)
+	}
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, os.ErrExist) {
+		return &UserError{Msg: fmt.Sprintf("%s already exists", file), Hint: "remove it first, or name another file"}
+	}
+	if err != nil {
+		return fmt.Errorf("create run configuration: %w", err)
+	}
+	_, err = f.Write(runconfig.Init())
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(file)
+		return fmt.Errorf("write run configuration: %w", err)
+	}
+	fmt.Fprintf(out, "wrote %s\n", file)
+	return nil
+}

@@ -1,0 +1,91 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/ferry-ml/ferry/conda"
+	"github.com/ferry-ml/ferry/executor/api"
+)
+
+// envCondaToolVar names the executor's environment variable that picks the
+// conda tool ("micromamba", "mamba", "conda" or a path) when the run spec
+// does not; without either the first of conda.Tools on PATH builds.
+const envCondaToolVar = "FERRY_CONDA_TOOL"
+
+// envsDirName is the environment cache under the state directory.
+const envsDirName = "envs"
+
+// envSetup is what a prepared environment gives the script: its
+// interpreter and the variables set on top of the executor's environment
+// (before the run spec's own, which win).
+type envSetup struct {
+	python string
+	vars   [][2]string
+}
+
+// prepareEnv readies the run's environment by kind.
+func (r *Runner) prepareEnv(ctx context.Context, st *runState) (envSetup, error) {
+	spec := st.spec.Environment
+	switch spec.Kind {
+	case envUserManaged, "":
+		python, err := resolveInterpreter(spec.Python, st.paths.work())
+		return envSetup{python: python}, err
+	case api.EnvConda:
+		return r.prepareConda(ctx, st)
+	case api.EnvDocker:
+		return envSetup{}, errDockerNotWired
+	}
+	return envSetup{}, fmt.Errorf("environment kind %q is not supported", spec.Kind)
+}
+
+// condaCache opens the executor's conda environment cache.
+func (r *Runner) condaCache() (*conda.Cache, error) {
+	return conda.OpenCache(filepath.Join(filepath.Dir(r.runsDir), envsDirName, api.EnvConda), r.log)
+}
+
+// prepareConda builds (once per key) or reuses the run's conda prefix; the
+// build's progress and output go to the run's log.
+func (r *Runner) prepareConda(ctx context.Context, st *runState) (envSetup, error) {
+	spec := st.spec.Environment
+	if len(spec.CondaSpec) == 0 {
+		return envSetup{}, fmt.Errorf("conda environment: the run spec carries no conda spec")
+	}
+	cache, err := r.condaCache()
+	if err != nil {
+		return envSetup{}, err
+	}
+	logf, err := os.OpenFile(st.paths.log(), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return envSetup{}, fmt.Errorf("open run log: %w", err)
+	}
+	defer logf.Close()
+	tool := spec.CondaTool
+	if tool == "" {
+		tool = os.Getenv(envCondaToolVar)
+	}
+	env, err := cache.Ensure(ctx, conda.Request{
+		Spec: spec.CondaSpec, Requirements: spec.CondaRequirements, Tool: tool, Output: logf,
+	})
+	if err != nil {
+		return envSetup{}, err
+	}
+	bin := filepath.Join(env.Prefix, "bin")
+	setup := envSetup{python: filepath.Join(bin, "python"), vars: [][2]string{
+		{"PATH", bin + string(os.PathListSeparator) + os.Getenv("PATH")},
+		{"CONDA_PREFIX", env.Prefix},
+		{"CONDA_DEFAULT_ENV", env.Prefix},
+	}}
+	names := make([]string, 0, len(env.Spec.Variables))
+	for k := range env.Spec.Variables {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		setup.vars = append(setup.vars, [2]string{k, env.Spec.Variables[k]})
+	}
+	return setup, nil
+}
