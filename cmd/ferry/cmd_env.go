@@ -52,6 +52,13 @@ func resolveEnvironment(opts runOptions) (history.Environment, api.EnvironmentSp
 	if opts.DockerImage != "" && opts.Dockerfile != "" {
 		return history.Environment{}, api.EnvironmentSpec{}, nil, usageError{errors.New("--docker-image and --dockerfile exclude each other")}
 	}
+	if opts.GPUs != "" {
+		n, err := strconv.Atoi(opts.GPUs)
+		if opts.GPUs != "all" && (err != nil || n < 0) {
+			return history.Environment{}, api.EnvironmentSpec{}, nil, usageError{fmt.Errorf("--gpus %q: want all or a count", opts.GPUs)}
+		}
+		ch.gpu = opts.GPUs == "all" || n > 0
+	}
 	spec := api.EnvironmentSpec{Kind: api.EnvUserManaged, Python: opts.Python, GPU: ch.gpu, ShmSize: ch.shmSize}
 	plan := history.Environment{Kind: api.EnvUserManaged, Python: opts.Python}
 	warnings, err := resolveConda(ch, &plan, &spec)

@@ -33,6 +33,7 @@ type runOptions struct {
 	CondaFile   string
 	DockerImage string
 	Dockerfile  string
+	GPUs        string
 
 	env      envChoice // from --runconfig (flags above win)
 	warnings []string  // from --runconfig and the conda spec
@@ -48,6 +49,7 @@ func (o *runOptions) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.CondaFile, "conda-file", "", "conda environment file (environment.yml, conda_dependencies.yml): built once on the target, then reused")
 	f.StringVar(&o.DockerImage, "docker-image", "", "run in a docker environment from this base image")
 	f.StringVar(&o.Dockerfile, "dockerfile", "", "run in a docker environment built from this Dockerfile")
+	f.StringVar(&o.GPUs, "gpus", "", "docker runs: expose the target's GPUs (all, or a count; 0 for none)")
 }
 
 // prepareArgs applies --runconfig, if given, and returns SCRIPT [ARGS...].

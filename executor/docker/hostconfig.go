@@ -55,6 +55,9 @@ func containerConfig(opts RunOptions) (*container.Config, *container.HostConfig,
 		Mounts: []mount.Mount{{Type: mount.TypeBind, Source: opts.WorkDir, Target: mountPoint}},
 		Init:   &initProc,
 	}
+	for _, m := range opts.Mounts {
+		host.Mounts = append(host.Mounts, mount.Mount{Type: mount.TypeBind, Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
+	}
 	x := extraArgs{shmSize: opts.ShmSize, gpus: opts.GPUs}
 	warnings, err := x.parse(opts.Args)
 	if err != nil {

@@ -40,6 +40,9 @@ type RunOptions struct {
 	WorkDir string
 	// MountPoint defaults to DefaultMountPoint.
 	MountPoint string
+	// Mounts are extra bind mounts (ferry's helper library, the metrics
+	// file); each Source must exist on the host.
+	Mounts []Mount
 	// User is "uid:gid" inside the container, so files written in the
 	// mount belong to that user on the host. Empty: this process's uid:gid.
 	User string
@@ -62,6 +65,16 @@ type RunOptions struct {
 	// StopGrace is how long a container gets between SIGTERM and SIGKILL
 	// when ctx is cancelled; zero means DefaultStopGrace.
 	StopGrace time.Duration
+}
+
+// Mount is one extra bind mount of RunOptions.
+type Mount struct {
+	// Source is the host path (a file or a directory).
+	Source string
+	// Target is the absolute path inside the container.
+	Target string
+	// ReadOnly mounts it read-only.
+	ReadOnly bool
 }
 
 // Run creates a container for opts, streams its output to opts.Log, waits

@@ -25,6 +25,7 @@ const envsDirName = "envs"
 type envSetup struct {
 	python string
 	vars   [][2]string
+	image  string // docker image to run in; "" runs on the host
 }
 
 // prepareEnv readies the run's environment by kind.
@@ -37,7 +38,7 @@ func (r *Runner) prepareEnv(ctx context.Context, st *runState) (envSetup, error)
 	case api.EnvConda:
 		return r.prepareConda(ctx, st)
 	case api.EnvDocker:
-		return envSetup{}, errDockerNotWired
+		return r.prepareDocker(ctx, st)
 	}
 	return envSetup{}, fmt.Errorf("environment kind %q is not supported", spec.Kind)
 }

@@ -1,7 +1,178 @@
 package runner
 
-import "errors"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"time"
 
-// errDockerNotWired fails docker runs until the docker runtime
-// (executor/docker) is wired into prepareEnv.
-var errDockerNotWired = errors.New("docker environments: not wired yet")
+	"github.com/ferry-ml/ferry/executor/api"
+	"github.com/ferry-ml/ferry/executor/docker"
+)
+
+// Where a docker run's files appear inside its container.
+const (
+	containerWork    = docker.DefaultMountPoint // the run's work directory
+	containerLib     = "/ferry/lib"             // ferry's Python helper, read-only
+	containerMetrics = "/ferry/run/" + metricsFile
+)
+
+// dockerCleanupTimeout bounds the removal of a lost run's container.
+const dockerCleanupTimeout = 30 * time.Second
+
+// dockerLaunch is how the shim runs a docker run: one container of Image,
+// removed when it ends.
+type dockerLaunch struct {
+	Image   string            `json:"image"`
+	Name    string            `json:"name"`
+	Argv    []string          `json:"argv"` // resolved inside the container
+	Env     []string          `json:"env"`
+	WorkDir string            `json:"work_dir"` // host directory mounted at containerWork
+	Mounts  []docker.Mount    `json:"mounts,omitempty"`
+	User    string            `json:"user"` // uid:gid of the executor
+	GPUs    string            `json:"gpus,omitempty"`
+	ShmSize string            `json:"shm_size,omitempty"`
+	Labels  map[string]string `json:"labels,omitempty"`
+}
+
+// containerName is the container of run id.
+func containerName(id string) string { return "ferry-" + id }
+
+// prepareDocker checks the engine and makes the run's image present
+// (building it once per key); the build's output goes to the run's log.
+func (r *Runner) prepareDocker(ctx context.Context, st *runState) (envSetup, error) {
+	spec := st.spec.Environment
+	c, err := docker.New(r.log.Named("docker"))
+	if err != nil {
+		return envSetup{}, fmt.Errorf("docker is not available on this target: %w", err)
+	}
+	defer c.Close()
+	if _, err := c.Ping(ctx); err != nil {
+		var ue *docker.UnavailableError
+		if errors.As(err, &ue) && ue.Hint != "" {
+			return envSetup{}, fmt.Errorf("docker is not available on this target: %w (%s)", err, ue.Hint)
+		}
+		return envSetup{}, fmt.Errorf("docker is not available on this target: %w", err)
+	}
+	logf, err := os.OpenFile(st.paths.log(), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return envSetup{}, fmt.Errorf("open run log: %w", err)
+	}
+	defer logf.Close()
+	ds := docker.Spec{BaseImage: spec.DockerImage, Dockerfile: []byte(spec.Dockerfile), CondaSpec: spec.CondaSpec}
+	img, err := c.EnsureImage(ctx, ds, &announceWriter{w: logf, header: buildHeader(ds)})
+	if err != nil {
+		return envSetup{}, err
+	}
+	if !img.Built {
+		fmt.Fprintf(logf, "ferry: docker image %s (cached)\n", img.Ref)
+	}
+	// The metrics file is bind-mounted, so it must exist first.
+	if err := os.WriteFile(st.paths.metrics(), nil, 0o644); err != nil {
+		return envSetup{}, fmt.Errorf("create metrics file: %w", err)
+	}
+	python := "python3"
+	if len(spec.CondaSpec) > 0 {
+		python = docker.CondaPrefix + "/bin/python"
+	}
+	return envSetup{python: python, image: img.Ref}, nil
+}
+
+// dockerLaunch describes the container of a prepared docker run: the
+// script's environment holds the spec's variables and ferry's, with paths
+// as the container sees them (none of the executor's own environment).
+func (r *Runner) dockerLaunch(st *runState, env envSetup) *dockerLaunch {
+	spec := st.spec
+	names := make([]string, 0, len(spec.Env))
+	for k := range spec.Env {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var vars []string
+	pythonPath := containerLib
+	for _, k := range names {
+		if k == "PYTHONPATH" {
+			pythonPath += ":" + spec.Env[k]
+			continue
+		}
+		vars = append(vars, k+"="+spec.Env[k])
+	}
+	vars = append(vars,
+		"PYTHONPATH="+pythonPath,
+		"PYTHONUNBUFFERED=1",
+		envRunID+"="+spec.ID,
+		envExperiment+"="+spec.Experiment,
+		envOutputsDir+"="+containerWork+"/"+outputsDir,
+		envMetricsFile+"="+containerMetrics,
+	)
+	gpus := ""
+	if spec.Environment.GPU {
+		gpus = "all"
+	}
+	return &dockerLaunch{
+		Image:   env.image,
+		Name:    containerName(spec.ID),
+		Argv:    append([]string{env.python, spec.Script}, spec.Args...),
+		Env:     vars,
+		WorkDir: absPath(st.paths.work()),
+		Mounts: []docker.Mount{
+			{Source: absPath(r.libDir), Target: containerLib, ReadOnly: true},
+			{Source: absPath(st.paths.metrics()), Target: containerMetrics},
+		},
+		User:    fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid()),
+		GPUs:    gpus,
+		ShmSize: spec.Environment.ShmSize,
+		Labels:  map[string]string{"ferry.run": spec.ID},
+	}
+}
+
+// removeContainer force-removes the container of a docker run whose shim
+// died (best effort: the engine may be gone too).
+func (r *Runner) removeContainer(st *runState) {
+	if st.spec.Environment.Kind != api.EnvDocker {
+		return
+	}
+	log := r.log.With("run_id", st.spec.ID)
+	c, err := docker.New(r.log.Named("docker"))
+	if err != nil {
+		log.Warn("remove container of a lost run", "error", err)
+		return
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), dockerCleanupTimeout)
+	defer cancel()
+	if err := c.Remove(ctx, containerName(st.spec.ID)); err != nil {
+		log.Warn("remove container of a lost run", "error", err)
+	}
+}
+
+// buildHeader is the log line printed before an image build's (or a base
+// image pull's) output.
+func buildHeader(s docker.Spec) string {
+	if s.Derived() {
+		return fmt.Sprintf("ferry: building docker image %s\n", docker.ImageName(docker.Key(s)))
+	}
+	return fmt.Sprintf("ferry: pulling docker image %s\n", s.BaseImage)
+}
+
+// announceWriter writes header before the first write, so that a header
+// appears only when there is output (a build or a pull, not a reuse).
+type announceWriter struct {
+	w      io.Writer
+	header string
+	done   bool
+}
+
+// Write implements io.Writer.
+func (a *announceWriter) Write(p []byte) (int, error) {
+	if !a.done {
+		a.done = true
+		if _, err := io.WriteString(a.w, a.header); err != nil {
+			return 0, err
+		}
+	}
+	return a.w.Write(p)
+}

@@ -60,6 +60,7 @@ func (r *Runner) checkShim(st *runState) bool {
 	if r.finishFromExitFile(st) {
 		return true
 	}
+	r.removeContainer(st)
 	if n := killRunProcesses(st.spec.ID); n > 0 {
 		r.log.Warn("killed processes left by a lost shim", "run_id", st.spec.ID, "count", n)
 	}

@@ -79,14 +79,19 @@ func (r *Runner) prepareRun(ctx context.Context, st *runState) (shimConfig, erro
 	if err := ctx.Err(); err != nil {
 		return shimConfig{}, err
 	}
-	return shimConfig{
+	conf := shimConfig{
 		RunID:       spec.ID,
-		Argv:        append([]string{env.python, spec.Script}, spec.Args...),
-		Env:         r.runEnv(st, env.vars),
 		Dir:         st.paths.work(),
 		MaxDuration: spec.MaxDuration,
 		KillGrace:   r.cfg.KillGrace,
-	}, nil
+	}
+	if env.image != "" {
+		conf.Docker = r.dockerLaunch(st, env)
+		return conf, nil
+	}
+	conf.Argv = append([]string{env.python, spec.Script}, spec.Args...)
+	conf.Env = r.runEnv(st, env.vars)
+	return conf, nil
 }
 
 // resolveInterpreter finds the user-managed interpreter: a bare name is

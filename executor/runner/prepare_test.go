@@ -12,6 +12,8 @@ import (
 )
 
 func TestPrepareFailures(t *testing.T) {
+	// The docker case must find no engine, whatever this machine has.
+	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
 	tests := []struct {
 		name   string
 		spec   api.RunSpec
@@ -29,8 +31,8 @@ func TestPrepareFailures(t *testing.T) {
 			`environment kind "spark" is not supported`},
 		{"conda without spec", api.RunSpec{Script: "a.py", Environment: api.EnvironmentSpec{Kind: "conda"}},
 			"conda environment: the run spec carries no conda spec"},
-		{"docker not wired", api.RunSpec{Script: "a.py", Environment: api.EnvironmentSpec{Kind: "docker", DockerImage: "debian"}},
-			"docker environments: not wired yet"},
+		{"docker engine unreachable", api.RunSpec{Script: "a.py", Environment: api.EnvironmentSpec{Kind: "docker", DockerImage: "debian"}},
+			"docker is not available on this target: "},
 		{"script missing", api.RunSpec{Script: "nope.py"}, `script "nope.py" not found in the snapshot`},
 		{"script outside", api.RunSpec{Script: "../run.json"}, `script "../run.json" is outside the snapshot`},
 		{"script absolute", api.RunSpec{Script: "/etc/passwd"}, `script "/etc/passwd" is outside the snapshot`},

@@ -45,6 +45,7 @@ func (r *Runner) recoverRun(st *runState) {
 				reason = interruptedReason
 			}
 			log.Info("run lost while the executor was down", "reason", reason)
+			r.removeContainer(st)
 			r.fail(st, reason)
 			return
 		}

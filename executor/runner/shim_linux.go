@@ -100,6 +100,9 @@ func (s *shim) run(signals <-chan os.Signal, ready func()) exitRecord {
 	} else if err := writeJSONAtomic(s.paths.shimPID(), id); err != nil {
 		s.log.Warn("record shim pid", "error", err)
 	}
+	if s.cfg.Docker != nil {
+		return s.runDocker(signals, ready)
+	}
 	child, err := s.start()
 	ready()
 	if err != nil {

@@ -19,6 +19,8 @@ type shimConfig struct {
 	Dir         string        `json:"dir"` // working directory
 	MaxDuration time.Duration `json:"max_duration,omitempty"`
 	KillGrace   time.Duration `json:"kill_grace"`
+	// Docker, when set, runs the script in a container instead of Argv.
+	Docker *dockerLaunch `json:"docker,omitempty"`
 }
 
 // exitRecord is exit.json: the outcome the shim observed.
