@@ -63,6 +63,9 @@ func (c *Conn) Follow(ctx context.Context, id string, offset int64, w io.Writer)
 		if errors.Is(rerr, client.ErrNotFound) {
 			return r, fmt.Errorf("run %s not found on %s", id, c.Target.Name)
 		}
+		if rerr != nil {
+			c.reensure(ctx)
+		}
 		if n > 0 {
 			retries = 0
 		}
@@ -75,6 +78,22 @@ func (c *Conn) Follow(ctx context.Context, id string, offset int64, w io.Writer)
 		case <-ctx.Done():
 			return api.Run{}, ctx.Err()
 		}
+	}
+}
+
+// reensure starts the executor again when it stopped (killed, or the
+// target rebooted), so that a follow can resume; the runs outlive it.
+func (c *Conn) reensure(ctx context.Context) {
+	old := c.Executor
+	if err := c.ensureExecutor(ctx); err != nil {
+		c.logger.Debug("executor still unreachable", "error", err)
+		if c.Executor == nil {
+			c.Executor = old
+		}
+		return
+	}
+	if old != nil && old != c.Executor {
+		old.Close()
 	}
 }
 

@@ -72,6 +72,11 @@ func Ensure(ctx context.Context, cfg EnsureConfig) (EnsureResult, error) {
 		return res, err
 	}
 	touchVersionDir(cfg.StateDir)
+	unlock, err := lockEnsure(cfg.StateDir)
+	if err != nil {
+		return res, err
+	}
+	defer unlock()
 	if h, err := probe(ctx, res.Socket); err == nil {
 		if h.Version == buildinfo.String() && h.Protocol == api.ProtocolVersion {
 			res.Hello = h
@@ -94,6 +99,26 @@ func Ensure(ctx context.Context, cfg EnsureConfig) (EnsureResult, error) {
 	}
 	res.Hello, res.Started = h, true
 	return res, nil
+}
+
+// ensureLockName serialises Ensure calls on one state directory.
+const ensureLockName = "ensure.lock"
+
+// lockEnsure makes concurrent Ensure calls (two ferry commands starting at
+// once) take turns, so that the second finds the daemon the first started
+// instead of starting one that loses the state lock to it. Every step of
+// Ensure is bounded by a timeout, and the kernel drops the lock when its
+// holder dies, so the blocking wait is bounded too.
+func lockEnsure(stateDir string) (unlock func(), err error) {
+	f, err := os.OpenFile(filepath.Join(stateDir, ensureLockName), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open ensure lock: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("take ensure lock: %w", err)
+	}
+	return func() { f.Close() }, nil
 }
 
 // probe asks the daemon on socket for its hello, briefly.

@@ -39,6 +39,11 @@ func Open(path string, logger hclog.Logger) (*Store, error) {
 	if err := createPrivate(abs); err != nil {
 		return nil, fmt.Errorf("open history: %w", err)
 	}
+	unlock, err := lockOpen(abs)
+	if err != nil {
+		return nil, fmt.Errorf("open history: %w", err)
+	}
+	defer unlock()
 	db, err := sql.Open("sqlite", dsn(abs))
 	if err != nil {
 		return nil, fmt.Errorf("open history: %w", err)

@@ -76,6 +76,14 @@ func runRuns(ctx context.Context, opts runsOptions, g *globalOptions) error {
 	return tw.Flush()
 }
 
+// countFiles is "1 file" or "n files".
+func countFiles(n int) string {
+	if n == 1 {
+		return "1 file"
+	}
+	return fmt.Sprintf("%d files", n)
+}
+
 func exitStr(c *int) string {
 	if c == nil {
 		return "-"
@@ -103,6 +111,9 @@ func loadRun(ctx context.Context, hist *history.Store, id string) (history.Recor
 	r, err := hist.Get(ctx, id)
 	var amb *history.AmbiguousError
 	switch {
+	case errors.Is(err, history.ErrNotFound) && len(id) < history.MinPrefix:
+		return r, &UserError{Msg: fmt.Sprintf("no run %q in the history", id),
+			Hint: fmt.Sprintf("a shortened run id needs at least %d characters; 'ferry runs' lists runs", history.MinPrefix)}
 	case errors.Is(err, history.ErrNotFound):
 		return r, &UserError{Msg: fmt.Sprintf("no run %q in the history", id), Hint: "'ferry runs' lists runs"}
 	case errors.As(err, &amb):
@@ -196,16 +207,21 @@ func printRecord(p *ui.Printer, r history.Record) {
 		row("metric "+m.Name, fmt.Sprintf("%g (last of %d)", m.Value, m.count))
 	}
 	if len(r.Outputs) > 0 {
-		row("outputs", fmt.Sprintf("%d files (ferry download %s)", len(r.Outputs), r.ID))
+		row("outputs", fmt.Sprintf("%s (ferry download %s)", countFiles(len(r.Outputs)), r.ID))
 	}
 	tw.Flush()
 }
 
 func reasonStr(r history.Record) string {
-	if r.Reason == "" || r.Status == api.StatusCompleted {
+	return statusReason(r.Status, r.Reason)
+}
+
+// statusReason is ": reason" when the reason says more than the status.
+func statusReason(st api.Status, reason string) string {
+	if reason == "" || st == api.StatusCompleted || strings.EqualFold(reason, string(st)) {
 		return ""
 	}
-	return ": " + r.Reason
+	return ": " + reason
 }
 
 type metricSummary struct {
@@ -290,6 +306,11 @@ func newCancelCommand(g *globalOptions) *cobra.Command {
 				return err
 			}
 			defer conn.Close()
+			if r, err := conn.Run(ctx, rec.ID); err == nil && r.Status.Terminal() {
+				hist.ApplyRun(ctx, r)
+				ui.New(false).Printf("run %s had already ended: %s\n", rec.ID, r.Status)
+				return nil
+			}
 			r, err := conn.Cancel(ctx, rec.ID)
 			if err != nil {
 				return err
@@ -353,6 +374,6 @@ func runDownload(ctx context.Context, g *globalOptions, id, to string) error {
 		return fmt.Errorf("write outputs to %s: %w", to, err)
 	}
 	hist.SetOutputs(ctx, rec.ID, to, rec.Outputs)
-	ui.New(false).Printf("wrote %d output files of run %s to %s\n", len(rec.Outputs), rec.ID, to)
+	ui.New(false).Printf("wrote %s of run %s to %s\n", countFiles(len(rec.Outputs)), rec.ID, to)
 	return nil
 }

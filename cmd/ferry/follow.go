@@ -45,11 +45,9 @@ func finishRun(ctx context.Context, g *globalOptions, conn *agent.Conn, hist *hi
 		took = " in " + r.EndedAt.Sub(*r.StartedAt).Round(time.Millisecond).String()
 	}
 	msg := fmt.Sprintf("ferry: run %s %s%s", id, r.Status, took)
-	if r.Reason != "" && r.Status != api.StatusCompleted {
-		msg += ": " + r.Reason
-	}
+	msg += statusReason(r.Status, r.Reason)
 	if n > 0 {
-		msg += fmt.Sprintf("; %d output files (ferry download %s)", n, id)
+		msg += fmt.Sprintf("; %s in outputs/ (ferry download %s)", countFiles(n), id)
 	}
 	p.Noticef("%s\n", msg)
 	return runExit(r)
