@@ -1,0 +1,333 @@
+package watch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ferry-ml/ferry/snapshot"
+	"github.com/fsnotify/fsnotify"
+	"github.com/hashicorp/go-hclog"
+)
+
+// ErrSourceGone is returned when the watched source directory disappears
+// (removed, renamed or replaced by something that is not a directory).
+var ErrSourceGone = errors.New("source directory disappeared")
+
+// DefaultPollInterval is how often the tree is snapshotted when inotify
+// cannot watch it (the per-user watch limit is reached).
+const DefaultPollInterval = time.Second
+
+// WatcherOptions configure a Watcher. Zero values mean the defaults.
+type WatcherOptions struct {
+	Quiet        time.Duration // see DefaultQuiet
+	MaxWait      time.Duration // see DefaultMaxWait
+	PollInterval time.Duration // see DefaultPollInterval
+	Logger       hclog.Logger
+	// Notice receives messages for the person at the terminal (the switch
+	// to polling). May be nil.
+	Notice func(msg string)
+
+	// addWatch replaces fsnotify's Add (tests make it fail with ENOSPC).
+	addWatch func(w *fsnotify.Watcher, dir string) error
+}
+
+// Watcher watches a source directory recursively and turns filesystem
+// events into debounced triggers. Events for paths the snapshot leaves out
+// (the ignore rules, parents checked first) and for editors' scratch files
+// are dropped; a change to an ignore file drops the cached rules of its
+// directory and rescans for newly included directories. When inotify
+// cannot watch every directory (ENOSPC: the watch limit), it says so once
+// through Notice and triggers every PollInterval instead.
+//
+// A Watcher is used by one goroutine: create it, call Run, then Close.
+type Watcher struct {
+	root  string
+	opts  WatcherOptions
+	log   hclog.Logger
+	ign   *snapshot.IgnoreChecker
+	fsw   *fsnotify.Watcher // nil when polling
+	dirs  map[string]bool   // watched directories, absolute paths
+	deb   Debouncer
+	timer *time.Timer
+}
+
+// NewWatcher starts watching root (absolute) and every directory under it
+// that the snapshot includes.
+func NewWatcher(root string, opts WatcherOptions) (*Watcher, error) {
+	if opts.Quiet <= 0 {
+		opts.Quiet = DefaultQuiet
+	}
+	if opts.MaxWait <= 0 {
+		opts.MaxWait = DefaultMaxWait
+	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = DefaultPollInterval
+	}
+	if opts.Logger == nil {
+		opts.Logger = hclog.NewNullLogger()
+	}
+	if opts.addWatch == nil {
+		opts.addWatch = func(w *fsnotify.Watcher, dir string) error { return w.Add(dir) }
+	}
+	fsw, err := fsnotify.NewWatcher()
+	if err != nil {
+		return nil, fmt.Errorf("start file watcher: %w", err)
+	}
+	w := &Watcher{
+		root: root, opts: opts, log: opts.Logger.Named("watch"), fsw: fsw,
+		ign: snapshot.NewIgnoreChecker(root), dirs: make(map[string]bool),
+		deb: Debouncer{Quiet: opts.Quiet, MaxWait: opts.MaxWait},
+	}
+	if err := w.addTree(root); err != nil {
+		if !isWatchLimit(err) {
+			fsw.Close()
+			return nil, fmt.Errorf("watch %s: %w", root, err)
+		}
+		w.startPolling(err)
+	}
+	return w, nil
+}
+
+// Polling reports whether the watcher fell back to polling.
+func (w *Watcher) Polling() bool { return w.fsw == nil }
+
+// Close releases the inotify instance.
+func (w *Watcher) Close() error {
+	if w.fsw == nil {
+		return nil
+	}
+	return w.fsw.Close()
+}
+
+// Run sends on trigger (without blocking: a 1-buffered channel coalesces
+// triggers the receiver has not taken yet) once each burst of relevant
+// events has settled, until ctx ends (it returns ctx's error) or the root
+// disappears (ErrSourceGone).
+func (w *Watcher) Run(ctx context.Context, trigger chan<- struct{}) error {
+	w.timer = time.NewTimer(time.Hour)
+	w.timer.Stop()
+	defer w.timer.Stop()
+	var tick <-chan time.Time
+	for {
+		var events <-chan fsnotify.Event
+		var errs <-chan error
+		if w.fsw != nil {
+			events, errs = w.fsw.Events, w.fsw.Errors
+		} else if tick == nil {
+			t := time.NewTicker(w.opts.PollInterval)
+			defer t.Stop()
+			tick = t.C
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case ev, ok := <-events:
+			if !ok {
+				return errors.New("file watcher closed")
+			}
+			if err := w.onEvent(ev); err != nil {
+				return err
+			}
+		case err, ok := <-errs:
+			if ok {
+				w.onError(err)
+			}
+		case <-w.timer.C:
+			if w.deb.Fire(time.Now()) {
+				send(trigger)
+			} else {
+				w.arm()
+			}
+		case <-tick:
+			if !isDir(w.root) {
+				return ErrSourceGone
+			}
+			send(trigger)
+		}
+	}
+}
+
+// send is a non-blocking send: a trigger already waiting covers this one.
+func send(trigger chan<- struct{}) {
+	select {
+	case trigger <- struct{}{}:
+	default:
+	}
+}
+
+// onEvent handles one fsnotify event; the error is ErrSourceGone.
+func (w *Watcher) onEvent(ev fsnotify.Event) error {
+	relevant, err := w.classify(ev)
+	if err != nil {
+		return err
+	}
+	w.log.Trace("event", "path", ev.Name, "op", ev.Op.String(), "relevant", relevant)
+	if relevant {
+		w.deb.Add(time.Now())
+		w.arm()
+	}
+	return nil
+}
+
+// onError handles an error from inotify: an overflow means events were
+// lost, so rescan for new directories and snapshot anyway.
+func (w *Watcher) onError(err error) {
+	if !errors.Is(err, fsnotify.ErrEventOverflow) {
+		w.log.Warn("file watcher error", "error", err)
+		return
+	}
+	w.log.Warn("file watcher queue overflowed; rescanning", "root", w.root)
+	w.rescan()
+	w.deb.Add(time.Now())
+	w.arm()
+}
+
+// arm sets the timer to the debouncer's due time.
+func (w *Watcher) arm() {
+	at, ok := w.deb.Due()
+	if !ok {
+		return
+	}
+	w.timer.Reset(max(time.Until(at), 0))
+}
+
+// classify reports whether ev may change the snapshot, keeping the watch
+// set and the ignore rules up to date on the way.
+func (w *Watcher) classify(ev fsnotify.Event) (bool, error) {
+	rel, err := filepath.Rel(w.root, ev.Name)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return false, nil
+	}
+	if rel == "." {
+		if ev.Has(fsnotify.Remove|fsnotify.Rename) && !isDir(w.root) {
+			return false, ErrSourceGone
+		}
+		return false, nil
+	}
+	name := filepath.Base(rel)
+	if snapshot.IsIgnoreFile(name) {
+		w.ign.Invalidate(filepath.Dir(rel))
+		w.rescan()
+		return true, nil
+	}
+	if isScratch(name) {
+		return false, nil
+	}
+	dir := w.dirs[ev.Name]
+	if ev.Has(fsnotify.Remove|fsnotify.Rename) && dir {
+		w.forget(ev.Name)
+	}
+	if ev.Has(fsnotify.Create) {
+		fi, err := os.Lstat(ev.Name)
+		dir = err == nil && fi.IsDir()
+	}
+	ignored, err := w.ign.Ignored(rel, dir)
+	if err != nil {
+		w.log.Debug("cannot check ignore rules", "path", rel, "error", err)
+	}
+	if ignored {
+		return false, nil
+	}
+	if dir && ev.Has(fsnotify.Create) {
+		w.addOrPoll(ev.Name)
+	}
+	return true, nil
+}
+
+// rescan adds watches for directories that are now included (after an
+// ignore file changed, or lost events).
+func (w *Watcher) rescan() {
+	if w.fsw != nil {
+		w.addOrPoll(w.root)
+	}
+}
+
+// addOrPoll watches the tree at dir, falling back to polling when the
+// watch limit is reached.
+func (w *Watcher) addOrPoll(dir string) {
+	err := w.addTree(dir)
+	switch {
+	case err == nil:
+	case isWatchLimit(err):
+		w.startPolling(err)
+	default:
+		w.log.Debug("cannot watch directory", "dir", dir, "error", err)
+	}
+}
+
+// addTree watches dir and every included directory under it that is not
+// watched yet. A directory created with content already inside needs no
+// more: the trigger its own event caused makes the snapshot see it all.
+func (w *Watcher) addTree(dir string) error {
+	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil // vanished meanwhile: its removal is an event of its own
+		}
+		if !d.IsDir() {
+			return nil
+		}
+		if path != w.root {
+			rel, _ := filepath.Rel(w.root, path)
+			if ign, _ := w.ign.Ignored(rel, true); ign {
+				return filepath.SkipDir
+			}
+		}
+		if w.dirs[path] {
+			return nil
+		}
+		if err := w.opts.addWatch(w.fsw, path); err != nil {
+			if isWatchLimit(err) {
+				return err
+			}
+			w.log.Debug("cannot watch directory", "dir", path, "error", err)
+			return nil
+		}
+		w.dirs[path] = true
+		return nil
+	})
+}
+
+// forget drops dir and everything under it from the watch set (inotify
+// has removed or will remove the kernel watches; a moved directory
+// reappears under its new name as a Create event).
+func (w *Watcher) forget(dir string) {
+	prefix := dir + string(filepath.Separator)
+	for p := range w.dirs {
+		if p == dir || strings.HasPrefix(p, prefix) {
+			delete(w.dirs, p)
+			if w.fsw != nil {
+				_ = w.fsw.Remove(p) // already gone from the kernel, most often
+			}
+		}
+	}
+}
+
+// startPolling gives up on inotify after cause (the watch limit).
+func (w *Watcher) startPolling(cause error) {
+	w.log.Warn("inotify watch limit reached; polling", "error", cause, "interval", w.opts.PollInterval)
+	if w.opts.Notice != nil {
+		w.opts.Notice(fmt.Sprintf("the inotify watch limit is reached (%v): checking %s for changes every %s instead "+
+			"(raise the limit: sysctl fs.inotify.max_user_watches=524288)", cause, w.root, w.opts.PollInterval))
+	}
+	if w.fsw != nil {
+		w.fsw.Close()
+		w.fsw = nil
+	}
+	w.dirs = map[string]bool{}
+}
+
+// isWatchLimit reports whether err is inotify's "no space": the per-user
+// watch limit (fs.inotify.max_user_watches).
+func isWatchLimit(err error) bool { return errors.Is(err, syscall.ENOSPC) }
+
+func isDir(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
+}

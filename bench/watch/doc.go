@@ -1,0 +1,10 @@
+// Package watch holds the `ferry watch` latency benchmark (BENCHMARKS.md,
+// "Watch"): from the moment a file is written to the moment the new run's
+// first output line is printed locally, on the standard tree
+// (bench/gentree), for the local target and a loopback OpenSSH sshd.
+//
+//	go test ./bench/watch -run '^$' -bench Watch -benchtime 1x -v
+//
+// It builds the binaries and the tree (under .bench/watchtree: other
+// benchmarks edit .bench/tree) itself. ITERATIONS sets the saves per target (20).
+package watch

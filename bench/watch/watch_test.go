@@ -1,0 +1,107 @@
+package watch
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ferry-ml/ferry/internal/testutil"
+)
+
+func BenchmarkWatchLatencyLocal(b *testing.B) { benchWatch(b, false) }
+func BenchmarkWatchLatencySSH(b *testing.B)   { benchWatch(b, true) }
+
+func benchWatch(b *testing.B, ssh bool) {
+	bin := testutil.Binaries(b)
+	tree := standardTree(b)
+	home, _ := os.MkdirTemp("/tmp", "wb")
+	b.Cleanup(func() { os.RemoveAll(home) })
+	env := append(os.Environ(), "FERRY_HOME="+home, "FERRY_EXECUTOR_DIR="+bin)
+	args := []string{"watch", "--source", tree}
+	if ssh {
+		s := testutil.StartSSHD(b, testutil.SSHDOptions{})
+		state, _ := os.MkdirTemp("/tmp", "ws")
+		b.Cleanup(func() { os.RemoveAll(state) })
+		attach := exec.Command(filepath.Join(bin, "ferry"), "compute", "attach", "box", "--address", s.Host,
+			"--port", strconv.Itoa(s.Port), "--username", s.User, "--private-key", s.KeyFile,
+			"--known-hosts", s.KnownHosts, "--state-dir", state)
+		attach.Env = env
+		if out, err := attach.CombinedOutput(); err != nil {
+			b.Fatalf("attach: %v\n%s", err, out)
+		}
+		args = append(args, "--compute", "box")
+	}
+	script := filepath.Join(tree, "watchbench.py")
+	write := func(i int) { os.WriteFile(script, fmt.Appendf(nil, "print('iteration %d', flush=True)\n", i), 0o644) }
+	write(0)
+	b.Cleanup(func() { os.Remove(script) })
+
+	ctx, cancel := context.WithCancel(b.Context())
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(bin, "ferry"), append(args, "watchbench.py")...)
+	cmd.Env = env
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.Stderr = os.Stderr
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer cmd.Wait()
+	lines := bufio.NewScanner(out)
+	waitFor := func(s string) time.Time {
+		for lines.Scan() {
+			if lines.Text() == s {
+				return time.Now()
+			}
+		}
+		b.Fatalf("ferry watch ended before %q", s)
+		return time.Time{}
+	}
+	waitFor("iteration 0")
+	n := 20
+	if v, err := strconv.Atoi(os.Getenv("ITERATIONS")); err == nil {
+		n = v
+	}
+	var lat []time.Duration
+	for i := 1; i <= n; i++ {
+		time.Sleep(700 * time.Millisecond) // let the previous run end: this measures a save, not a cancel
+		t0 := time.Now()
+		write(i)
+		lat = append(lat, waitFor(fmt.Sprintf("iteration %d", i)).Sub(t0))
+	}
+	slices.Sort(lat)
+	p50, p90 := lat[len(lat)/2], lat[len(lat)*9/10]
+	b.ReportMetric(float64(p50.Milliseconds()), "p50-ms")
+	b.ReportMetric(float64(p90.Milliseconds()), "p90-ms")
+	b.Logf("save -> first output line over %d saves: p50 %s, p90 %s, min %s, max %s (all: %v)",
+		n, p50, p90, lat[0], lat[len(lat)-1], lat)
+}
+
+// standardTree returns .bench/watchtree (a copy of its own: other
+// benchmarks edit .bench/tree), generating it first if needed.
+func standardTree(b *testing.B) string {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		b.Fatal(err)
+	}
+	tree := filepath.Join(root, ".bench", "watchtree")
+	if _, err := os.Stat(filepath.Join(root, ".bench", "watchtree.done")); err == nil {
+		return tree
+	}
+	os.RemoveAll(tree)
+	gen := exec.Command("go", "run", "./bench/gentree", tree)
+	gen.Dir = root
+	if out, err := gen.CombinedOutput(); err != nil {
+		b.Fatalf("gentree: %v\n%s", err, strings.TrimSpace(string(out)))
+	}
+	os.WriteFile(filepath.Join(root, ".bench", "watchtree.done"), nil, 0o644)
+	return tree
+}

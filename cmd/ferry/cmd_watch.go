@@ -1,0 +1,280 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ferry-ml/ferry/agent"
+	"github.com/ferry-ml/ferry/agent/history"
+	"github.com/ferry-ml/ferry/agent/watch"
+	"github.com/ferry-ml/ferry/executor/api"
+	"github.com/ferry-ml/ferry/internal/ui"
+	"github.com/ferry-ml/ferry/snapshot"
+	"github.com/spf13/cobra"
+)
+
+// watchCancelWait bounds how long a canceled run may take to end before
+// ferry watch stops following it (the executor's SIGKILL comes after 10 s).
+const watchCancelWait = 30 * time.Second
+
+type watchOptions struct {
+	run      runOptions
+	OnChange string
+}
+
+func newWatchCommand(g *globalOptions) *cobra.Command {
+	var opts watchOptions
+	cmd := &cobra.Command{
+		Use:   "watch [flags] SCRIPT [ARGS...]",
+		Short: "Run a script, then run it again every time the source changes",
+		Long: `Run SCRIPT on the compute target as 'ferry run' does, then again each time
+the snapshot of the source directory changes. Changes to ignored files
+(.gitignore, .amlignore, .ferryignore), to editors' scratch files (x~,
+.x.swp) and saves that leave the content as it was do not rerun. Bursts of
+changes (an editor's save, a git checkout) give one rerun.
+
+A change while a run is going cancels it and starts a new one
+(--on-change cancel, the default), or lets it finish and then runs the
+newest state once (--on-change queue). Each run is a normal run in the
+history, in the experiment <source directory>-watch unless --experiment
+says otherwise. One connection to the target serves every run.
+
+Ctrl-C stops watching and cancels the run in flight (unlike 'ferry run',
+where it only detaches).`,
+		Example: `  ferry watch train.py --epochs 1
+  ferry watch --compute myvm --on-change queue train.py`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageError{errors.New("ferry watch expects SCRIPT [ARGS...]")}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runWatch(contextOf(cmd), opts, g, args)
+		},
+	}
+	opts.run.addPlanFlags(cmd)
+	cmd.Flags().StringVar(&opts.OnChange, "on-change", envOr("FERRY_ON_CHANGE", "cancel"),
+		"what a change does to the run in flight: cancel (cancel it, start anew) or queue (let it finish, then run once) (env FERRY_ON_CHANGE)")
+	return cmd
+}
+
+// watchSession is what every iteration of one ferry watch shares.
+type watchSession struct {
+	g     *globalOptions
+	p     *ui.Printer
+	plan  runPlan
+	conn  *agent.Conn
+	hist  *history.Store
+	taken int // snapshots taken so far
+}
+
+func runWatch(ctx context.Context, opts watchOptions, g *globalOptions, args []string) error {
+	mode, err := watch.ParseMode(opts.OnChange)
+	if err != nil {
+		return usageError{fmt.Errorf("--on-change: %w", err)}
+	}
+	src, err := checkSource(opts.run.Source)
+	if err != nil {
+		return err
+	}
+	if opts.run.Experiment == "" {
+		opts.run.Experiment = filepath.Base(src) + "-watch"
+	}
+	plan, err := resolvePlan(opts.run, g, args)
+	if err != nil {
+		return err
+	}
+	hist, err := openHistory(g)
+	if err != nil {
+		return err
+	}
+	defer hist.Close()
+	conn, err := g.connect(ctx, plan.Compute)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	s := &watchSession{g: g, p: ui.New(false), plan: plan, conn: conn, hist: hist}
+	return s.loop(ctx, mode, opts.OnChange)
+}
+
+// loop runs the watch loop and turns how it ended into ferry's exit.
+func (s *watchSession) loop(ctx context.Context, mode watch.Mode, modeName string) error {
+	s.p.Noticef("ferry: watching %s for changes (on change: %s); Ctrl-C stops watching and cancels the run in flight\n",
+		s.plan.Source, modeName)
+	loop := watch.NewLoop(watch.Config{
+		Root: s.plan.Source, Mode: mode, Snapshot: s.snapshot, Run: s.iterate, Logger: s.g.logger,
+		Watcher: watch.WatcherOptions{Notice: func(msg string) { s.p.Noticef("ferry: warning: %s\n", msg) }},
+	})
+	err := loop.Run(ctx)
+	switch {
+	case errors.Is(err, watch.ErrSourceGone):
+		return &UserError{Msg: fmt.Sprintf("the source directory %s disappeared; stopped watching", s.plan.Source),
+			Hint: "restore it (or pass --source the directory that now holds your code) and start ferry watch again"}
+	case ctx.Err() != nil:
+		s.p.Noticef("ferry: stopped watching\n")
+		return exitError{130}
+	}
+	return err
+}
+
+// snapshot takes the snapshot of the source with the stat cache; the first
+// one also warns about a big snapshot, as ferry run does.
+func (s *watchSession) snapshot(ctx context.Context) (*snapshot.Manifest, error) {
+	s.taken++
+	if s.taken == 1 {
+		m, _, err := takeSnapshot(ctx, s.g, s.plan.Source, s.p)
+		return m, err
+	}
+	opts := snapshot.Options{CacheDir: filepath.Join(s.g.Home, "cache", "stat"), Logger: s.g.logger, Warn: noticeWarn(s.p, nil)}
+	m, _, err := snapshot.Take(ctx, s.plan.Source, opts)
+	return m, err
+}
+
+// iterate is one run of the loop: a normal run in the history, followed to
+// its end; stop (or ctx) cancels it.
+func (s *watchSession) iterate(ctx context.Context, stop <-chan struct{}, it watch.Iteration) watch.Outcome {
+	start := time.Now()
+	plan := s.plan
+	plan.ID = history.NewRunID(plan.Experiment, start)
+	s.p.Noticef("%s\n", separator(it, plan.ID))
+	o := watch.Outcome{RunID: plan.ID}
+	r, err := s.execute(ctx, stop, plan, it.Manifest)
+	o.Duration = time.Since(start)
+	o.Status = r.Status
+	if err != nil {
+		o.Err = err
+		s.p.Noticef("ferry: run %s: %v\n", plan.ID, err)
+		return o
+	}
+	if r.StartedAt == nil && r.Status == api.StatusCanceled {
+		s.p.Noticef("ferry: run %s %s: %s\n", plan.ID, r.Status, r.Reason) // never reached the target
+		return o
+	}
+	_ = finishRun(context.WithoutCancel(ctx), s.g, s.conn, s.hist, s.p, r) // it printed how the run ended
+	return o
+}
+
+// execute records, syncs, submits and follows one run.
+func (s *watchSession) execute(ctx context.Context, stop <-chan struct{}, plan runPlan, m *snapshot.Manifest) (api.Run, error) {
+	if err := checkScriptIncluded(m, plan.Script); err != nil {
+		return api.Run{}, err
+	}
+	rec := newRecord(ctx, s.g, plan, m)
+	if err := s.hist.Put(ctx, rec); err != nil {
+		return api.Run{}, err
+	}
+	prep, cancelPrep := context.WithCancel(ctx)
+	defer cancelPrep()
+	go func() {
+		select {
+		case <-stop:
+			cancelPrep()
+		case <-prep.Done():
+		}
+	}()
+	r, err := s.submit(prep, plan, m)
+	if err != nil {
+		if prep.Err() != nil {
+			return s.canceledBeforeStart(ctx, plan.ID)
+		}
+		return r, failRecord(ctx, s.hist, plan.ID, err)
+	}
+	return s.follow(ctx, stop, plan.ID)
+}
+
+// submit syncs the snapshot and starts the run.
+func (s *watchSession) submit(ctx context.Context, plan runPlan, m *snapshot.Manifest) (api.Run, error) {
+	if err := syncForRun(ctx, s.conn, s.p, plan, m); err != nil {
+		return api.Run{}, err
+	}
+	r, err := s.conn.Submit(ctx, runSpec(plan, m))
+	if err != nil {
+		return r, err
+	}
+	s.hist.ApplyRun(ctx, r)
+	return r, nil
+}
+
+// canceledBeforeStart records a run stopped before it reached the target.
+func (s *watchSession) canceledBeforeStart(ctx context.Context, id string) (api.Run, error) {
+	now := time.Now().UTC()
+	reason := "canceled by ferry watch before it started"
+	if err := s.hist.UpdateStatus(context.WithoutCancel(ctx), id, api.StatusCanceled, nil, reason, nil, &now); err != nil {
+		return api.Run{}, err
+	}
+	return api.Run{Spec: api.RunSpec{ID: id}, Status: api.StatusCanceled, Reason: reason, EndedAt: &now}, nil
+}
+
+// follow streams the run's log to stdout until it ends. When stop is
+// closed or ctx ends, it cancels the run on the target and goes on
+// following until the run has ended (at most watchCancelWait more).
+func (s *watchSession) follow(ctx context.Context, stop <-chan struct{}, id string) (api.Run, error) {
+	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	helper := make(chan struct{})
+	go func() {
+		defer close(helper)
+		select {
+		case <-stop:
+		case <-ctx.Done():
+		case <-fctx.Done():
+			return
+		}
+		cctx, c := context.WithTimeout(fctx, watchCancelWait)
+		defer c()
+		if _, err := s.conn.Cancel(cctx, id); err != nil {
+			s.g.logger.Warn("cannot cancel run", "run_id", id, "error", err)
+		}
+		<-cctx.Done()
+		cancel()
+	}()
+	r, err := s.conn.Follow(fctx, id, 0, os.Stdout)
+	cancel()
+	<-helper
+	return r, err
+}
+
+// separator is the line that opens each iteration on stderr.
+func separator(it watch.Iteration, id string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "──── ferry watch: run %d (%s)", it.N, id)
+	switch {
+	case it.N == 1:
+		b.WriteString(" · first run")
+	case len(it.Changed) == 1:
+		fmt.Fprintf(&b, " · 1 file changed: %s", it.Changed[0])
+	default:
+		fmt.Fprintf(&b, " · %d files changed: %s", len(it.Changed), listNames(it.Changed, 5))
+	}
+	if prev := it.Previous; prev != nil {
+		fmt.Fprintf(&b, " · previous: %s", outcomeWords(*prev))
+	}
+	b.WriteString(" ────")
+	return b.String()
+}
+
+// listNames joins up to n names, then says how many more there are.
+func listNames(names []string, n int) string {
+	if len(names) <= n {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:n], ", "), len(names)-n)
+}
+
+func outcomeWords(o watch.Outcome) string {
+	status := string(o.Status)
+	if status == "" {
+		status = "not started"
+	}
+	if o.Err != nil && o.Status == "" {
+		status = "error"
+	}
+	return fmt.Sprintf("%s after %s", status, o.Duration.Round(10*time.Millisecond))
+}
