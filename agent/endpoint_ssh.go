@@ -95,8 +95,11 @@ func (e *sshEndpoint) PutFile(ctx context.Context, name string, r io.Reader, per
 	if err != nil {
 		return fmt.Errorf("create %s: %w", tmp, err)
 	}
-	_, err = f.ReadFrom(r)
-	err = errors.Join(err, f.Chmod(perm), f.Close())
+	if _, err = f.ReadFrom(r); err != nil {
+		f.Close() // the copy's error says it all; a lost link fails these too
+	} else {
+		err = errors.Join(f.Chmod(perm), f.Close())
+	}
 	if err == nil {
 		err = sc.PosixRename(tmp, name)
 	}

@@ -14,11 +14,23 @@ import (
 
 // Plan answers what a sync must send: whether the snapshot (or the agent's
 // base snapshot) is already here, and which of the named blobs are missing.
+// A snapshot counts as here only while all its blobs are: one whose blob
+// file was changed on disk (and fails its hash) is reported absent, with
+// no base, so that the agent names every blob and the damaged ones travel
+// again.
 func (s *Store) Plan(ctx context.Context, req api.PlanRequest) (api.PlanResponse, error) {
 	var resp api.PlanResponse
 	var err error
-	if resp.HaveSnapshot, err = s.hasSnapshot(req.Snapshot); err != nil || resp.HaveSnapshot {
+	if resp.HaveSnapshot, err = s.hasSnapshot(req.Snapshot); err != nil {
 		return resp, err
+	}
+	if resp.HaveSnapshot {
+		if resp.HaveSnapshot, err = s.snapshotIntact(ctx, req.Snapshot); err != nil || resp.HaveSnapshot {
+			return resp, err
+		}
+		if req.Base != "" {
+			return api.PlanResponse{Missing: []string{}}, nil
+		}
 	}
 	if req.Base != "" {
 		if resp.HaveBase, err = s.hasSnapshot(req.Base); err != nil {
@@ -30,6 +42,28 @@ func (s *Store) Plan(ctx context.Context, req api.PlanRequest) (api.PlanResponse
 		resp.Missing = []string{}
 	}
 	return resp, err
+}
+
+// snapshotIntact reports whether every blob of stored snapshot id is
+// present and trusted. Blobs touched since they were verified are hashed
+// again, and deleted when they no longer match (see Missing).
+func (s *Store) snapshotIntact(ctx context.Context, id string) (bool, error) {
+	m, err := s.Manifest(id)
+	if err != nil {
+		s.log.Warn("unreadable snapshot manifest; asking for it again", "snapshot", id[:12], "error", err)
+		return false, nil
+	}
+	var suspect []string
+	for _, b := range m.Blobs() {
+		if !s.trusted(b) {
+			suspect = append(suspect, b.String())
+		}
+	}
+	if len(suspect) == 0 {
+		return true, nil
+	}
+	missing, err := s.Missing(ctx, suspect, false)
+	return len(missing) == 0, err
 }
 
 func (s *Store) hasSnapshot(id string) (bool, error) {
@@ -45,8 +79,10 @@ func (s *Store) hasSnapshot(id string) (bool, error) {
 }
 
 // IngestStream stores the blobs of a pack read from r as it arrives (the
-// body of POST /v1/packs), with the same guarantees as Ingest: every record
-// verified, nothing of the pack stored unless all of it could be.
+// body of POST /v1/packs), every record verified as in Ingest. Unlike
+// Ingest it keeps the records that arrived whole when the stream breaks
+// (a cut link): each was verified, and the next sync need not send it
+// again. It still returns the error.
 func (s *Store) IngestStream(ctx context.Context, r io.Reader) (api.IngestResponse, error) {
 	select {
 	case s.ingestSem <- struct{}{}:
@@ -55,8 +91,8 @@ func (s *Store) IngestStream(ctx context.Context, r io.Reader) (api.IngestRespon
 	}
 	defer func() { <-s.ingestSem }()
 	pend, res, err := s.unpack(ctx, r)
-	if err == nil {
-		err = s.commit(pend)
+	if cerr := s.commit(pend); cerr != nil {
+		err = errors.Join(err, cerr)
 	}
 	if err != nil {
 		removeTemps(pend)

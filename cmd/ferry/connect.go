@@ -72,7 +72,7 @@ func connectError(t compute.Target, err error) error {
 	case errors.As(err, &unknown):
 		return &UserError{
 			Msg:  fmt.Sprintf("the host key of %s is not known: %s key fingerprint is %s", unknown.Host, unknown.KeyType, unknown.Fingerprint),
-			Hint: fmt.Sprintf("check the fingerprint with the machine's owner (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub on it), then attach with --accept-new-host-key, or connect once with 'ssh -p PORT %s' to record it", orDefault(t.Address, unknown.Host))}
+			Hint: fmt.Sprintf("check the fingerprint with the machine's owner (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub on it), then attach with --accept-new-host-key, or connect once with '%s' to record it", sshCommand(t, unknown.Host))}
 	case errors.As(err, &changed):
 		return &UserError{
 			Msg:  fmt.Sprintf("WARNING: THE HOST KEY OF %s HAS CHANGED (%s %s); this could be an attack (someone intercepting the connection) or a reinstalled machine", changed.Host, changed.KeyType, changed.Fingerprint),
@@ -85,4 +85,16 @@ func connectError(t compute.Target, err error) error {
 		return &UserError{Msg: err.Error(), Hint: "build with 'make build' and run bin/ferry, or set FERRY_EXECUTOR_DIR"}
 	}
 	return fmt.Errorf("connect to %s: %w", t.Name, err)
+}
+
+// sshCommand is the OpenSSH command line that reaches t, for hints.
+func sshCommand(t compute.Target, host string) string {
+	cmd := "ssh"
+	if t.Port != 0 && t.Port != 22 {
+		cmd += fmt.Sprintf(" -p %d", t.Port)
+	}
+	if t.KnownHosts != "" {
+		cmd += " -o UserKnownHostsFile=" + t.KnownHosts
+	}
+	return cmd + " " + orDefault(t.Address, host)
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -23,6 +24,11 @@ const baseURL = "http://ferry-executor"
 // ErrNotFound is wrapped by the APIError of every 404 answer (unknown run,
 // snapshot or file): errors.Is(err, client.ErrNotFound).
 var ErrNotFound = errors.New("not found")
+
+// ErrConnectionLost is wrapped by the error of a request whose connection
+// to the executor failed or broke (a cut or dead link), as opposed to an
+// answer of the executor.
+var ErrConnectionLost = errors.New("connection to the executor lost")
 
 // APIError is a non-2xx answer of the executor.
 // Code and Message come from the api.Error body (an api.Error cannot be
@@ -119,7 +125,7 @@ func (c *Client) send(ctx context.Context, method, path string, in any) (*http.R
 	start := time.Now()
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", method, path, err)
+		return nil, fmt.Errorf("%s %s: %w", method, path, requestError(err))
 	}
 	c.log.Trace("executor request", "method", method, "path", path, "status", resp.StatusCode, "elapsed", time.Since(start))
 	if resp.StatusCode/100 != 2 {
@@ -143,4 +149,18 @@ func decodeError(resp *http.Response) error {
 		e.Message = resp.Status
 	}
 	return e
+}
+
+// requestError drops the *url.Error wrapping of an http.Client error (its
+// placeholder URL means nothing to a user) and marks a broken connection
+// with ErrConnectionLost; cancellation stays as it is.
+func requestError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("%w (%w)", ErrConnectionLost, err)
 }

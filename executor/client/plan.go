@@ -29,7 +29,7 @@ func (c *Client) UploadPack(ctx context.Context, pack io.Reader) (api.IngestResp
 	req.Header.Set("Content-Type", "application/octet-stream")
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return out, fmt.Errorf("upload pack: %w", err)
+		return out, fmt.Errorf("upload pack: %w", requestError(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
