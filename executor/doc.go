@@ -12,16 +12,16 @@
 //	executor.log           the daemon's JSON log (rotated past 10 MB to .1)
 //	executor/<version>/    installed executables; unused ones pruned after 30 days
 //	blobs/ab/<64 hex>      blob contents, read-only (0444), named by SHA-256
-//	index/<seq>.idx        the blob index: size, inode and ctime of each blob
+//	index/<seq>.idx        the blob index: size, inode and mtime of each blob
 //	snapshots/<64 hex>     manifests (snapshot.Manifest encoding)
 //	incoming/              packs uploaded by the agent, deleted once ingested
 //	tmp/                   temp files (same file system as blobs/)
 //
 // Trusting a blob without reading it: the index records, for every blob the
-// store wrote or verified, its size, inode number and ctime. A blob whose
+// store wrote or verified, its size, inode number and mtime. A blob whose
 // lstat differs in any of them, or whose mode is not a read-only regular
-// file, was touched after it was verified (truncate, write and chmod all
-// move ctime, which users cannot set) and is re-hashed before it is trusted;
+// file, was touched after it was verified (a write or truncate moves mtime,
+// a chmod changes the mode) and is re-hashed before it is trusted;
 // a blob that no longer matches its name is deleted and reported missing.
 // The index is a cache: losing it (or a torn segment after a crash) only
 // costs one re-hash of the blobs it described.
@@ -31,7 +31,7 @@
 //	statedir.go    layout and preparation of the state directory
 //	store.go       the blob store, Missing
 //	index.go       the blob index
-//	ingest.go      pack ingest with one sync per pack
+//	ingest.go      pack ingest; blobs made durable once per manifest
 //	snapshots.go   manifest PUT and GET
 //	materialize.go snapshot -> directory, confined with os.Root
 //	server.go      the HTTP server; handlers.go its handlers

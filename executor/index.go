@@ -16,19 +16,23 @@ import (
 	"github.com/hashicorp/go-hclog"
 )
 
-// blobStat is what the index remembers of a verified blob file. Any write,
-// truncate or chmod of the file changes its ctime, and users cannot set
-// ctime back.
+// blobStat is what the index remembers of a verified blob file. Any write
+// or truncate changes its mtime (and a chmod changes its mode, which the
+// store also checks). ctime is not used: run directories are materialised
+// by hardlinking blobs, and every new link moves the blob's ctime. A user
+// who writes a blob and then sets its mtime back on purpose defeats the
+// check; the store belongs to that user anyway, and "missing --verify"
+// re-hashes everything.
 type blobStat struct {
 	size  int64
 	ino   uint64
-	ctime int64 // nanoseconds
+	mtime int64 // nanoseconds
 }
 
-// Segment file: magic, records of (id, size, ino, ctime), then the SHA-256
+// Segment file: magic, records of (id, size, ino, mtime), then the SHA-256
 // of everything before it. A segment that fails the check is deleted.
 const (
-	indexMagic     = "FERRYIX1"
+	indexMagic     = "FERRYIX2"
 	indexRecordLen = 32 + 8 + 8 + 8
 	// maxSegments triggers compaction into one segment.
 	maxSegments = 128
@@ -102,7 +106,7 @@ func (x *index) load(name string) error {
 		x.m[id] = blobStat{
 			size:  int64(binary.BigEndian.Uint64(r[32:])),
 			ino:   binary.BigEndian.Uint64(r[40:]),
-			ctime: int64(binary.BigEndian.Uint64(r[48:])),
+			mtime: int64(binary.BigEndian.Uint64(r[48:])),
 		}
 	}
 	return nil
@@ -151,7 +155,7 @@ func (x *index) writeSegmentLocked(recs map[[32]byte]blobStat) error {
 		buf = append(buf, id[:]...)
 		buf = binary.BigEndian.AppendUint64(buf, uint64(st.size))
 		buf = binary.BigEndian.AppendUint64(buf, st.ino)
-		buf = binary.BigEndian.AppendUint64(buf, uint64(st.ctime))
+		buf = binary.BigEndian.AppendUint64(buf, uint64(st.mtime))
 	}
 	sum := sha256.Sum256(buf)
 	buf = append(buf, sum[:]...)

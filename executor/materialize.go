@@ -23,8 +23,17 @@ const materializeWorkers = 8
 // symlinks as symlinks (never followed), directories 0755. All writes go
 // through an os.Root opened on dir, so no path in a manifest, and no
 // symlink in the tree, can make it write outside dir. Symlinks are created
-// last, so no file is ever written through one. Files are copies (never
-// hardlinks): a run that modifies its files cannot damage the store.
+// last, so no file is ever written through one.
+//
+// Files without an execute bit are hardlinks to their verified blob, so
+// they are read-only (0444) in the run directory. Creating a file with
+// content costs about 0.7 ms on the ext4 disks measured here, a link about
+// 0.05 ms: copying the standard 10,020-file tree took 7.5 s, linking it
+// 0.5 s, and a run must start in well under a second. A run that chmods
+// and rewrites such a file changes the blob's mode or mtime, so the store
+// no longer trusts it: it is re-hashed, and replaced if it changed. Files
+// with an execute bit, and files on another file system than the store,
+// are copied.
 func (s *Store) Materialize(ctx context.Context, snapshotID string, dir string) error {
 	m, err := s.Manifest(snapshotID)
 	if err != nil {
@@ -50,11 +59,21 @@ func (s *Store) materialize(ctx context.Context, m *snapshot.Manifest, root *os.
 	if err := makeParents(root, m.Entries); err != nil {
 		return err
 	}
-	err := parallel(ctx, materializeWorkers, len(m.Entries), func(i int) error {
-		if e := &m.Entries[i]; !e.IsSymlink() {
+	dirs, err := openDirs(root, m.Entries)
+	if err != nil {
+		return err
+	}
+	defer closeDirs(dirs)
+	err = parallel(ctx, materializeWorkers, len(m.Entries), func(i int) error {
+		e := &m.Entries[i]
+		switch {
+		case e.IsSymlink():
+			return nil
+		case e.Mode.Perm()&0o111 == 0:
+			return s.linkBlob(root, dirs[path.Dir(e.Path)], e)
+		default:
 			return s.copyBlob(root, e)
 		}
-		return nil
 	})
 	if err != nil {
 		return err

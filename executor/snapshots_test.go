@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"testing"
 
 	"github.com/ferry-ml/ferry/snapshot"
@@ -117,8 +118,8 @@ func TestMaterialize(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if fi.Mode() != f.mode {
-			t.Errorf("%s: mode %v, want %v", f.path, fi.Mode(), f.mode)
+		if want := materializedMode(f.mode); fi.Mode() != want {
+			t.Errorf("%s: mode %v, want %v", f.path, fi.Mode(), want)
 		}
 		var got string
 		if f.mode&fs.ModeSymlink != 0 {
@@ -181,5 +182,45 @@ func TestMaterializeRefusesEscapes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// materializedMode is the mode a manifest entry gets in a run directory:
+// files without an execute bit are read-only hardlinks to their blob;
+// executables and symlinks keep their mode.
+func materializedMode(m fs.FileMode) fs.FileMode {
+	if m.IsRegular() && m.Perm()&0o111 == 0 {
+		return 0o444
+	}
+	return m
+}
+
+func TestMaterializeLinksBlobs(t *testing.T) {
+	s := newTestStore(t, t.TempDir())
+	id := storeTree(t, s, sampleTree)
+	out := filepath.Join(t.TempDir(), "work")
+	if err := s.Materialize(t.Context(), id, out); err != nil {
+		t.Fatal(err)
+	}
+	linked := 0
+	for _, f := range sampleTree {
+		if !f.mode.IsRegular() {
+			continue
+		}
+		fi, err := os.Lstat(filepath.Join(out, f.path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		nlink := fi.Sys().(*syscall.Stat_t).Nlink
+		if f.mode.Perm()&0o111 == 0 && nlink < 2 {
+			t.Errorf("%s: %d links, want a hardlink to its blob", f.path, nlink)
+		}
+		if f.mode.Perm()&0o111 != 0 && nlink != 1 {
+			t.Errorf("%s: executable has %d links, want a private copy", f.path, nlink)
+		}
+		linked++
+	}
+	if linked == 0 {
+		t.Fatal("sample tree has no regular files")
 	}
 }

@@ -14,7 +14,7 @@ func statOf(fi fs.FileInfo) blobStat {
 	if !ok {
 		return blobStat{size: fi.Size()}
 	}
-	return blobStat{size: fi.Size(), ino: st.Ino, ctime: st.Ctim.Nano()}
+	return blobStat{size: fi.Size(), ino: st.Ino, mtime: st.Mtim.Nano()}
 }
 
 // syncFS flushes the whole file system holding dir with one syncfs(2),

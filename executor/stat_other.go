@@ -12,7 +12,7 @@ func statOf(fi fs.FileInfo) blobStat {
 	if !ok {
 		return blobStat{size: fi.Size()}
 	}
-	return blobStat{size: fi.Size(), ino: uint64(st.Ino), ctime: st.Ctimespec.Nano()}
+	return blobStat{size: fi.Size(), ino: uint64(st.Ino), mtime: st.Mtimespec.Nano()}
 }
 
 // syncFS fsyncs each file: there is no syncfs(2) here.
