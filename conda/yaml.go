@@ -2,23 +2,14 @@ package conda
 
 import (
 	"fmt"
+	"github.com/ferry-ml/ferry/internal/yamlnode"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
 
-// ParseError reports a spec that is well-formed YAML but not a valid conda
-// environment file: a field of the wrong shape, a duplicate key. Line is
-// 1-based and counts line breaks the way YAML does (a lone CR is a break).
-type ParseError struct {
-	Line int
-	Msg  string
-}
-
-// Error returns "line N: msg".
-func (e *ParseError) Error() string {
-	return fmt.Sprintf("line %d: %s", e.Line, e.Msg)
-}
+// ParseError is YAML that parses but has the wrong shape: Line says where.
+type ParseError = yamlnode.ParseError
 
 // parseDocument parses data into its top-level mapping. A document that is
 // empty or holds only comments is an error: conda refuses it too.
@@ -37,30 +28,9 @@ func parseDocument(data []byte) (*yaml.Node, error) {
 	return root, nil
 }
 
-// pairs returns the key/value pairs of mapping node m, with aliases
-// resolved, and rejects duplicate keys (the YAML spec forbids them, and a
-// silently dropped duplicate "dependencies" would build the wrong prefix).
-func pairs(m *yaml.Node) ([][2]*yaml.Node, error) {
-	seen := make(map[string]int, len(m.Content)/2)
-	out := make([][2]*yaml.Node, 0, len(m.Content)/2)
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		k, v := resolve(m.Content[i]), resolve(m.Content[i+1])
-		if first, dup := seen[k.Value]; dup {
-			return nil, &ParseError{Line: k.Line, Msg: fmt.Sprintf("duplicate key %q (first at line %d)", k.Value, first)}
-		}
-		seen[k.Value] = k.Line
-		out = append(out, [2]*yaml.Node{k, v})
-	}
-	return out, nil
-}
+func pairs(m *yaml.Node) ([][2]*yaml.Node, error) { return yamlnode.Pairs(m) }
 
-// resolve follows an alias to the node it names.
-func resolve(n *yaml.Node) *yaml.Node {
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	return n
-}
+func resolve(n *yaml.Node) *yaml.Node { return yamlnode.Resolve(n) }
 
 // isNull reports whether n is an empty value or an explicit null.
 func isNull(n *yaml.Node) bool {

@@ -2,6 +2,7 @@ package runconfig
 
 import (
 	"fmt"
+	"github.com/ferry-ml/ferry/internal/yamlnode"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -10,41 +11,12 @@ import (
 // maxValueLen caps the rendering of a value in a warning.
 const maxValueLen = 160
 
-// ParseError reports a run configuration that is well-formed YAML but has a
-// field of the wrong shape or a duplicate key. Line is 1-based.
-type ParseError struct {
-	Line int
-	Msg  string
-}
+// ParseError is YAML that parses but has the wrong shape: Line says where.
+type ParseError = yamlnode.ParseError
 
-// Error returns "line N: msg".
-func (e *ParseError) Error() string {
-	return fmt.Sprintf("line %d: %s", e.Line, e.Msg)
-}
+func pairs(m *yaml.Node) ([][2]*yaml.Node, error) { return yamlnode.Pairs(m) }
 
-// pairs returns the key/value pairs of mapping m, aliases resolved, and
-// rejects duplicate keys as Azure ML's ruamel.yaml loader does.
-func pairs(m *yaml.Node) ([][2]*yaml.Node, error) {
-	seen := make(map[string]int, len(m.Content)/2)
-	out := make([][2]*yaml.Node, 0, len(m.Content)/2)
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		k, v := resolve(m.Content[i]), resolve(m.Content[i+1])
-		if first, dup := seen[k.Value]; dup {
-			return nil, &ParseError{Line: k.Line, Msg: fmt.Sprintf("duplicate key %q (first at line %d)", k.Value, first)}
-		}
-		seen[k.Value] = k.Line
-		out = append(out, [2]*yaml.Node{k, v})
-	}
-	return out, nil
-}
-
-// resolve follows an alias to the node it names.
-func resolve(n *yaml.Node) *yaml.Node {
-	for n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	return n
-}
+func resolve(n *yaml.Node) *yaml.Node { return yamlnode.Resolve(n) }
 
 // isNull reports whether n is empty or null.
 func isNull(n *yaml.Node) bool {
