@@ -2,9 +2,9 @@ package runconfig
 
 import (
 	"fmt"
-	"github.com/ferry-ml/ferry/internal/yamlnode"
 	"strings"
 
+	"github.com/ferry-ml/ferry/internal/yamlnode"
 	"go.yaml.in/yaml/v3"
 )
 
