@@ -13,8 +13,8 @@ import (
 	"github.com/ferry-ml/ferry/executor/api"
 )
 
-// fewFiles is the most temp files a pack's ingest fsyncs one by one; past
-// it one syncfs(2) is cheaper than one fsync per file.
+// fewFiles is the most blobs makeDurable fsyncs one by one; past it one
+// syncfs(2) is cheaper than one fsync per file and directory.
 const fewFiles = 16
 
 // pendingBlob is a verified temp file waiting to be renamed into place.
@@ -139,7 +139,9 @@ func (s *Store) unpack(ctx context.Context, r io.Reader) ([]pendingBlob, packRes
 func (s *Store) trusted(id [32]byte) bool {
 	known, ok := s.idx.lookup(id)
 	if !ok {
-		return false
+		if known, ok = s.pendingStat(id); !ok {
+			return false
+		}
 	}
 	fi, err := os.Lstat(s.blobPath(id))
 	return err == nil && fi.Mode() == 0o444 && statOf(fi) == known
@@ -152,6 +154,7 @@ func (s *Store) writeTemp(r io.Reader) (string, error) {
 	}
 	_, err = io.Copy(f, r)
 	if err == nil {
+		startWriteback(f)
 		err = f.Chmod(0o444)
 	}
 	if cerr := f.Close(); err == nil {
@@ -164,56 +167,93 @@ func (s *Store) writeTemp(r io.Reader) (string, error) {
 	return f.Name(), nil
 }
 
-// commit makes the temp files durable, renames them into place, makes the
-// renames durable and records the blobs in the index.
+// commit renames the verified temp files into place and records them as
+// pending: present, but not yet known durable, so not in the index (which
+// is what lets a blob be trusted without re-hashing it). The data and the
+// renames are made durable later, all packs at once, by makeDurable, which
+// PutSnapshot calls before it stores a manifest: one syncfs(2) per sync
+// instead of one per pack (each a journal commit that also waits for every
+// other writer's dirty data on the file system). Trade-off: a crash before
+// makeDurable can leave a torn blob at its final name; it is not indexed,
+// so the next check re-hashes it and deletes it. writeTemp already started
+// each file's writeback, so makeDurable mostly waits for I/O in flight.
 func (s *Store) commit(pend []pendingBlob) error {
-	if len(pend) == 0 {
-		return nil
-	}
-	if err := s.syncTemps(pend); err != nil {
-		return err
-	}
-	dirs := make(map[string]struct{})
+	recs := make(map[[32]byte]blobStat, len(pend))
 	for i := range pend {
 		dst := s.blobPath(pend[i].id)
 		if err := os.Rename(pend[i].tmp, dst); err != nil {
 			return fmt.Errorf("rename blob into place: %w", err)
 		}
 		pend[i].tmp = ""
-		dirs[filepath.Dir(dst)] = struct{}{}
-	}
-	for d := range dirs {
-		if err := syncDir(d); err != nil {
-			return err
+		fi, err := os.Lstat(dst)
+		if err != nil {
+			return fmt.Errorf("stat stored blob: %w", err)
 		}
+		recs[pend[i].id] = statOf(fi)
 	}
-	return s.indexPending(pend)
+	s.pendMu.Lock()
+	defer s.pendMu.Unlock()
+	for id, st := range recs {
+		s.pending[id] = st
+	}
+	return nil
 }
 
-func (s *Store) syncTemps(pend []pendingBlob) error {
-	if len(pend) > fewFiles {
-		return syncFS(s.path(TmpDir), pend)
+// pendingStat returns the stat of a blob renamed into place by this daemon
+// and not yet made durable.
+func (s *Store) pendingStat(id [32]byte) (blobStat, bool) {
+	s.pendMu.Lock()
+	defer s.pendMu.Unlock()
+	st, ok := s.pending[id]
+	return st, ok
+}
+
+// makeDurable makes every pending blob's content and name durable, then
+// records them in the index. Few blobs are fsynced one by one (with their
+// directories); past fewFiles one syncfs(2) is cheaper.
+func (s *Store) makeDurable() error {
+	s.pendMu.Lock()
+	recs := make(map[[32]byte]blobStat, len(s.pending))
+	for id, st := range s.pending {
+		recs[id] = st
 	}
-	for _, p := range pend {
-		if err := syncFile(p.tmp); err != nil {
-			return err
+	s.pendMu.Unlock()
+	if len(recs) == 0 {
+		return nil
+	}
+	if err := s.syncBlobs(recs); err != nil {
+		return err
+	}
+	if err := s.idx.add(recs); err != nil {
+		// Blobs are durable; without index entries they are re-hashed once.
+		s.log.Warn("recording ingested blobs in the index", "error", err)
+	}
+	s.pendMu.Lock()
+	defer s.pendMu.Unlock()
+	for id, st := range recs {
+		if s.pending[id] == st {
+			delete(s.pending, id)
 		}
 	}
 	return nil
 }
 
-func (s *Store) indexPending(pend []pendingBlob) error {
-	recs := make(map[[32]byte]blobStat, len(pend))
-	for _, p := range pend {
-		fi, err := os.Lstat(s.blobPath(p.id))
-		if err != nil {
-			return fmt.Errorf("stat stored blob: %w", err)
-		}
-		recs[p.id] = statOf(fi)
+func (s *Store) syncBlobs(recs map[[32]byte]blobStat) error {
+	if len(recs) > fewFiles && syncFSWorks {
+		return syncFS(s.path(BlobsDir), nil)
 	}
-	if err := s.idx.add(recs); err != nil {
-		// Blobs are durable; without index entries they are re-hashed once.
-		s.log.Warn("recording ingested blobs in the index", "error", err)
+	dirs := make(map[string]struct{})
+	for id := range recs {
+		p := s.blobPath(id)
+		if err := syncFile(p); err != nil {
+			return err
+		}
+		dirs[filepath.Dir(p)] = struct{}{}
+	}
+	for d := range dirs {
+		if err := syncDir(d); err != nil {
+			return err
+		}
 	}
 	return nil
 }

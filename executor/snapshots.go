@@ -31,6 +31,9 @@ func (s *Store) PutSnapshot(ctx context.Context, id string, data []byte) (api.Sn
 	if err := s.requireBlobs(ctx, m.Blobs()); err != nil {
 		return api.SnapshotResponse{}, err
 	}
+	if err := s.makeDurable(); err != nil { // blobs durable before the manifest
+		return api.SnapshotResponse{}, fmt.Errorf("store blobs: %w", err)
+	}
 	if err := s.writeDurable(s.snapshotPath(want), data); err != nil {
 		return api.SnapshotResponse{}, fmt.Errorf("store manifest: %w", err)
 	}

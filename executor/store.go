@@ -31,6 +31,11 @@ type Store struct {
 	idx *index
 	// ingestSem bounds the packs ingested at once, across requests.
 	ingestSem chan struct{}
+
+	// pending holds the blobs ingested but not yet made durable (see
+	// commit and makeDurable), with their stat; pendMu guards it.
+	pendMu  sync.Mutex
+	pending map[[32]byte]blobStat
 }
 
 // OpenStore prepares the state directory, removes temp files a crash left
@@ -42,7 +47,8 @@ func OpenStore(stateDir string, logger hclog.Logger) (*Store, error) {
 	if err := PrepareStateDir(stateDir); err != nil {
 		return nil, err
 	}
-	s := &Store{dir: stateDir, log: logger, ingestSem: make(chan struct{}, max(2, runtime.NumCPU()))}
+	s := &Store{dir: stateDir, log: logger, ingestSem: make(chan struct{}, max(2, runtime.NumCPU())),
+		pending: make(map[[32]byte]blobStat)}
 	if err := s.cleanTmp(); err != nil {
 		return nil, err
 	}
@@ -166,6 +172,11 @@ func (s *Store) check(id [32]byte, verify bool) (st blobStat, ok, fresh bool, er
 	if !verify && indexed && known == st && fi.Mode() == 0o444 {
 		return st, true, false, nil
 	}
+	if pst, pending := s.pendingStat(id); !verify && pending && pst == st && fi.Mode() == 0o444 {
+		// Written and verified by this daemon, not yet durable: present,
+		// but it goes into the index only through makeDurable.
+		return st, true, false, nil
+	}
 	good, err := hashMatches(p, id)
 	if err != nil {
 		return blobStat{}, false, false, err
@@ -185,6 +196,9 @@ func (s *Store) check(id [32]byte, verify bool) (st blobStat, ok, fresh bool, er
 			return blobStat{}, false, false, fmt.Errorf("stat blob: %w", err)
 		}
 		st = statOf(fi)
+	}
+	if _, pending := s.pendingStat(id); pending {
+		return st, true, false, nil // indexed only once durable
 	}
 	return st, true, true, nil
 }

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs every benchmark behind BENCHMARKS.md in turn (`make bench`). Each
+# script prints its own markdown tables; RUNS=N changes the repetitions.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash bench/snapshot.sh
+echo; echo "### Sync, standard tree, loopback"
+bash bench/sync.sh
+echo; echo "### Sync, 1,002 files, 10 ms RTT"
+TREE=1k DELAY=5ms bash bench/sync.sh
+echo; echo "### Runs and log latency"
+bash bench/runs.sh
