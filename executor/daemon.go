@@ -93,6 +93,7 @@ func RunDaemon(ctx context.Context, cfg DaemonConfig) (err error) {
 	if err != nil {
 		return err
 	}
+	defer store.Close()
 	srvCfg := Config{StateDir: cfg.StateDir, Logger: log, Store: store}
 	if cfg.Runs != nil {
 		h, closeRuns, err := cfg.Runs(store)

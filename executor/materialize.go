@@ -42,6 +42,10 @@ func (s *Store) Materialize(ctx context.Context, snapshotID string, dir string) 
 	if err := prepareEmptyDir(dir); err != nil {
 		return err
 	}
+	defer s.refillSpare(m)
+	if s.takeSpare(ctx, m, dir) {
+		return nil
+	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return fmt.Errorf("open run directory: %w", err)

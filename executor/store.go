@@ -36,6 +36,8 @@ type Store struct {
 	// commit and makeDurable), with their stat; pendMu guards it.
 	pendMu  sync.Mutex
 	pending map[[32]byte]blobStat
+
+	spare spares // see spare.go
 }
 
 // OpenStore prepares the state directory, removes temp files a crash left
@@ -60,6 +62,7 @@ func OpenStore(stateDir string, logger hclog.Logger) (*Store, error) {
 		return nil, err
 	}
 	s.idx = idx
+	s.cleanSpares()
 	return s, nil
 }
 

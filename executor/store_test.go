@@ -25,6 +25,7 @@ func newTestStore(t testing.TB, dir string) *Store {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { s.Close() })
 	return s
 }
 
