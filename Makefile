@@ -20,9 +20,9 @@ build:
 test-deps:
 	bash scripts/test-deps.sh
 
-## test: the whole suite on real components (installs what it needs first)
+## test: the whole suite on real components, with the race detector (installs what it needs first)
 test: test-deps build lint
-	FERRY_EXECUTOR_DIR=$(CURDIR)/$(BIN) go test -count=1 -timeout 30m ./...
+	FERRY_EXECUTOR_DIR=$(CURDIR)/$(BIN) CGO_ENABLED=1 bash scripts/test.sh
 
 ## unit: the fast unit tests only, with the race detector
 unit:
