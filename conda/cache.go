@@ -11,6 +11,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/ferry-ml/ferry/internal/fsutil"
 	"github.com/hashicorp/go-hclog"
 )
 
@@ -214,23 +215,10 @@ func touch(prefix string) error {
 	return writeFileAtomic(p, nil)
 }
 
-// writeFileAtomic writes data to a temp file beside name, then renames it.
+// writeFileAtomic writes data through a temp file, fsync and rename, so a
+// marker is either whole or absent after a crash.
 func writeFileAtomic(name string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(name), ".tmp-"+filepath.Base(name)+"-*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), name)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
+	return fsutil.WriteFileAtomic(name, data, 0o644)
 }
 
 // dirSize sums the sizes of the regular files under dir.
