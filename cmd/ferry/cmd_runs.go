@@ -106,6 +106,21 @@ func duration(r history.Record) string {
 	return d.Round(time.Second).String()
 }
 
+// openRun opens the history and finds a run in it; the caller closes the
+// history.
+func openRun(ctx context.Context, g *globalOptions, id string) (*history.Store, history.Record, error) {
+	hist, err := openHistory(g)
+	if err != nil {
+		return nil, history.Record{}, err
+	}
+	rec, err := loadRun(ctx, hist, id)
+	if err != nil {
+		hist.Close()
+		return nil, rec, err
+	}
+	return hist, rec, nil
+}
+
 // loadRun finds a run in the history by id or unique prefix.
 func loadRun(ctx context.Context, hist *history.Store, id string) (history.Record, error) {
 	r, err := hist.Get(ctx, id)
@@ -153,15 +168,11 @@ func newShowCommand(g *globalOptions) *cobra.Command {
 		Args:  exactArgs(1, "RUN"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := contextOf(cmd)
-			hist, err := openHistory(g)
+			hist, rec, err := openRun(ctx, g, args[0])
 			if err != nil {
 				return err
 			}
 			defer hist.Close()
-			rec, err := loadRun(ctx, hist, args[0])
-			if err != nil {
-				return err
-			}
 			rec, conn := refresh(ctx, g, hist, rec)
 			if conn != nil {
 				conn.Close()
@@ -264,15 +275,11 @@ Ctrl-C stops following; the run goes on.`,
 }
 
 func runLogs(ctx context.Context, g *globalOptions, id string, follow bool) error {
-	hist, err := openHistory(g)
+	hist, rec, err := openRun(ctx, g, id)
 	if err != nil {
 		return err
 	}
 	defer hist.Close()
-	rec, err := loadRun(ctx, hist, id)
-	if err != nil {
-		return err
-	}
 	conn, err := g.connect(ctx, rec.Compute)
 	if err != nil {
 		return err
@@ -292,15 +299,11 @@ func newCancelCommand(g *globalOptions) *cobra.Command {
 		Args:  exactArgs(1, "RUN"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := contextOf(cmd)
-			hist, err := openHistory(g)
+			hist, rec, err := openRun(ctx, g, args[0])
 			if err != nil {
 				return err
 			}
 			defer hist.Close()
-			rec, err := loadRun(ctx, hist, args[0])
-			if err != nil {
-				return err
-			}
 			conn, err := g.connect(ctx, rec.Compute)
 			if err != nil {
 				return err
@@ -341,15 +344,11 @@ func newDownloadCommand(g *globalOptions) *cobra.Command {
 }
 
 func runDownload(ctx context.Context, g *globalOptions, id, to string) error {
-	hist, err := openHistory(g)
+	hist, rec, err := openRun(ctx, g, id)
 	if err != nil {
 		return err
 	}
 	defer hist.Close()
-	rec, err := loadRun(ctx, hist, id)
-	if err != nil {
-		return err
-	}
 	store, err := outputs.Open(filepath.Join(g.Home, "blobs"))
 	if err != nil {
 		return err
