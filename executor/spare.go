@@ -108,22 +108,30 @@ func (s *Store) adaptSpare(ctx context.Context, baseID string, m *snapshot.Manif
 }
 
 // checkSpare verifies that every linked file of base in the tree (but
-// those about to be replaced) is still the blob the store trusts.
+// those about to be replaced) is still the blob the store trusts. Files
+// are stat'ed relative to directory handles opened through root, so a
+// tampered tree cannot point the check outside it.
 func (s *Store) checkSpare(root *os.Root, base *snapshot.Manifest, skip map[string]bool) error {
+	dirs, err := openDirs(root, base.Entries)
+	if err != nil {
+		return err
+	}
+	defer closeDirs(dirs)
 	for i := range base.Entries {
 		e := &base.Entries[i]
 		if skip[e.Path] || e.IsSymlink() || e.Mode.Perm()&0o111 != 0 {
 			continue
 		}
-		fi, err := root.Lstat(e.Path)
-		if err != nil {
-			return err
+		var st unix.Stat_t
+		if err := unix.Fstatat(int(dirs[path.Dir(e.Path)].Fd()), path.Base(e.Path), &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return fmt.Errorf("stat %s: %w", e.Path, err)
 		}
 		known, ok := s.idx.lookup(e.Blob)
 		if !ok {
 			known, ok = s.pendingStat(e.Blob)
 		}
-		if !ok || statOf(fi) != known || fi.Mode() != 0o444 {
+		got := blobStat{size: st.Size, ino: st.Ino, mtime: st.Mtim.Nano()}
+		if !ok || got != known || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Mode&0o7777 != 0o444 {
 			return fmt.Errorf("%s is no longer the verified blob %s", e.Path, e.Blob.Short())
 		}
 	}
