@@ -81,11 +81,17 @@ func Connect(ctx context.Context, t compute.Target, opts ConnectOptions) (*Conn,
 	if err != nil {
 		return nil, err
 	}
-	if err := c.ensureExecutor(ctx); err != nil {
+	if err := c.EnsureExecutor(ctx); err != nil {
 		c.Close()
 		return nil, err
 	}
 	return c, nil
+}
+
+// EnsureExecutor makes sure an executor of exactly this build serves the
+// connection (see Connect). It is for a Conn opened with Dial.
+func (c *Conn) EnsureExecutor(ctx context.Context) error {
+	return c.ensureExecutor(ctx)
 }
 
 // Probe reports facts about the target (OS, Python, conda, Docker, GPUs,

@@ -279,24 +279,33 @@ func quoteArgs(args []string) string {
 // executeRun snapshots, syncs, submits and follows.
 func executeRun(ctx context.Context, opts runOptions, g *globalOptions, p *ui.Printer, plan runPlan) error {
 	start := time.Now()
-	m, st, err := takeSnapshot(ctx, g, plan.Source, p)
+	// The SSH handshake overlaps the snapshot; the executor is touched
+	// only once the snapshot is known to hold the script.
+	dial, err := g.dialAsync(ctx, plan.Compute)
 	if err != nil {
 		return err
 	}
-	if err := checkScriptIncluded(m, plan.Script); err != nil {
+	m, st, err := takeSnapshot(ctx, g, plan.Source, p)
+	if err == nil {
+		err = checkScriptIncluded(m, plan.Script)
+	}
+	if err != nil {
+		dial.abandon()
 		return err
 	}
 	p.Noticef("ferry: snapshot %s: %s, %s (%s)\n", m.ID().Short(), countFiles(st.Files), humanBytes(st.Bytes), st.Duration.Round(time.Millisecond))
 	hist, err := openHistory(g)
 	if err != nil {
+		dial.abandon()
 		return err
 	}
 	defer hist.Close()
 	rec := newRecord(ctx, g, plan, m)
 	if err := hist.Put(ctx, rec); err != nil {
+		dial.abandon()
 		return err
 	}
-	conn, err := g.connect(ctx, plan.Compute)
+	conn, err := dial.wait(ctx)
 	if err != nil {
 		return failRecord(ctx, hist, rec.ID, err)
 	}

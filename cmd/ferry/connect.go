@@ -36,6 +36,53 @@ func (g *globalOptions) connect(ctx context.Context, name string) (*agent.Conn, 
 	return conn, nil
 }
 
+// dialing is a connection being opened in the background while the
+// caller does local work (the snapshot); wait returns it.
+type dialing struct {
+	t  compute.Target
+	ch chan dialResult
+}
+
+type dialResult struct {
+	conn *agent.Conn
+	err  error
+}
+
+// dialAsync starts the SSH handshake with the named target (nothing for
+// the local one) without touching its executor.
+func (g *globalOptions) dialAsync(ctx context.Context, name string) (*dialing, error) {
+	t, err := getTarget(g, name)
+	if err != nil {
+		return nil, err
+	}
+	d := &dialing{t: t, ch: make(chan dialResult, 1)}
+	go func() {
+		conn, err := agent.Dial(ctx, t, g.connectOptions(passphraseSource(false, nil), false))
+		d.ch <- dialResult{conn, err}
+	}()
+	return d, nil
+}
+
+// wait returns the connection with its executor ready.
+func (d *dialing) wait(ctx context.Context) (*agent.Conn, error) {
+	r := <-d.ch
+	if r.err != nil {
+		return nil, connectError(d.t, r.err)
+	}
+	if err := r.conn.EnsureExecutor(ctx); err != nil {
+		r.conn.Close()
+		return nil, connectError(d.t, err)
+	}
+	return r.conn, nil
+}
+
+// abandon closes the connection once the handshake ends.
+func (d *dialing) abandon() {
+	if r := <-d.ch; r.conn != nil {
+		r.conn.Close()
+	}
+}
+
 // passphraseSource returns how to get a key passphrase: from stdin when
 // asked, else by a prompt on the terminal, else not at all (never a
 // prompt when nobody can answer it).
