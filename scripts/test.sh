@@ -36,7 +36,7 @@ for (pkg, test), act in sorted(result.items(), key=lambda kv: (kv[0][0] or "", k
     counts[act] += 1
     if act == "fail" or act == "skip":
         print(f"--- {act.upper()}: {pkg} {test}")
-        if act == "fail" and "/" not in test:
+        if act == "fail":
             sys.stdout.write("".join(out.get((pkg, test), []))[-20000:])
 print(f"tests: {counts['pass']} passed, {counts['fail']} failed, {counts['skip']} skipped")
 bad = status != 0 or counts["fail"] > 0

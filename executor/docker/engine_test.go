@@ -188,7 +188,7 @@ func TestStopAndCancel(t *testing.T) {
 				t.Errorf("stop took %v; SIGTERM should end sleep under init at once", elapsed)
 			}
 			if r.code != tt.wantCode {
-				t.Errorf("exit code = %d, want %d", r.code, tt.wantCode)
+				t.Errorf("exit code = %d, want %d (error: %v)", r.code, tt.wantCode, r.err)
 			}
 			if tt.cancel != errors.Is(r.err, context.Canceled) || (!tt.cancel && r.err != nil) {
 				t.Errorf("Run error = %v", r.err)

@@ -125,7 +125,10 @@ func (c *Client) runCreated(ctx context.Context, id string, opts RunOptions, log
 		_, err := stdcopy.StdCopy(logw, logw, hij.Reader)
 		copied <- err
 	}()
-	if err := c.api.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+	// Start is not cancelled with ctx: a cancel that lands while the
+	// container is starting (its output may already flow) must stop it and
+	// report how it ended, which await does.
+	if err := c.api.ContainerStart(context.WithoutCancel(ctx), id, container.StartOptions{}); err != nil {
 		return -1, fmt.Errorf("start container %s: %w", opts.Name, err)
 	}
 	code, err := c.await(ctx, id, opts, waitC, waitErrC)
