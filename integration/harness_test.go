@@ -3,6 +3,7 @@ package integration
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,9 +48,16 @@ type result struct {
 // run executes ferry with args in dir and waits (at most 2 minutes).
 func (c *cli) run(dir string, args ...string) result {
 	c.t.Helper()
+	return c.runWith(dir, nil, args...)
+}
+
+// runWith is run with stdin (nil: none).
+func (c *cli) runWith(dir string, stdin io.Reader, args ...string) result {
+	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := c.command(ctx, dir, args...)
+	cmd.Stdin = stdin
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -9,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ferry-ml/ferry/internal/testutil"
 	"golang.org/x/crypto/ssh"
@@ -115,20 +113,7 @@ func checkMode(t *testing.T, path string, want os.FileMode) {
 // runStdin is run with stdin.
 func (c *cli) runStdin(stdin string, args ...string) result {
 	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := c.command(ctx, "", args...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		c.t.Fatalf("run ferry %v: %v", args, err)
-	}
-	return result{out.String(), errb.String(), code}
+	return c.runWith("", strings.NewReader(stdin), args...)
 }
 
 // TestHostKeys checks host keys through the CLI: an unknown host is
