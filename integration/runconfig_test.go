@@ -45,6 +45,8 @@ type planJSON struct {
 	Script      string `json:"script"`
 	Environment struct {
 		Kind, Python, Key, Image, File string
+		GPUs                           string `json:"gpus"`
+		ShmSize                        string `json:"shm_size"`
 	} `json:"environment"`
 	Env      map[string]string `json:"environment_variables"`
 	EnvSpec  string            `json:"environment_spec"`
@@ -75,6 +77,10 @@ func TestRunConfigCompatPlans(t *testing.T) {
 				len(p.Environment.Key) != 64 || p.Env["EXAMPLE_ENV_VAR"] != "EXAMPLE_VALUE" || !strings.Contains(p.EnvSpec, "azureml-defaults") ||
 				!strings.HasSuffix(p.Environment.File, "conda_dependencies.yml") {
 				t.Fatalf("plan: %+v", p)
+			}
+			// gpuSupport: false and no shmSize: no GPUs, Azure ML's 2g.
+			if tt.kind == "docker" && (p.Environment.GPUs != "" || p.Environment.ShmSize != "2g") {
+				t.Errorf("docker options in the plan: %+v", p.Environment)
 			}
 			for _, w := range tt.warnings {
 				if !strings.Contains(strings.Join(p.Warnings, "\n"), w) || !strings.Contains(r.Stderr, w) {

@@ -49,6 +49,11 @@ type Environment struct {
 	Image string `json:"image,omitempty"`
 	// File is the spec file as given: a conda file or a Dockerfile.
 	File string `json:"file,omitempty"`
+	// GPUs, ShmSize and DockerArgs are a docker run's --gpus, shm size
+	// and extra docker run arguments, as resolved.
+	GPUs       string   `json:"gpus,omitempty"`
+	ShmSize    string   `json:"shm_size,omitempty"`
+	DockerArgs []string `json:"docker_args,omitempty"`
 }
 
 // record has Record's fields without its methods, for MarshalJSON.

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -12,133 +10,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ferry-ml/ferry/agent/history"
 	"github.com/ferry-ml/ferry/conda"
 	"github.com/ferry-ml/ferry/executor/api"
 	"github.com/ferry-ml/ferry/executor/client"
 	"github.com/ferry-ml/ferry/internal/ui"
 	"github.com/spf13/cobra"
 )
-
-// dockerKeyVersion prefixes what a docker environment's key hashes.
-const dockerKeyVersion = "docker-v1\n"
-
-// envChoice is the environment a run asks for, before resolution: from
-// flags, or from a run configuration (applyRunConfig fills it).
-type envChoice struct {
-	condaFile   string // path of a conda spec file
-	condaInline []byte // an inline conda spec (runconfig condaDependencies)
-	dockerImage string
-	dockerfile  string // path of a Dockerfile
-	dockerText  string // Dockerfile content (runconfig baseDockerfile)
-	gpu         bool
-	shmSize     string
-}
-
-// resolveEnvironment turns the run's environment options into the plan's
-// environment and the spec the executor receives. A conda spec is parsed
-// here, so that its errors (with line numbers) come before any upload.
-func resolveEnvironment(opts runOptions) (history.Environment, api.EnvironmentSpec, []string, error) {
-	ch := opts.env
-	if opts.CondaFile != "" {
-		ch.condaFile, ch.condaInline = opts.CondaFile, nil
-	}
-	if opts.DockerImage != "" {
-		ch.dockerImage, ch.dockerText = opts.DockerImage, ""
-	}
-	if opts.Dockerfile != "" {
-		ch.dockerfile, ch.dockerText = opts.Dockerfile, ""
-	}
-	if opts.DockerImage != "" && opts.Dockerfile != "" {
-		return history.Environment{}, api.EnvironmentSpec{}, nil, usageError{errors.New("--docker-image and --dockerfile exclude each other")}
-	}
-	if opts.GPUs != "" {
-		n, err := strconv.Atoi(opts.GPUs)
-		if opts.GPUs != "all" && (err != nil || n < 0) {
-			return history.Environment{}, api.EnvironmentSpec{}, nil, usageError{fmt.Errorf("--gpus %q: want all or a count", opts.GPUs)}
-		}
-		ch.gpu = opts.GPUs == "all" || n > 0
-	}
-	spec := api.EnvironmentSpec{Kind: api.EnvUserManaged, Python: opts.Python, GPU: ch.gpu, ShmSize: ch.shmSize}
-	plan := history.Environment{Kind: api.EnvUserManaged, Python: opts.Python}
-	warnings, err := resolveConda(ch, &plan, &spec)
-	if err != nil {
-		return plan, spec, nil, err
-	}
-	if err := resolveDocker(ch, &plan, &spec); err != nil {
-		return plan, spec, nil, err
-	}
-	return plan, spec, warnings, nil
-}
-
-// resolveConda parses the conda spec, if any, into spec and plan.
-func resolveConda(ch envChoice, plan *history.Environment, spec *api.EnvironmentSpec) ([]string, error) {
-	data, dir := ch.condaInline, "."
-	if ch.condaFile != "" {
-		var err error
-		if data, err = os.ReadFile(ch.condaFile); err != nil {
-			return nil, &UserError{Msg: fmt.Sprintf("read conda file: %v", err)}
-		}
-		dir = filepath.Dir(ch.condaFile)
-		plan.File = ch.condaFile
-	}
-	if data == nil {
-		return nil, nil
-	}
-	s, err := conda.ParseSpec(data, dir, nil)
-	if err != nil {
-		name := ch.condaFile
-		if name == "" {
-			name = "inline condaDependencies"
-		}
-		return nil, &UserError{Msg: fmt.Sprintf("conda spec %s: %v", name, err)}
-	}
-	plan.Kind, plan.Python, plan.Key = api.EnvConda, "", s.Key()
-	spec.Kind, spec.Python, spec.Key = api.EnvConda, "", s.Key()
-	spec.CondaSpec, spec.CondaRequirements = data, s.PipRequirements
-	var warnings []string
-	for _, w := range s.Warnings() {
-		warnings = append(warnings, "conda spec: "+w)
-	}
-	return warnings, nil
-}
-
-// resolveDocker turns a docker choice into a docker environment (with the
-// conda spec, if any, baked into its image).
-func resolveDocker(ch envChoice, plan *history.Environment, spec *api.EnvironmentSpec) error {
-	if ch.dockerfile != "" {
-		data, err := os.ReadFile(ch.dockerfile)
-		if err != nil {
-			return &UserError{Msg: fmt.Sprintf("read Dockerfile: %v", err)}
-		}
-		ch.dockerText = string(data)
-		plan.File = ch.dockerfile
-	}
-	if ch.dockerImage == "" && ch.dockerText == "" {
-		return nil
-	}
-	h := sha256.New()
-	fmt.Fprintf(h, "%s%s\x00%s\x00%s", dockerKeyVersion, ch.dockerImage, ch.dockerText, spec.Key)
-	key := hex.EncodeToString(h.Sum(nil))
-	plan.Kind, plan.Python, plan.Image, plan.Key = api.EnvDocker, "", ch.dockerImage, key
-	spec.Kind, spec.Python, spec.DockerImage, spec.Dockerfile, spec.Key = api.EnvDocker, "", ch.dockerImage, ch.dockerText, key
-	return nil
-}
-
-// describeEnv is the one-line form of an environment for people.
-func describeEnv(e history.Environment) string {
-	switch e.Kind {
-	case api.EnvConda:
-		return fmt.Sprintf("conda %s (%s)", conda.ShortKey(e.Key), e.File)
-	case api.EnvDocker:
-		img := e.Image
-		if img == "" {
-			img = e.File
-		}
-		return fmt.Sprintf("docker %s (%s)", conda.ShortKey(e.Key), img)
-	}
-	return fmt.Sprintf("%s (%s)", e.Kind, e.Python)
-}
 
 type envOptions struct {
 	Compute string

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -34,6 +35,7 @@ type runOptions struct {
 	DockerImage string
 	Dockerfile  string
 	GPUs        string
+	DockerArgs  []string
 
 	env      envChoice // from --runconfig (flags above win)
 	warnings []string  // from --runconfig and the conda spec
@@ -45,11 +47,6 @@ func (o *runOptions) addFlags(cmd *cobra.Command) {
 	f.BoolVar(&o.Detach, "detach", false, "return once the run has started")
 	f.BoolVar(&o.DryRun, "dry-run", false, "print the resolved plan and run nothing")
 	f.BoolVar(&o.JSON, "json", false, "with --dry-run or --detach: print JSON")
-	f.StringVar(&o.RunConfig, "runconfig", "", "Azure ML v1 .runconfig file to run (flags given explicitly override it)")
-	f.StringVar(&o.CondaFile, "conda-file", "", "conda environment file (environment.yml, conda_dependencies.yml): built once on the target, then reused")
-	f.StringVar(&o.DockerImage, "docker-image", "", "run in a docker environment from this base image")
-	f.StringVar(&o.Dockerfile, "dockerfile", "", "run in a docker environment built from this Dockerfile")
-	f.StringVar(&o.GPUs, "gpus", "", "docker runs: expose the target's GPUs (all, or a count; 0 for none)")
 }
 
 // prepareArgs applies --runconfig, if given, and returns SCRIPT [ARGS...].
@@ -74,6 +71,12 @@ func (o *runOptions) addPlanFlags(cmd *cobra.Command) {
 	f.StringVar(&o.Python, "python", envOr("FERRY_PYTHON", "python3"), "interpreter on the target (Azure ML's interpreterPath)")
 	f.StringArrayVar(&o.Env, "env", nil, "environment variable K=V for the script (repeatable)")
 	f.DurationVar(&o.MaxDuration, "max-duration", 0, "stop the run after this long, e.g. 2h (Azure ML's maxRunDurationSeconds)")
+	f.StringVar(&o.RunConfig, "runconfig", "", "Azure ML v1 .runconfig file to run (flags given explicitly override it)")
+	f.StringVar(&o.CondaFile, "conda-file", "", "conda environment file (environment.yml, conda_dependencies.yml): built once on the target, then reused")
+	f.StringVar(&o.DockerImage, "docker-image", "", "run in a docker environment from this base image")
+	f.StringVar(&o.Dockerfile, "dockerfile", "", "run in a docker environment built from this Dockerfile")
+	f.StringVar(&o.GPUs, "gpus", "", "docker runs: the target's GPUs to expose: all, a count, device=ID[,ID] or 0 for none")
+	f.StringArrayVar(&o.DockerArgs, "docker-arg", nil, "docker runs: an extra 'docker run' argument such as --ipc=host or -v=/data:/data:ro (repeatable)")
 }
 
 func newRunCommand(g *globalOptions) *cobra.Command {
@@ -91,10 +94,22 @@ stop it with 'ferry cancel ID'. Runs survive dropped connections.
 In the run: the working directory is the snapshot, outputs/ is created and
 comes back here when the run ends, and FERRY_RUN_ID, FERRY_EXPERIMENT,
 FERRY_OUTPUTS_DIR and FERRY_METRICS_FILE are set. 'import ferry_run;
-ferry_run.log("loss", 0.3)' records a metric.`,
+ferry_run.log("loss", 0.3)' records a metric.
+
+Environments: the interpreter as it is (--python, the default), a conda
+environment built on the target once per spec and reused while the spec is
+unchanged (--conda-file), or a docker container (--docker-image, or
+--dockerfile built once per content; with --conda-file the spec is baked
+into the image). For docker runs, --gpus and --docker-arg apply; of
+'docker run' arguments ferry honours --shm-size, --gpus, -e/--env, --ipc,
+--network, -m/--memory, --cpus, --cap-add, --ulimit and -v/--volume, and
+names any other in a warning. --runconfig reads an Azure ML .runconfig.`,
 		Example: `  ferry run train.py --epochs 3
   ferry run --compute myvm --env SEED=1 train.py --lr 0.1
-  ferry run --detach --max-duration 2h train.py`,
+  ferry run --detach --max-duration 2h train.py
+  ferry run --conda-file environment.yml train.py
+  ferry run --compute gpu --docker-image pytorch/pytorch:2.3.0 --gpus all \
+      --docker-arg=--ipc=host --docker-arg=-v=/data:/data:ro train.py`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 && opts.RunConfig == "" {
 				return usageError{errors.New("missing SCRIPT: ferry run expects SCRIPT [ARGS...] or --runconfig FILE")}
@@ -129,7 +144,16 @@ type runPlan struct {
 	EnvSpec  string   `json:"environment_spec,omitempty"`
 	Warnings []string `json:"warnings,omitempty"`
 
-	apiEnv api.EnvironmentSpec // what the executor receives
+	apiEnv      api.EnvironmentSpec // what the executor receives
+	envWarnings []string            // about the environment, not yet printed
+}
+
+// warnEnvironment prints the plan's environment warnings (the run
+// configuration's were printed as the file was read).
+func (p runPlan) warnEnvironment(w io.Writer) {
+	for _, msg := range p.envWarnings {
+		fmt.Fprintf(w, "ferry: warning: %s\n", msg)
+	}
 }
 
 func runRun(ctx context.Context, opts runOptions, g *globalOptions, args []string) error {
@@ -138,6 +162,7 @@ func runRun(ctx context.Context, opts runOptions, g *globalOptions, args []strin
 	if err != nil {
 		return err
 	}
+	plan.warnEnvironment(os.Stderr)
 	if opts.DryRun {
 		return printPlan(p, plan)
 	}
@@ -177,7 +202,8 @@ func resolvePlan(opts runOptions, g *globalOptions, args []string) (runPlan, err
 		ID: history.NewRunID(exp, time.Now()), Compute: opts.Compute, Experiment: exp,
 		Source: src, Script: script, Arguments: append([]string{}, args[1:]...),
 		Environment: environment, Env: env, apiEnv: apiEnv,
-		Warnings: append(append([]string{}, opts.warnings...), envWarnings...),
+		Warnings:    append(append([]string{}, opts.warnings...), envWarnings...),
+		envWarnings: envWarnings,
 	}
 	if len(apiEnv.CondaSpec) > 0 {
 		plan.EnvSpec = normalizedConda(apiEnv)

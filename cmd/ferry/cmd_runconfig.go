@@ -129,7 +129,10 @@ func runConfigEnvironment(opts *runOptions, rc *runconfig.RunConfig, project str
 	}
 	if d := rc.Docker; d != nil && d.Enabled {
 		opts.env.dockerImage, opts.env.dockerText = d.BaseImage, d.Dockerfile
-		opts.env.gpu, opts.env.shmSize = d.GPU, d.ShmSize
+		opts.env.shmSize, opts.env.dockerArgs = d.ShmSize, d.Arguments
+		if d.GPU {
+			opts.env.gpus = "all"
+		}
 		if d.Dockerfile != "" {
 			opts.env.dockerImage = ""
 		}

@@ -47,14 +47,19 @@ says otherwise. One connection to the target serves every run.
 Ctrl-C stops watching and cancels the run in flight (unlike 'ferry run',
 where it only detaches).`,
 		Example: `  ferry watch train.py --epochs 1
-  ferry watch --compute myvm --on-change queue train.py`,
+  ferry watch --compute myvm --on-change queue train.py
+  ferry watch --compute myvm --conda-file environment.yml train.py`,
 		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return usageError{errors.New("ferry watch expects SCRIPT [ARGS...]")}
+			if len(args) == 0 && opts.run.RunConfig == "" {
+				return usageError{errors.New("ferry watch expects SCRIPT [ARGS...] or --runconfig FILE")}
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			args, err := opts.run.prepareArgs(cmd, g, args)
+			if err != nil {
+				return err
+			}
 			return runWatch(contextOf(cmd), opts, g, args)
 		},
 	}
@@ -90,6 +95,7 @@ func runWatch(ctx context.Context, opts watchOptions, g *globalOptions, args []s
 	if err != nil {
 		return err
 	}
+	plan.warnEnvironment(os.Stderr)
 	hist, err := openHistory(g)
 	if err != nil {
 		return err

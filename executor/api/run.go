@@ -59,10 +59,14 @@ type EnvironmentSpec struct {
 	// Dockerfile is a docker environment's Dockerfile content, which wins
 	// over DockerImage.
 	Dockerfile string `json:"dockerfile,omitempty"`
-	// GPU exposes the target's GPUs to a docker run.
-	GPU bool `json:"gpu,omitempty"`
+	// GPUs is a docker run's --gpus value: "" (none), "all", a count or
+	// "device=ID[,ID]".
+	GPUs string `json:"gpus,omitempty"`
 	// ShmSize is a docker run's shared memory size ("2g"); "" for default.
 	ShmSize string `json:"shm_size,omitempty"`
+	// DockerArgs are extra `docker run` arguments, as package runargs
+	// reads them (a run configuration's docker.arguments, --docker-arg).
+	DockerArgs []string `json:"docker_args,omitempty"`
 }
 
 // Environment kinds of EnvironmentSpec.Kind.

@@ -3,19 +3,17 @@ package docker
 import (
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/mount"
-	"github.com/docker/go-units"
+	"github.com/ferry-ml/ferry/executor/docker/runargs"
 )
 
 // Defaults of RunOptions.
 const (
-	// DefaultShmSize is /dev/shm's size when RunOptions.ShmSize is empty,
-	// as Azure ML's (Docker's own 64m starves PyTorch data loaders).
-	DefaultShmSize = "2g"
+	// DefaultShmSize is /dev/shm's size when RunOptions.ShmSize is empty.
+	DefaultShmSize = runargs.DefaultShmSize
 	// DefaultMountPoint is where RunOptions.WorkDir appears by default.
 	DefaultMountPoint = "/ferry/work"
 	// LabelManaged marks every container Run creates, so orphans (of a
@@ -58,12 +56,11 @@ func containerConfig(opts RunOptions) (*container.Config, *container.HostConfig,
 	for _, m := range opts.Mounts {
 		host.Mounts = append(host.Mounts, mount.Mount{Type: mount.TypeBind, Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
 	}
-	x := extraArgs{shmSize: opts.ShmSize, gpus: opts.GPUs}
-	warnings, err := x.parse(opts.Args)
+	args, warnings, err := runargs.Parse(runargs.Args{ShmSize: opts.ShmSize, GPUs: opts.GPUs}, opts.Args)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, fmt.Errorf("run container %s: %w", opts.Name, err)
 	}
-	if err := x.apply(cfg, host); err != nil {
+	if err := applyArgs(args, cfg, host); err != nil {
 		return nil, nil, nil, err
 	}
 	return cfg, host, warnings, nil
@@ -83,39 +80,13 @@ func withDefaultEnv(env []string) []string {
 // DeviceRequests turns a --gpus value into the engine's device requests:
 // "" or "0" none, "all" every GPU, "N" that many, "device=0,2" those ids.
 func DeviceRequests(gpus string) ([]container.DeviceRequest, error) {
-	gpus = strings.Trim(strings.TrimSpace(gpus), `"'`)
-	req := container.DeviceRequest{Driver: "nvidia", Capabilities: [][]string{{"gpu"}}}
-	switch {
-	case gpus == "" || gpus == "0":
-		return nil, nil
-	case gpus == "all":
+	g, err := runargs.ParseGPUs(gpus)
+	if err != nil || g.None() {
+		return nil, err
+	}
+	req := container.DeviceRequest{Driver: "nvidia", Count: g.Count, DeviceIDs: g.IDs, Capabilities: [][]string{{"gpu"}}}
+	if g.All {
 		req.Count = -1
-	case strings.HasPrefix(gpus, "device="):
-		ids := strings.Split(strings.TrimPrefix(gpus, "device="), ",")
-		for _, id := range ids {
-			if id == "" {
-				return nil, fmt.Errorf("parse gpus %q: empty device id", gpus)
-			}
-		}
-		req.DeviceIDs = ids
-	default:
-		n, err := strconv.Atoi(gpus)
-		if err != nil || n < 0 {
-			return nil, fmt.Errorf("parse gpus %q: want all, a count or device=ID[,ID]", gpus)
-		}
-		req.Count = n
 	}
 	return []container.DeviceRequest{req}, nil
-}
-
-// shmBytes parses a shm size ("2g", "512m"), DefaultShmSize when empty.
-func shmBytes(s string) (int64, error) {
-	if s == "" {
-		s = DefaultShmSize
-	}
-	n, err := units.RAMInBytes(s)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("parse shm size %q: want a size such as 2g", s)
-	}
-	return n, nil
 }

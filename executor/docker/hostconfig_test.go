@@ -79,7 +79,7 @@ func TestContainerConfigArgs(t *testing.T) {
 		Image: "img", Argv: []string{"x"}, WorkDir: "/w", ShmSize: "1g", GPUs: "1",
 		Env: []string{"HOME=/h"},
 		Args: []string{"--shm-size=16g", "--ipc", "host", "-e", "A=B", "--gpus=all",
-			"--ulimit", "memlock=-1:-1", "--cpus=1.5", "-v", "/:/host", "--rm"},
+			"--ulimit", "memlock=-1:-1", "--cpus=1.5", "-v", "/data:/data:ro", "--volume=cache:/cache", "--rm"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -96,11 +96,15 @@ func TestContainerConfigArgs(t *testing.T) {
 	if !slices.Contains(cfg.Env, "A=B") || slices.Contains(cfg.Env, "HOME=/tmp") {
 		t.Errorf("Env = %q", cfg.Env)
 	}
-	// -v and its value "/:/host" are not honoured: no mount but the work dir.
-	if len(host.Mounts) != 1 || len(host.Binds) != 0 {
+	wantMounts := []mount.Mount{
+		{Type: mount.TypeBind, Source: "/w", Target: DefaultMountPoint},
+		{Type: mount.TypeBind, Source: "/data", Target: "/data", ReadOnly: true},
+		{Type: mount.TypeVolume, Source: "cache", Target: "/cache"},
+	}
+	if !reflect.DeepEqual(host.Mounts, wantMounts) || len(host.Binds) != 0 {
 		t.Errorf("Mounts = %+v Binds = %v", host.Mounts, host.Binds)
 	}
-	if got := strings.Join(warnings, "\n"); !strings.Contains(got, `"-v"`) || !strings.Contains(got, `"--rm"`) {
+	if got := strings.Join(warnings, "\n"); len(warnings) != 1 || !strings.Contains(got, `"--rm"`) {
 		t.Errorf("warnings = %q", warnings)
 	}
 }
@@ -117,6 +121,7 @@ func TestContainerConfigErrors(t *testing.T) {
 		{"bad gpus", func(o *RunOptions) { o.GPUs = "some" }},
 		{"missing value", func(o *RunOptions) { o.Args = []string{"--ipc"} }},
 		{"bad cpus", func(o *RunOptions) { o.Args = []string{"--cpus=-2"} }},
+		{"volume over the run", func(o *RunOptions) { o.Args = []string{"-v", "/data:/ferry/work/data"} }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -185,7 +187,12 @@ func validateSpec(s Spec) error {
 func buildContext(s Spec) ([]byte, error) {
 	files := map[string][]byte{dockerfileName: dockerfile(s)}
 	if len(s.CondaSpec) > 0 {
-		files[condaFileName] = s.CondaSpec
+		files[condaDir+"/"+condaFileName] = s.CondaSpec
+		for name, data := range s.CondaFiles {
+			if rel := path.Clean(name); rel != condaFileName && filepath.IsLocal(rel) {
+				files[condaDir+"/"+rel] = data
+			}
+		}
 	}
 	for name, data := range s.Context {
 		files[name] = data

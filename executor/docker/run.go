@@ -50,11 +50,9 @@ type RunOptions struct {
 	GPUs string
 	// ShmSize is /dev/shm's size ("2g"); empty means DefaultShmSize.
 	ShmSize string
-	// Args is the run configuration's docker.arguments: `docker run`
-	// arguments, of which --shm-size, --gpus, -e/--env, --ipc,
-	// --network/--net, -m/--memory, --cpus, --cap-add and --ulimit are
-	// honoured (over ShmSize and GPUs); others are ignored with a warning
-	// line in Log.
+	// Args are extra `docker run` arguments (a run configuration's
+	// docker.arguments): those package runargs honours apply over ShmSize
+	// and GPUs; others are ignored with a warning line in Log.
 	Args []string
 	// Labels are added to the container (LabelManaged always is).
 	Labels map[string]string

@@ -21,12 +21,16 @@ const (
 	CondaPrefix = "/opt/ferry/env"
 	// generatorVersion changes whenever the generated Dockerfile changes
 	// shape, so old images are not reused for a new recipe.
-	generatorVersion = "ferry-docker-1"
+	generatorVersion = "ferry-docker-2"
 	// dockerfileName is the generated Dockerfile's name in the build
 	// context; Spec.Context may not use it.
 	dockerfileName = "Dockerfile.ferry"
-	// condaFileName is the conda spec's name in the build context.
-	condaFileName = "ferry-environment.yml"
+	// condaDir is the build-context folder holding the conda spec (as
+	// condaFileName) and the pip files it names, at their paths relative
+	// to the spec; it is copied to /tmp/ferry in the image, so pip finds
+	// them where it looks, beside the spec. Spec.Context may not use it.
+	condaDir      = "ferry-conda"
+	condaFileName = "environment.yml"
 )
 
 // Spec describes a docker environment's image.
@@ -43,6 +47,10 @@ type Spec struct {
 	// CondaSpec is a conda environment file (environment.yml) to install
 	// at CondaPrefix on top of the image; nil for none.
 	CondaSpec []byte
+	// CondaFiles are the pip -r/-c files CondaSpec names, by "/"-separated
+	// path relative to the spec's folder (conda.Spec.PipRequirements).
+	// Paths outside that folder are left for pip to find in the image.
+	CondaFiles map[string][]byte
 	// CondaKey is the cache key of CondaSpec's normalised form (from the
 	// conda package). Empty: a hash of CondaSpec's bytes stands in.
 	CondaKey string
@@ -74,6 +82,10 @@ func Key(s Spec) string {
 		field("context "+name, sum[:])
 	}
 	field("conda", []byte(condaKey(s)))
+	for _, name := range sortedNames(s.CondaFiles) {
+		sum := sha256.Sum256(s.CondaFiles[name])
+		field("conda file "+name, sum[:])
+	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 
@@ -126,12 +138,14 @@ func dockerfile(s Spec) []byte {
 
 // condaLayer installs the conda spec with whichever of micromamba, mamba
 // and conda the image has, as root, then hands PATH to the environment.
+// The command lines are the executor's own (package conda), so what works
+// on a target works in an image.
 const condaLayer = `USER root
-COPY ` + condaFileName + ` /tmp/ferry/environment.yml
-RUN set -e; f=/tmp/ferry/environment.yml; p=` + CondaPrefix + `; \
-    if command -v micromamba >/dev/null 2>&1; then micromamba create -y -p "$p" -f "$f"; micromamba clean -a -y || true; \
-    elif command -v mamba >/dev/null 2>&1; then mamba env create -p "$p" -f "$f"; mamba clean -a -y || true; \
-    elif command -v conda >/dev/null 2>&1; then conda env create -p "$p" -f "$f"; conda clean -a -y || true; \
+COPY ` + condaDir + `/ /tmp/ferry/
+RUN set -e; f=/tmp/ferry/` + condaFileName + `; p=` + CondaPrefix + `; \
+    if command -v micromamba >/dev/null 2>&1; then micromamba create --yes --quiet --prefix "$p" --file "$f"; micromamba clean --all --yes >/dev/null 2>&1 || true; \
+    elif command -v mamba >/dev/null 2>&1; then mamba env create --quiet --prefix "$p" --file "$f"; mamba clean --all --yes >/dev/null 2>&1 || true; \
+    elif command -v conda >/dev/null 2>&1; then conda env create --quiet --prefix "$p" --file "$f"; conda clean --all --yes >/dev/null 2>&1 || true; \
     else echo "ferry: the image has none of micromamba, mamba, conda: cannot install the conda spec" >&2; exit 127; fi; \
     chmod -R a+rX "$p"; rm -rf /tmp/ferry
 ENV PATH=` + CondaPrefix + `/bin:$PATH CONDA_PREFIX=` + CondaPrefix + `
@@ -144,7 +158,7 @@ func validContextName(name string) error {
 	switch {
 	case name == "" || clean != name || path.IsAbs(name) || clean == ".." || strings.HasPrefix(clean, "../"):
 		return fmt.Errorf("build-context file %q: not a clean relative path", name)
-	case name == dockerfileName || name == condaFileName:
+	case name == dockerfileName || name == condaDir || strings.HasPrefix(name, condaDir+"/"):
 		return fmt.Errorf("build-context file %q: name reserved by ferry", name)
 	}
 	return nil

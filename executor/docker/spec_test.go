@@ -1,6 +1,10 @@
 package docker
 
 import (
+	"archive/tar"
+	"bytes"
+	"io"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -24,6 +28,7 @@ func TestKey(t *testing.T) {
 		{"context name", func(s Spec) Spec { s.Context = map[string][]byte{"b.txt": []byte("a")}; return s }, false},
 		{"conda spec", func(s Spec) Spec { s.CondaSpec = []byte("name: y\n"); return s }, false},
 		{"no conda", func(s Spec) Spec { s.CondaSpec = nil; return s }, false},
+		{"pip file", func(s Spec) Spec { s.CondaFiles = map[string][]byte{"req.txt": []byte("torch")}; return s }, false},
 	}
 	want := Key(base)
 	if len(want) != 64 {
@@ -62,7 +67,7 @@ func TestDockerfile(t *testing.T) {
 		notWant []string
 	}{
 		{"base and conda", Spec{BaseImage: "img:1", CondaSpec: []byte("c")},
-			[]string{"FROM img:1\n", "COPY " + condaFileName, "micromamba create -y -p \"$p\"", "ENV PATH=/opt/ferry/env/bin:$PATH"}, nil},
+			[]string{"FROM img:1\n", "COPY ferry-conda/ /tmp/ferry/", "micromamba create --yes --quiet --prefix \"$p\" --file \"$f\"", "ENV PATH=/opt/ferry/env/bin:$PATH"}, nil},
 		{"user dockerfile only", Spec{BaseImage: "ignored", Dockerfile: []byte("FROM u\r\nRUN x\r\n")},
 			[]string{"FROM u\nRUN x\n"}, []string{"ignored", "micromamba"}},
 		{"user dockerfile and conda", Spec{Dockerfile: []byte("FROM u\n"), CondaSpec: []byte("c")},
@@ -97,6 +102,7 @@ func TestValidateSpec(t *testing.T) {
 		{"escaping context", Spec{BaseImage: "b", CondaSpec: []byte("c"), Context: map[string][]byte{"../e": nil}}, false},
 		{"absolute context", Spec{BaseImage: "b", CondaSpec: []byte("c"), Context: map[string][]byte{"/e": nil}}, false},
 		{"reserved name", Spec{BaseImage: "b", CondaSpec: []byte("c"), Context: map[string][]byte{dockerfileName: nil}}, false},
+		{"reserved folder", Spec{BaseImage: "b", CondaSpec: []byte("c"), Context: map[string][]byte{condaDir + "/x": nil}}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -104,5 +110,30 @@ func TestValidateSpec(t *testing.T) {
 				t.Errorf("validateSpec = %v, want ok=%v", err, tt.ok)
 			}
 		})
+	}
+}
+
+func TestBuildContextHoldsPipFiles(t *testing.T) {
+	ctx, err := buildContext(Spec{BaseImage: "b", CondaSpec: []byte("c"), CondaFiles: map[string][]byte{
+		"req.txt": []byte("r"), "sub/c.txt": []byte("c"), "../up.txt": []byte("u"), "/abs.txt": []byte("a"),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(bytes.NewReader(ctx))
+	var names []string
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, h.Name)
+	}
+	want := []string{dockerfileName, "ferry-conda/environment.yml", "ferry-conda/req.txt", "ferry-conda/sub/c.txt"}
+	if !slices.Equal(names, want) {
+		t.Errorf("build context = %q, want %q (files outside the spec's folder are left to pip)", names, want)
 	}
 }

@@ -35,6 +35,7 @@ type dockerLaunch struct {
 	User    string            `json:"user"` // uid:gid of the executor
 	GPUs    string            `json:"gpus,omitempty"`
 	ShmSize string            `json:"shm_size,omitempty"`
+	Args    []string          `json:"args,omitempty"` // extra docker run arguments
 	Labels  map[string]string `json:"labels,omitempty"`
 }
 
@@ -62,7 +63,8 @@ func (r *Runner) prepareDocker(ctx context.Context, st *runState) (envSetup, err
 		return envSetup{}, fmt.Errorf("open run log: %w", err)
 	}
 	defer logf.Close()
-	ds := docker.Spec{BaseImage: spec.DockerImage, Dockerfile: []byte(spec.Dockerfile), CondaSpec: spec.CondaSpec}
+	ds := docker.Spec{BaseImage: spec.DockerImage, Dockerfile: []byte(spec.Dockerfile),
+		CondaSpec: spec.CondaSpec, CondaFiles: spec.CondaRequirements}
 	img, err := c.EnsureImage(ctx, ds, &announceWriter{w: logf, header: buildHeader(ds)})
 	if err != nil {
 		return envSetup{}, err
@@ -108,10 +110,6 @@ func (r *Runner) dockerLaunch(st *runState, env envSetup) *dockerLaunch {
 		envOutputsDir+"="+containerWork+"/"+outputsDir,
 		envMetricsFile+"="+containerMetrics,
 	)
-	gpus := ""
-	if spec.Environment.GPU {
-		gpus = "all"
-	}
 	return &dockerLaunch{
 		Image:   env.image,
 		Name:    containerName(spec.ID),
@@ -123,8 +121,9 @@ func (r *Runner) dockerLaunch(st *runState, env envSetup) *dockerLaunch {
 			{Source: absPath(st.paths.metrics()), Target: containerMetrics},
 		},
 		User:    fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid()),
-		GPUs:    gpus,
+		GPUs:    spec.Environment.GPUs,
 		ShmSize: spec.Environment.ShmSize,
+		Args:    spec.Environment.DockerArgs,
 		Labels:  map[string]string{"ferry.run": spec.ID},
 	}
 }

@@ -46,7 +46,7 @@ func (s *shim) runDocker(signals <-chan os.Signal, ready func()) exitRecord {
 	code, err := c.Run(ctx, docker.RunOptions{
 		Image: d.Image, Name: d.Name, Argv: d.Argv, Env: d.Env,
 		WorkDir: d.WorkDir, MountPoint: containerWork, Mounts: d.Mounts,
-		User: d.User, GPUs: d.GPUs, ShmSize: d.ShmSize, Labels: d.Labels,
+		User: d.User, GPUs: d.GPUs, ShmSize: d.ShmSize, Args: d.Args, Labels: d.Labels,
 		Log: logf, StopGrace: s.cfg.KillGrace,
 	})
 	close(done)
