@@ -8,6 +8,8 @@
 // builder, tags it ferry-env:<first 12 hex of the key> and labels it
 // ferry.key=<key>. A later call with the same key finds the tag and builds
 // nothing. Build errors are read from the build stream, not the API call.
+// [Client.ListImages] and [Client.RemoveImage] list and remove those derived
+// images (and only those: labelled with a key and tagged with its name).
 //
 // Containers: [Client.Run] runs one ferry run in a fresh container (the run's
 // directory bind-mounted read-write, the caller's uid:gid, an init process,
