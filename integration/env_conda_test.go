@@ -77,7 +77,9 @@ print("myvar=" + os.environ.get("MYVAR", ""))
 `
 
 func TestCondaEnvironmentBuiltOnceAndReused(t *testing.T) {
-	c, logPath := condaCLI(t)
+	// No docker engine for this executor: env list and prune would show and
+	// remove every ferry image on this machine's engine too.
+	c, logPath := condaCLI(t, "DOCKER_HOST=unix:///nonexistent/ferry-no-docker.sock")
 	src := t.TempDir()
 	testutil.WriteTree(t, src, testutil.Tree{
 		"train.py": condaTrain,

@@ -29,9 +29,12 @@ func newEnvCommand(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "env",
 		Short: "List and remove the environments cached on a compute target",
-		Long: `Conda environments are built once per spec on the target (the key is the
-hash of the normalised spec) and reused by every later run with the same
-spec. These commands list them and free their disk space.`,
+		Long: `Conda environments and docker images (ferry-env:<key>, built from
+--dockerfile or a conda spec on top of an image) are built once per spec on
+the target (the key is the hash of the normalised spec) and reused by every
+later run with the same spec. These commands list them and free their disk
+space; prune orders both kinds together by last use. Only images ferry built
+(labelled ferry.key) are listed or removed; base images are left alone.`,
 	}
 	cmd.PersistentFlags().StringVar(&opts.Compute, "compute", envOr("FERRY_COMPUTE", "local"), "compute target (env FERRY_COMPUTE)")
 	list := &cobra.Command{Use: "list", Short: "List cached environments, least recently used first", Args: cobra.NoArgs,
@@ -67,9 +70,9 @@ func runEnvList(ctx context.Context, opts envOptions, g *globalOptions) error {
 }
 
 func printEnvs(p *ui.Printer, envs []api.EnvInfo) {
-	p.Printf("%-12s  %-5s  %9s  %-20s  %-20s\n", "KEY", "KIND", "SIZE", "LAST USED", "CREATED")
+	p.Printf("%-12s  %-6s  %9s  %-20s  %-20s\n", "KEY", "KIND", "SIZE", "LAST USED", "CREATED")
 	for _, e := range envs {
-		p.Printf("%-12s  %-5s  %9s  %-20s  %-20s\n", conda.ShortKey(e.Key), e.Kind, humanBytes(e.Size),
+		p.Printf("%-12s  %-6s  %9s  %-20s  %-20s\n", conda.ShortKey(e.Key), e.Kind, humanBytes(e.Size),
 			e.LastUsed.Local().Format(time.DateTime), e.CreatedAt.Local().Format(time.DateTime))
 	}
 }
@@ -86,37 +89,47 @@ func runEnvRemove(ctx context.Context, opts envOptions, g *globalOptions, keys [
 	}
 	p := ui.New(false)
 	for _, k := range keys {
-		full, err := matchKey(envs, k)
+		env, err := matchKey(envs, k)
 		if err != nil {
 			return err
 		}
-		if _, err := conn.Executor.RemoveEnv(ctx, full); err != nil {
-			var ae *client.APIError
-			if errors.As(err, &ae) && ae.Status == 409 {
-				return &UserError{Msg: fmt.Sprintf("environment %s is being built", conda.ShortKey(full)), Hint: "try again once the run building it has started"}
-			}
-			return fmt.Errorf("remove environment %s: %w", conda.ShortKey(full), err)
+		if _, err := conn.Executor.RemoveEnv(ctx, env.Key); err != nil {
+			return removeEnvError(env, err)
 		}
-		p.Printf("removed %s\n", conda.ShortKey(full))
+		p.Printf("removed %s\n", conda.ShortKey(env.Key))
 	}
 	return nil
 }
 
+// removeEnvError explains a refused removal of env: a 409 means a conda
+// environment is being built or a container uses the image.
+func removeEnvError(env api.EnvInfo, err error) error {
+	var ae *client.APIError
+	if !errors.As(err, &ae) || ae.Status != 409 {
+		return fmt.Errorf("remove environment %s: %w", conda.ShortKey(env.Key), err)
+	}
+	if env.Kind == api.EnvDocker {
+		return &UserError{Msg: fmt.Sprintf("docker image %s is in use by a container", env.Prefix),
+			Hint: "remove the container ('docker ps -a --filter ancestor=" + env.Prefix + "') or wait for its run to end"}
+	}
+	return &UserError{Msg: fmt.Sprintf("environment %s is being built", conda.ShortKey(env.Key)), Hint: "try again once the run building it has started"}
+}
+
 // matchKey finds the one environment whose key starts with prefix.
-func matchKey(envs []api.EnvInfo, prefix string) (string, error) {
-	var found []string
+func matchKey(envs []api.EnvInfo, prefix string) (api.EnvInfo, error) {
+	var found []api.EnvInfo
 	for _, e := range envs {
 		if strings.HasPrefix(e.Key, prefix) {
-			found = append(found, e.Key)
+			found = append(found, e)
 		}
 	}
 	switch {
 	case len(found) == 1:
 		return found[0], nil
 	case len(found) == 0:
-		return "", &UserError{Msg: fmt.Sprintf("no environment %s", prefix), Hint: "'ferry env list' shows the keys"}
+		return api.EnvInfo{}, &UserError{Msg: fmt.Sprintf("no environment %s", prefix), Hint: "'ferry env list' shows the keys"}
 	}
-	return "", &UserError{Msg: fmt.Sprintf("%s matches %d environments", prefix, len(found)), Hint: "give more of the key"}
+	return api.EnvInfo{}, &UserError{Msg: fmt.Sprintf("%s matches %d environments", prefix, len(found)), Hint: "give more of the key"}
 }
 
 func runEnvPrune(ctx context.Context, opts envOptions, g *globalOptions) error {

@@ -17,7 +17,7 @@ func (c *Client) ListEnvs(ctx context.Context) ([]api.EnvInfo, error) {
 }
 
 // RemoveEnv deletes a cached environment (ErrNotFound if unknown; a 409
-// APIError while it is being built).
+// APIError while it is being built or a container uses its image).
 func (c *Client) RemoveEnv(ctx context.Context, key string) (api.EnvInfo, error) {
 	var out api.EnvInfo
 	err := c.do(ctx, http.MethodDelete, "/v1/envs/"+url.PathEscape(key), nil, &out)

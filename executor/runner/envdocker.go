@@ -72,6 +72,12 @@ func (r *Runner) prepareDocker(ctx context.Context, st *runState) (envSetup, err
 	if !img.Built {
 		fmt.Fprintf(logf, "ferry: docker image %s (cached)\n", img.Ref)
 	}
+	if ds.Derived() {
+		// For ferry env list and prune: the engine keeps no last-use time.
+		if err := r.imageUses().touch(img.Key); err != nil {
+			r.log.Warn("record docker image use", "run_id", st.spec.ID, "image", img.Ref, "error", err)
+		}
+	}
 	// The metrics file is bind-mounted, so it must exist first.
 	if err := os.WriteFile(st.paths.metrics(), nil, 0o644); err != nil {
 		return envSetup{}, fmt.Errorf("create metrics file: %w", err)

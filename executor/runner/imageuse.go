@@ -1,0 +1,81 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"time"
+
+	"github.com/ferry-ml/ferry/conda"
+	"github.com/ferry-ml/ferry/executor/api"
+	"github.com/ferry-ml/ferry/internal/fsutil"
+)
+
+// usedSuffix names an image's use marker: <key>.used.
+const usedSuffix = ".used"
+
+// imageKeyRE matches a docker image key: 64 lower-case hex digits.
+var imageKeyRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// imageUses records when this executor last used each derived docker image,
+// as the mtime of an empty file <dir>/<key>.used, because the engine keeps
+// no such time. The directory is private (0700), the files 0600.
+type imageUses string
+
+// imageUses returns the executor's record of docker image uses, beside the
+// conda cache: <state>/envs/docker.
+func (r *Runner) imageUses() imageUses {
+	return imageUses(filepath.Join(filepath.Dir(r.runsDir), envsDirName, api.EnvDocker))
+}
+
+// touch records a use of the image of key now.
+func (u imageUses) touch(key string) error {
+	p, err := u.path(key)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	if err := os.Chtimes(p, now, now); err == nil {
+		return nil
+	}
+	if err := fsutil.WriteFileAtomic(p, nil, 0o600); err != nil {
+		return fmt.Errorf("record use of image %s: %w", conda.ShortKey(key), err)
+	}
+	return nil
+}
+
+// lastUsed returns the recorded last use of key's image, if any.
+func (u imageUses) lastUsed(key string) (time.Time, bool) {
+	p, err := u.path(key)
+	if err != nil {
+		return time.Time{}, false
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return fi.ModTime().UTC(), true
+}
+
+// forget drops the record of key's image (none is fine).
+func (u imageUses) forget(key string) error {
+	p, err := u.path(key)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("forget use of image %s: %w", conda.ShortKey(key), err)
+	}
+	return nil
+}
+
+// path is key's marker; the key must be a key, as it names a file.
+func (u imageUses) path(key string) (string, error) {
+	if !imageKeyRE.MatchString(key) {
+		return "", fmt.Errorf("image use of %q: not an image key", key)
+	}
+	return filepath.Join(string(u), key+usedSuffix), nil
+}
