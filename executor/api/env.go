@@ -4,7 +4,7 @@ import "time"
 
 // Endpoints for cached environments: the conda prefixes the executor built
 // and the derived docker images (ferry-env:<key12>, labelled ferry.key) on
-// the target's engine, when one answers.
+// the target's engine that this executor built or ran, when one answers.
 //
 //	GET    /v1/envs                -> []EnvInfo of both kinds, least recently
 //	                                  used first
@@ -28,8 +28,7 @@ type EnvInfo struct {
 	Tool string `json:"tool,omitempty"` // conda tool, or "docker"
 	// CreatedAt is when it was built.
 	CreatedAt time.Time `json:"created_at"`
-	// LastUsed is when a run last used it; for an image this executor has
-	// not run, its creation.
+	// LastUsed is when a run last used it.
 	LastUsed time.Time `json:"last_used"`
 }
 

@@ -56,22 +56,25 @@ func (s *envSet) list(ctx context.Context) ([]api.EnvInfo, error) {
 			return nil, fmt.Errorf("list docker environments: %w", err)
 		}
 		for _, img := range imgs {
-			out = append(out, s.imageInfo(img))
+			if e, ok := s.imageInfo(img); ok {
+				out = append(out, e)
+			}
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].LastUsed.Before(out[j].LastUsed) })
 	return out, nil
 }
 
-// imageInfo describes a derived image as an environment; it counts as last
-// used when this executor last ran it, or else when it was built.
-func (s *envSet) imageInfo(img docker.ImageInfo) api.EnvInfo {
-	e := api.EnvInfo{Key: img.Key, Kind: api.EnvDocker, Prefix: img.Ref, Size: img.Size, Tool: api.EnvDocker,
-		CreatedAt: img.CreatedAt, LastUsed: img.CreatedAt}
-	if t, ok := s.uses.lastUsed(img.Key); ok {
-		e.LastUsed = t
+// imageInfo describes a derived image as an environment when this executor
+// has built or run it (it holds a use record): on a shared engine, images
+// other executors made are theirs to list and remove.
+func (s *envSet) imageInfo(img docker.ImageInfo) (api.EnvInfo, bool) {
+	t, ok := s.uses.lastUsed(img.Key)
+	if !ok {
+		return api.EnvInfo{}, false
 	}
-	return e
+	return api.EnvInfo{Key: img.Key, Kind: api.EnvDocker, Prefix: img.Ref, Size: img.Size, Tool: api.EnvDocker,
+		CreatedAt: img.CreatedAt, LastUsed: t}, true
 }
 
 // remove deletes the one environment whose key starts with key (12+
