@@ -16,27 +16,45 @@ import (
 // that id is its SHA-256, and that every blob it names is present (else a
 // *MissingBlobsError). Storing the same manifest again is a no-op.
 func (s *Store) PutSnapshot(ctx context.Context, id string, data []byte) (api.SnapshotResponse, error) {
+	m, err := checkManifest(id, data)
+	if err != nil {
+		return api.SnapshotResponse{}, err
+	}
+	return s.storeManifest(ctx, m, data, m.Blobs())
+}
+
+// checkManifest decodes data and checks that it hashes to id.
+func checkManifest(id string, data []byte) (*snapshot.Manifest, error) {
 	want, err := snapshot.ParseID(id)
 	if err != nil {
-		return api.SnapshotResponse{}, &RequestError{Err: err}
+		return nil, &RequestError{Err: err}
 	}
 	m, got, err := snapshot.ParseManifest(data)
 	if err != nil {
-		return api.SnapshotResponse{}, &RequestError{Err: err}
+		return nil, &RequestError{Err: err}
 	}
 	if got != want {
-		return api.SnapshotResponse{}, badRequest("manifest hashes to %s, not %s", got, want)
+		return nil, badRequest("manifest hashes to %s, not %s", got, want)
 	}
-	resp := api.SnapshotResponse{ID: want.String(), Files: m.Files(), Bytes: m.Bytes()}
-	if err := s.requireBlobs(ctx, m.Blobs()); err != nil {
+	return m, nil
+}
+
+// storeManifest stores manifest m (encoded as data) once the blobs in
+// check, which must cover every blob of m not known present, are present.
+func (s *Store) storeManifest(ctx context.Context, m *snapshot.Manifest, data []byte, check []snapshot.BlobID) (api.SnapshotResponse, error) {
+	id := m.ID()
+	resp := api.SnapshotResponse{ID: id.String(), Files: m.Files(), Bytes: m.Bytes()}
+	gen := s.verified.generation()
+	if err := s.requireBlobs(ctx, check); err != nil {
 		return api.SnapshotResponse{}, err
 	}
 	if err := s.makeDurable(); err != nil { // blobs durable before the manifest
 		return api.SnapshotResponse{}, fmt.Errorf("store blobs: %w", err)
 	}
-	if err := s.writeDurable(s.snapshotPath(want), data); err != nil {
+	if err := s.writeDurable(s.snapshotPath(id), data); err != nil {
 		return api.SnapshotResponse{}, fmt.Errorf("store manifest: %w", err)
 	}
+	s.verified.add(id, gen)
 	return resp, nil
 }
 

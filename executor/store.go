@@ -38,6 +38,12 @@ type Store struct {
 	pending map[[32]byte]blobStat
 
 	spare spares // see spare.go
+
+	// verified remembers manifests whose every blob was checked present
+	// when stored, with the count of blob removals at that moment: while
+	// no blob was removed since, a delta against one needs only its new
+	// blobs checked (see verified.go).
+	verified verifiedSet
 }
 
 // OpenStore prepares the state directory, removes temp files a crash left
@@ -186,6 +192,7 @@ func (s *Store) check(id [32]byte, verify bool) (st blobStat, ok, fresh bool, er
 	}
 	if !good || !fi.Mode().IsRegular() {
 		s.log.Warn("removing corrupt blob", "blob", hex.EncodeToString(id[:4]), "size", fi.Size())
+		s.verified.blobRemoved()
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return blobStat{}, false, false, fmt.Errorf("remove corrupt blob: %w", err)
 		}

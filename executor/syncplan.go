@@ -130,5 +130,30 @@ func (s *Store) PutSnapshotDelta(ctx context.Context, id, base string, data []by
 	if err != nil {
 		return api.SnapshotResponse{}, &RequestError{Err: err}
 	}
-	return s.PutSnapshot(ctx, id, full)
+	if _, err := checkManifest(id, full); err != nil {
+		return api.SnapshotResponse{}, err
+	}
+	check := m.Blobs()
+	if s.verified.intact(bm.ID()) {
+		// The base's blobs were all checked when it was stored and none
+		// was removed since; a blob deleted behind the daemon's back is
+		// caught when a run directory is made from it.
+		check = newBlobs(bm, m)
+	}
+	return s.storeManifest(ctx, m, full, check)
+}
+
+// newBlobs returns the blobs of m that base does not have.
+func newBlobs(base, m *snapshot.Manifest) []snapshot.BlobID {
+	have := make(map[snapshot.BlobID]struct{}, len(base.Blobs()))
+	for _, b := range base.Blobs() {
+		have[b] = struct{}{}
+	}
+	var out []snapshot.BlobID
+	for _, b := range m.Blobs() {
+		if _, ok := have[b]; !ok {
+			out = append(out, b)
+		}
+	}
+	return out
 }

@@ -54,7 +54,7 @@ func benchWatch(b *testing.B, ssh bool) {
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
-	defer cmd.Wait()
+	defer func() { cancel(); cmd.Wait() }() // Ctrl-C, then wait for it to stop watching
 	lines := bufio.NewScanner(out)
 	waitFor := func(s string) time.Time {
 		for lines.Scan() {
