@@ -23,6 +23,9 @@ type endpoint interface {
 	DialUnix(ctx context.Context, path string) (net.Conn, error)
 	// PutFile writes r to path on the target (temp name + rename), mode perm.
 	PutFile(ctx context.Context, path string, r io.Reader, perm os.FileMode) error
+	// Lost reports whether the connection has ended (dropped, reset, or
+	// found dead by keepalives): every call fails until a new one is made.
+	Lost() bool
 	// Close releases the connection.
 	Close() error
 }
@@ -77,3 +80,6 @@ func (localEndpoint) PutFile(_ context.Context, path string, r io.Reader, perm o
 }
 
 func (localEndpoint) Close() error { return nil }
+
+// Lost is never true: there is no connection to lose.
+func (localEndpoint) Lost() bool { return false }

@@ -111,3 +111,13 @@ func (e *sshEndpoint) PutFile(ctx context.Context, name string, r io.Reader, per
 }
 
 func (e *sshEndpoint) Close() error { return e.c.Close() }
+
+// Lost reports whether the SSH connection has ended.
+func (e *sshEndpoint) Lost() bool {
+	select {
+	case <-e.c.Done():
+		return true
+	default:
+		return false
+	}
+}

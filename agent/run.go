@@ -56,6 +56,9 @@ func (c *Conn) Follow(ctx context.Context, id string, offset int64, w io.Writer)
 		if errors.As(err, &werr) {
 			return api.Run{}, werr.err
 		}
+		if c.Lost() {
+			return api.Run{}, fmt.Errorf("follow log of run %s: %w", id, ErrConnLost)
+		}
 		r, rerr := c.Executor.GetRun(ctx, id)
 		if rerr == nil && r.Status.Terminal() && offset >= r.LogSize {
 			return r, nil

@@ -37,15 +37,26 @@ type Client struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	done chan struct{} // closed once the connection has ended
 }
 
 func newClient(sc *ssh.Client, jump *Client, key ssh.PublicKey, interval time.Duration, log hclog.Logger) *Client {
-	c := &Client{ssh: sc, jump: jump, key: key, log: log}
+	c := &Client{ssh: sc, jump: jump, key: key, log: log, done: make(chan struct{})}
 	if interval > 0 {
 		c.ka = startKeepalive(sc, interval, log)
 	}
+	go func() {
+		sc.Wait()
+		close(c.done)
+	}()
 	return c
 }
+
+// Done returns a channel closed once the connection has ended: closed by
+// Close, by the server, by a reset, or by the keepalive finding the peer
+// dead. A new Dial is then needed.
+func (c *Client) Done() <-chan struct{} { return c.done }
 
 // RemoteAddr returns the server's address: a TCP address, or the address
 // as seen from the jump host.

@@ -18,7 +18,7 @@ import (
 // followRun streams the run's log to stdout until it ends, records the
 // result and collects outputs. Ctrl-C detaches: the run goes on.
 func followRun(ctx context.Context, g *globalOptions, conn *agent.Conn, hist *history.Store, p *ui.Printer, id string) error {
-	r, err := conn.Follow(ctx, id, 0, os.Stdout)
+	r, err := followResuming(ctx, g, conn, p, id)
 	if errors.Is(err, context.Canceled) {
 		p.Noticef("\nferry: detached; run %s goes on.\n  reattach: ferry logs -f %s\n  cancel:   ferry cancel %s\n", id, id, id)
 		return exitError{130}
@@ -27,6 +27,25 @@ func followRun(ctx context.Context, g *globalOptions, conn *agent.Conn, hist *hi
 		return err
 	}
 	return finishRun(context.WithoutCancel(ctx), g, conn, hist, p, r)
+}
+
+// followResuming follows the run's log; when the connection drops it
+// reconnects (for up to runReconnectFor) and resumes where the log stopped.
+func followResuming(ctx context.Context, g *globalOptions, conn *agent.Conn, p *ui.Printer, id string) (api.Run, error) {
+	out := &countingWriter{w: os.Stdout}
+	for {
+		r, err := conn.Follow(ctx, id, out.n, out)
+		if !errors.Is(err, agent.ErrConnLost) {
+			return r, err
+		}
+		if rerr := reconnect(ctx, g, p, conn, runReconnectFor); rerr != nil {
+			if errors.Is(rerr, context.Canceled) {
+				return r, rerr
+			}
+			return r, &UserError{Msg: fmt.Sprintf("lost the connection to %s: %v", conn.Target.Name, rerr),
+				Hint: fmt.Sprintf("run %s goes on there; reattach with 'ferry logs -f %s'", id, id)}
+		}
+	}
 }
 
 // finishRun records a terminal run and its outputs, and maps its end to
