@@ -89,7 +89,9 @@ SCRIPT there with ARGS (passed untouched) and stream its output here.
 
 The run id is printed to stderr first. ferry exits with the script's exit
 status. Ctrl-C detaches: the run goes on; reattach with 'ferry logs -f ID',
-stop it with 'ferry cancel ID'. Runs survive dropped connections.
+stop it with 'ferry cancel ID'. Runs survive dropped connections: a link
+that drops while ferry follows a run is made again (for up to two minutes)
+and the log goes on where it stopped.
 
 In the run: the working directory is the snapshot, outputs/ is created and
 comes back here when the run ends, and FERRY_RUN_ID, FERRY_EXPERIMENT,

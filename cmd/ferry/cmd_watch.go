@@ -45,7 +45,11 @@ history, in the experiment <source directory>-watch unless --experiment
 says otherwise. One connection to the target serves every run.
 
 Ctrl-C stops watching and cancels the run in flight (unlike 'ferry run',
-where it only detaches).`,
+where it only detaches). A dropped SSH connection is made again for as
+long as it takes; the run in flight is followed on where its log stopped.
+
+The flags are 'ferry run''s, environments included (--conda-file,
+--docker-image, --runconfig, ...).`,
 		Example: `  ferry watch train.py --epochs 1
   ferry watch --compute myvm --on-change queue train.py
   ferry watch --compute myvm --conda-file environment.yml train.py`,
