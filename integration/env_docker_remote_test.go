@@ -1,9 +1,7 @@
 package integration
 
 import (
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -24,21 +22,7 @@ func TestDockerOnSSHTarget(t *testing.T) {
 	src := sourceDir(t, testutil.Tree{"train.py": shm + dockerScript})
 	r := c.mustRun(src, "run", "--compute", "box", "--docker-image", dockerBaseImage,
 		"--docker-arg=--shm-size=128m", "train.py")
-	id := runIDOf(t, r.Stderr)
-	for _, want := range []string{"SHM 134217728\n", "CODENAME bookworm\n", "INIT /sbin/docker-init\n", "CWD /ferry/work\n"} {
-		if !strings.Contains(r.Stdout, want) {
-			t.Errorf("stdout lacks %q:\n%s", want, r.Stdout)
-		}
-	}
-	rec := c.show(id)
-	if rec.Status != "Completed" || !hasMetric(rec.Metrics, "acc", 0.75, 2) {
-		t.Errorf("show: status %s metrics %+v", rec.Status, rec.Metrics)
-	}
-	to := filepath.Join(t.TempDir(), "out")
-	c.mustRun(src, "download", id, "--to", to)
-	if b, err := os.ReadFile(filepath.Join(to, "model.txt")); err != nil || string(b) != "weights" {
-		t.Errorf("downloaded model.txt = %q, %v", b, err)
-	}
+	id := checkDockerRun(t, c, src, r, "SHM 134217728\n")
 	out, err := exec.Command("docker", "ps", "-a", "-q", "--filter", "label=ferry.run="+id).Output()
 	if err != nil || strings.TrimSpace(string(out)) != "" {
 		t.Errorf("containers left for run %s: %q (%v)", id, out, err)

@@ -62,21 +62,7 @@ func TestDockerRun(t *testing.T) {
 	c := newCLI(t)
 	src := sourceDir(t, testutil.Tree{"train.py": dockerScript})
 	r := c.mustRun(src, "run", "--docker-image", dockerBaseImage, "train.py")
-	id := runIDOf(t, r.Stderr)
-	for _, want := range []string{"CODENAME bookworm\n", "INIT /sbin/docker-init\n", "CWD /ferry/work\n"} {
-		if !strings.Contains(r.Stdout, want) {
-			t.Errorf("stdout lacks %q:\n%s", want, r.Stdout)
-		}
-	}
-	rec := c.show(id)
-	if rec.Status != "Completed" || !hasMetric(rec.Metrics, "acc", 0.75, 2) {
-		t.Errorf("show: status %s metrics %+v, want Completed with acc=0.75 step 2", rec.Status, rec.Metrics)
-	}
-	to := filepath.Join(t.TempDir(), "out")
-	c.mustRun(src, "download", id, "--to", to)
-	if b, err := os.ReadFile(filepath.Join(to, "model.txt")); err != nil || string(b) != "weights" {
-		t.Errorf("downloaded model.txt = %q, %v", b, err)
-	}
+	id := checkDockerRun(t, c, src, r)
 	onTarget := filepath.Join(c.home, "local", "runs", id, "work", "outputs", "model.txt")
 	fi, err := os.Stat(onTarget)
 	if err != nil {
@@ -93,6 +79,29 @@ func TestDockerRun(t *testing.T) {
 	if rec := c.show(runIDOf(t, r.Stderr)); rec.Status != "Failed" || exitOf(rec) != 3 {
 		t.Errorf("show: %s exit %d, want Failed 3", rec.Status, exitOf(rec))
 	}
+}
+
+// checkDockerRun asserts what a completed run of dockerScript shows: the
+// image's OS, docker-init as pid 1, the work dir, its metric, its output
+// downloaded, and each of want on stdout. It returns the run id.
+func checkDockerRun(t *testing.T, c *cli, src string, r result, want ...string) string {
+	t.Helper()
+	id := runIDOf(t, r.Stderr)
+	for _, w := range append([]string{"CODENAME bookworm\n", "INIT /sbin/docker-init\n", "CWD /ferry/work\n"}, want...) {
+		if !strings.Contains(r.Stdout, w) {
+			t.Errorf("stdout lacks %q:\n%s", w, r.Stdout)
+		}
+	}
+	rec := c.show(id)
+	if rec.Status != "Completed" || !hasMetric(rec.Metrics, "acc", 0.75, 2) {
+		t.Errorf("show: status %s metrics %+v, want Completed with acc=0.75 step 2", rec.Status, rec.Metrics)
+	}
+	to := filepath.Join(t.TempDir(), "out")
+	c.mustRun(src, "download", id, "--to", to)
+	if b, err := os.ReadFile(filepath.Join(to, "model.txt")); err != nil || string(b) != "weights" {
+		t.Errorf("downloaded model.txt = %q, %v", b, err)
+	}
+	return id
 }
 
 var buildLine = regexp.MustCompile(`ferry: building docker image (ferry-env:[0-9a-f]+)`)
