@@ -124,6 +124,9 @@ func TestDockerfileBuild(t *testing.T) {
 		t.Fatalf("first run shows no build:\n%s", first.Stdout)
 	}
 	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", m[1]).Run() })
+	if key := strings.TrimPrefix(m[1], "ferry-env:"); !strings.Contains(first.Stderr, "environment docker "+key+" ") {
+		t.Errorf("the plan names another key than the image %s:\n%s", m[1], first.Stderr)
+	}
 	if !strings.Contains(first.Stdout, "BUILT built-"+nonce+"\n") {
 		t.Errorf("first run did not run in the built image:\n%s", first.Stdout)
 	}

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -12,11 +10,9 @@ import (
 	"github.com/ferry-ml/ferry/agent/history"
 	"github.com/ferry-ml/ferry/conda"
 	"github.com/ferry-ml/ferry/executor/api"
+	"github.com/ferry-ml/ferry/executor/docker/imagespec"
 	"github.com/ferry-ml/ferry/executor/docker/runargs"
 )
-
-// dockerKeyVersion prefixes what a docker environment's key hashes.
-const dockerKeyVersion = "docker-v1\n"
 
 // envChoice is the environment a run asks for, before resolution: from
 // flags, or from a run configuration (applyRunConfig fills it).
@@ -150,9 +146,10 @@ func resolveDocker(ch envChoice, plan *history.Environment, spec *api.Environmen
 	if ch.dockerImage == "" && ch.dockerText == "" {
 		return nil
 	}
-	h := sha256.New()
-	fmt.Fprintf(h, "%s%s\x00%s\x00%s", dockerKeyVersion, ch.dockerImage, ch.dockerText, spec.Key)
-	key := hex.EncodeToString(h.Sum(nil))
+	// The executor's own key: the plan, the run log's image tag and
+	// 'ferry env list' name the image alike.
+	key := imagespec.Key(imagespec.Spec{BaseImage: ch.dockerImage, Dockerfile: []byte(ch.dockerText),
+		CondaSpec: spec.CondaSpec, CondaFiles: spec.CondaRequirements})
 	plan.Kind, plan.Python, plan.Image, plan.Key = api.EnvDocker, "", ch.dockerImage, key
 	spec.Kind, spec.Python, spec.DockerImage, spec.Dockerfile, spec.Key = api.EnvDocker, "", ch.dockerImage, ch.dockerText, key
 	return nil

@@ -17,6 +17,9 @@
 // they arrive, returns its exit code and removes the container.
 // [Client.Stop] cancels a running one (SIGTERM, SIGKILL after a grace).
 //
+// Package imagespec holds the image description and key, and package
+// runargs the docker run arguments, both without the Docker client.
+//
 // The package is a leaf: it imports nothing from the executor, so the
 // executor wires it in, not the other way round.
 package docker

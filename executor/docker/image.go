@@ -7,14 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path"
-	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/image"
+	"github.com/ferry-ml/ferry/executor/docker/imagespec"
 )
 
 // ErrImageMissing is wrapped by EnsureImage's error when a base image is not
@@ -52,7 +52,7 @@ func (c *Client) EnsureImage(ctx context.Context, s Spec, w io.Writer) (Image, e
 	if !s.Derived() {
 		return c.ensureBase(ctx, strings.TrimSpace(s.BaseImage), w)
 	}
-	if err := validateSpec(s); err != nil {
+	if err := imagespec.Validate(s); err != nil {
 		return Image{}, err
 	}
 	key := Key(s)
@@ -139,7 +139,7 @@ func (c *Client) build(ctx context.Context, s Spec, key, ref string, w io.Writer
 	c.log.Info("building image", "image", ref, "key", key)
 	resp, err := c.api.ImageBuild(ctx, bytes.NewReader(buildCtx), build.ImageBuildOptions{
 		Tags:        []string{ref},
-		Dockerfile:  dockerfileName,
+		Dockerfile:  imagespec.DockerfileName,
 		Labels:      map[string]string{LabelKey: key},
 		Remove:      true,
 		ForceRemove: true,
@@ -168,38 +168,19 @@ func (c *Client) build(ctx context.Context, s Spec, key, ref string, w io.Writer
 	return img, nil
 }
 
-// validateSpec checks the parts of s a build needs.
-func validateSpec(s Spec) error {
-	if len(bytes.TrimSpace(s.Dockerfile)) == 0 && strings.TrimSpace(s.BaseImage) == "" {
-		return errors.New("docker environment: a conda spec needs a base image or a Dockerfile")
-	}
-	for name := range s.Context {
-		if err := validContextName(name); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // buildContext makes the tar stream the engine builds from: the generated
 // Dockerfile, the conda spec and the extra context files, with fixed owners
 // and times so equal specs give equal contexts.
 func buildContext(s Spec) ([]byte, error) {
-	files := map[string][]byte{dockerfileName: dockerfile(s)}
-	if len(s.CondaSpec) > 0 {
-		files[condaDir+"/"+condaFileName] = s.CondaSpec
-		for name, data := range s.CondaFiles {
-			if rel := path.Clean(name); rel != condaFileName && filepath.IsLocal(rel) {
-				files[condaDir+"/"+rel] = data
-			}
-		}
+	files := imagespec.Files(s)
+	names := make([]string, 0, len(files))
+	for name := range files {
+		names = append(names, name)
 	}
-	for name, data := range s.Context {
-		files[name] = data
-	}
+	sort.Strings(names)
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	for _, name := range sortedNames(files) {
+	for _, name := range names {
 		hdr := &tar.Header{Name: name, Mode: 0o644, Size: int64(len(files[name])), ModTime: time.Unix(0, 0), Typeflag: tar.TypeReg}
 		if err := tw.WriteHeader(hdr); err != nil {
 			return nil, fmt.Errorf("write build context %s: %w", name, err)

@@ -1,9 +1,6 @@
-package docker
+package imagespec
 
 import (
-	"archive/tar"
-	"bytes"
-	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -101,39 +98,28 @@ func TestValidateSpec(t *testing.T) {
 		{"nested context", Spec{BaseImage: "b", CondaSpec: []byte("c"), Context: map[string][]byte{"d/e.txt": nil}}, true},
 		{"escaping context", Spec{BaseImage: "b", CondaSpec: []byte("c"), Context: map[string][]byte{"../e": nil}}, false},
 		{"absolute context", Spec{BaseImage: "b", CondaSpec: []byte("c"), Context: map[string][]byte{"/e": nil}}, false},
-		{"reserved name", Spec{BaseImage: "b", CondaSpec: []byte("c"), Context: map[string][]byte{dockerfileName: nil}}, false},
+		{"reserved name", Spec{BaseImage: "b", CondaSpec: []byte("c"), Context: map[string][]byte{DockerfileName: nil}}, false},
 		{"reserved folder", Spec{BaseImage: "b", CondaSpec: []byte("c"), Context: map[string][]byte{condaDir + "/x": nil}}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := validateSpec(tt.spec); (err == nil) != tt.ok {
-				t.Errorf("validateSpec = %v, want ok=%v", err, tt.ok)
+			if err := Validate(tt.spec); (err == nil) != tt.ok {
+				t.Errorf("Validate = %v, want ok=%v", err, tt.ok)
 			}
 		})
 	}
 }
 
-func TestBuildContextHoldsPipFiles(t *testing.T) {
-	ctx, err := buildContext(Spec{BaseImage: "b", CondaSpec: []byte("c"), CondaFiles: map[string][]byte{
+func TestFilesHoldPipFiles(t *testing.T) {
+	files := Files(Spec{BaseImage: "b", CondaSpec: []byte("c"), CondaFiles: map[string][]byte{
 		"req.txt": []byte("r"), "sub/c.txt": []byte("c"), "../up.txt": []byte("u"), "/abs.txt": []byte("a"),
 	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := tar.NewReader(bytes.NewReader(ctx))
-	var names []string
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, h.Name)
-	}
-	want := []string{dockerfileName, "ferry-conda/environment.yml", "ferry-conda/req.txt", "ferry-conda/sub/c.txt"}
+	names := sortedNames(files)
+	want := []string{DockerfileName, "ferry-conda/environment.yml", "ferry-conda/req.txt", "ferry-conda/sub/c.txt"}
 	if !slices.Equal(names, want) {
 		t.Errorf("build context = %q, want %q (files outside the spec's folder are left to pip)", names, want)
+	}
+	if string(files["ferry-conda/sub/c.txt"]) != "c" {
+		t.Errorf("sub/c.txt = %q", files["ferry-conda/sub/c.txt"])
 	}
 }
