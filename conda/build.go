@@ -220,6 +220,17 @@ func markComplete(prefix, key, tool string) error {
 	return nil
 }
 
+// KeyOf returns the cache key of a spec whose pip -r/-c files are given by
+// name, as the agent sends them (Spec.PipRequirements): what Ensure keys
+// the environment by, and what a docker image with the spec baked in uses.
+func KeyOf(spec []byte, requirements map[string][]byte) (string, error) {
+	s, err := ParseSpec(spec, "", requirementReader(requirements))
+	if err != nil {
+		return "", err
+	}
+	return s.Key(), nil
+}
+
 // requirementReader serves ParseSpec's reads of pip -r/-c files from the
 // contents the agent sent.
 func requirementReader(files map[string][]byte) func(string) ([]byte, error) {

@@ -45,7 +45,8 @@ func condaBaseImage(t *testing.T) string {
 // TestDockerWithConda: --docker-image with --conda-file bakes the conda
 // spec into a derived image with the image's conda tool, pip -r files
 // included; the run's python is the environment's; the next run reuses the
-// image, and a change to a pip file builds a new one.
+// image (also when only the spec's name: or comments changed), and a change
+// to a pip file builds a new one. The plan names the image's key.
 func TestDockerWithConda(t *testing.T) {
 	base := condaBaseImage(t)
 	c := newCLI(t)
@@ -68,6 +69,9 @@ func TestDockerWithConda(t *testing.T) {
 	if img == "" || !strings.Contains(first.Stdout, "fakeconda: transaction finished") {
 		t.Fatalf("first run did not build with the image's conda tool:\n%s\n%s", first.Stdout, first.Stderr)
 	}
+	if !strings.Contains(first.Stderr, "environment docker "+strings.TrimPrefix(img, "ferry-env:")+" ") {
+		t.Errorf("the plan names another key than the image %s:\n%s", img, first.Stderr)
+	}
 	for _, want := range []string{"PYTHON /opt/ferry/env/bin/python\n", "CONDA_PREFIX /opt/ferry/env\n", "PIP torch==2.3.0;\n"} {
 		if !strings.Contains(first.Stdout, want) {
 			t.Errorf("first run lacks %q:\n%s", want, first.Stdout)
@@ -76,6 +80,12 @@ func TestDockerWithConda(t *testing.T) {
 	second, rebuilt := run()
 	if rebuilt != "" || !strings.Contains(second.Stdout, img+" (cached)") || !strings.Contains(second.Stdout, "PIP torch==2.3.0;") {
 		t.Errorf("second run rebuilt or did not say cached:\n%s", second.Stdout)
+	}
+	// Another name: and a comment: the normalised spec is the same.
+	writeFile(t, filepath.Join(src, "env", "environment.yml"),
+		"# the demo env\nname: renamed\ndependencies:\n- pip\n- python=3.11\n- pip:\n  - -r requirements.txt\n")
+	if renamed, rebuilt := run(); rebuilt != "" || !strings.Contains(renamed.Stdout, img+" (cached)") {
+		t.Errorf("a spec that normalises the same rebuilt the image:\n%s", renamed.Stdout)
 	}
 	writeFile(t, filepath.Join(src, "env", "requirements.txt"), "torch==2.4.0\n")
 	third, img3 := run()

@@ -148,8 +148,10 @@ func resolveDocker(ch envChoice, plan *history.Environment, spec *api.Environmen
 	}
 	// The executor's own key: the plan, the run log's image tag and
 	// 'ferry env list' name the image alike.
+	// spec.Key is the conda spec's normalised key, if any: a comment or a
+	// name: changed in it does not rebuild the image.
 	key := imagespec.Key(imagespec.Spec{BaseImage: ch.dockerImage, Dockerfile: []byte(ch.dockerText),
-		CondaSpec: spec.CondaSpec, CondaFiles: spec.CondaRequirements})
+		CondaSpec: spec.CondaSpec, CondaFiles: spec.CondaRequirements, CondaKey: spec.Key})
 	plan.Kind, plan.Python, plan.Image, plan.Key = api.EnvDocker, "", ch.dockerImage, key
 	spec.Kind, spec.Python, spec.DockerImage, spec.Dockerfile, spec.Key = api.EnvDocker, "", ch.dockerImage, ch.dockerText, key
 	return nil

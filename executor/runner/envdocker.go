@@ -9,6 +9,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/ferry-ml/ferry/conda"
 	"github.com/ferry-ml/ferry/executor/api"
 	"github.com/ferry-ml/ferry/executor/docker"
 )
@@ -65,6 +66,11 @@ func (r *Runner) prepareDocker(ctx context.Context, st *runState) (envSetup, err
 	defer logf.Close()
 	ds := docker.Spec{BaseImage: spec.DockerImage, Dockerfile: []byte(spec.Dockerfile),
 		CondaSpec: spec.CondaSpec, CondaFiles: spec.CondaRequirements}
+	if len(spec.CondaSpec) > 0 {
+		if ds.CondaKey, err = conda.KeyOf(spec.CondaSpec, spec.CondaRequirements); err != nil {
+			return envSetup{}, fmt.Errorf("conda spec: %w", err)
+		}
+	}
 	img, err := c.EnsureImage(ctx, ds, &announceWriter{w: logf, header: buildHeader(ds)})
 	if err != nil {
 		return envSetup{}, err
