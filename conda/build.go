@@ -79,7 +79,7 @@ func FindTool(override string) (string, error) {
 // even when several callers or processes race. An incomplete prefix (a
 // crashed or failed build) is removed and rebuilt, never used.
 func (c *Cache) Ensure(ctx context.Context, req Request) (*Env, error) {
-	spec, err := ParseSpec(req.Spec, "", requirementReader(req.Requirements))
+	spec, err := ParseSent(req.Spec, req.Requirements)
 	if err != nil {
 		return nil, err
 	}
@@ -220,15 +220,11 @@ func markComplete(prefix, key, tool string) error {
 	return nil
 }
 
-// KeyOf returns the cache key of a spec whose pip -r/-c files are given by
-// name, as the agent sends them (Spec.PipRequirements): what Ensure keys
-// the environment by, and what a docker image with the spec baked in uses.
-func KeyOf(spec []byte, requirements map[string][]byte) (string, error) {
-	s, err := ParseSpec(spec, "", requirementReader(requirements))
-	if err != nil {
-		return "", err
-	}
-	return s.Key(), nil
+// ParseSent parses a spec whose pip -r/-c files are given by name, as the
+// agent sends them (Spec.PipRequirements). Its Key is what Ensure keys the
+// environment by, and what a docker image with the spec baked in uses.
+func ParseSent(spec []byte, requirements map[string][]byte) (*Spec, error) {
+	return ParseSpec(spec, "", requirementReader(requirements))
 }
 
 // requirementReader serves ParseSpec's reads of pip -r/-c files from the

@@ -16,6 +16,7 @@ import (
 const dockerCondaScript = `import os, sys
 print("PYTHON " + sys.executable)
 print("CONDA_PREFIX " + os.environ.get("CONDA_PREFIX", "unset"))
+print("MYVAR " + os.environ.get("MYVAR", "unset"))
 print("PIP " + open(os.environ["CONDA_PREFIX"] + "/conda-meta/pip-requirements").read().replace("\n", ";"))
 `
 
@@ -44,7 +45,8 @@ func condaBaseImage(t *testing.T) string {
 
 // TestDockerWithConda: --docker-image with --conda-file bakes the conda
 // spec into a derived image with the image's conda tool, pip -r files
-// included; the run's python is the environment's; the next run reuses the
+// included; the run's python is the environment's, with the spec's
+// variables set; the next run reuses the
 // image (also when only the spec's name: or comments changed), and a change
 // to a pip file builds a new one. The plan names the image's key.
 func TestDockerWithConda(t *testing.T) {
@@ -52,7 +54,7 @@ func TestDockerWithConda(t *testing.T) {
 	c := newCLI(t)
 	src := sourceDir(t, testutil.Tree{
 		"train.py":             dockerCondaScript,
-		"env/environment.yml":  "name: demo\ndependencies:\n- python=3.11\n- pip\n- pip:\n  - -r requirements.txt\n",
+		"env/environment.yml":  "name: demo\ndependencies:\n- python=3.11\n- pip\n- pip:\n  - -r requirements.txt\nvariables:\n  MYVAR: from-spec\n",
 		"env/requirements.txt": "torch==2.3.0\n",
 	})
 	run := func() (result, string) {
@@ -72,7 +74,7 @@ func TestDockerWithConda(t *testing.T) {
 	if !strings.Contains(first.Stderr, "environment docker "+strings.TrimPrefix(img, "ferry-env:")+" ") {
 		t.Errorf("the plan names another key than the image %s:\n%s", img, first.Stderr)
 	}
-	for _, want := range []string{"PYTHON /opt/ferry/env/bin/python\n", "CONDA_PREFIX /opt/ferry/env\n", "PIP torch==2.3.0;\n"} {
+	for _, want := range []string{"PYTHON /opt/ferry/env/bin/python\n", "CONDA_PREFIX /opt/ferry/env\n", "MYVAR from-spec\n", "PIP torch==2.3.0;\n"} {
 		if !strings.Contains(first.Stdout, want) {
 			t.Errorf("first run lacks %q:\n%s", want, first.Stdout)
 		}
@@ -83,7 +85,7 @@ func TestDockerWithConda(t *testing.T) {
 	}
 	// Another name: and a comment: the normalised spec is the same.
 	writeFile(t, filepath.Join(src, "env", "environment.yml"),
-		"# the demo env\nname: renamed\ndependencies:\n- pip\n- python=3.11\n- pip:\n  - -r requirements.txt\n")
+		"# the demo env\nname: renamed\ndependencies:\n- pip\n- python=3.11\n- pip:\n  - -r requirements.txt\nvariables:\n  MYVAR: from-spec\n")
 	if renamed, rebuilt := run(); rebuilt != "" || !strings.Contains(renamed.Stdout, img+" (cached)") {
 		t.Errorf("a spec that normalises the same rebuilt the image:\n%s", renamed.Stdout)
 	}

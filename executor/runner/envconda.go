@@ -80,13 +80,20 @@ func (r *Runner) prepareConda(ctx context.Context, st *runState) (envSetup, erro
 		{"CONDA_PREFIX", env.Prefix},
 		{"CONDA_DEFAULT_ENV", env.Prefix},
 	}}
-	names := make([]string, 0, len(env.Spec.Variables))
-	for k := range env.Spec.Variables {
+	setup.vars = append(setup.vars, condaVariables(env.Spec)...)
+	return setup, nil
+}
+
+// condaVariables returns the spec's variables:, sorted by name.
+func condaVariables(s *conda.Spec) [][2]string {
+	names := make([]string, 0, len(s.Variables))
+	for k := range s.Variables {
 		names = append(names, k)
 	}
 	sort.Strings(names)
+	vars := make([][2]string, 0, len(names))
 	for _, k := range names {
-		setup.vars = append(setup.vars, [2]string{k, env.Spec.Variables[k]})
+		vars = append(vars, [2]string{k, s.Variables[k]})
 	}
-	return setup, nil
+	return vars
 }

@@ -66,10 +66,13 @@ func (r *Runner) prepareDocker(ctx context.Context, st *runState) (envSetup, err
 	defer logf.Close()
 	ds := docker.Spec{BaseImage: spec.DockerImage, Dockerfile: []byte(spec.Dockerfile),
 		CondaSpec: spec.CondaSpec, CondaFiles: spec.CondaRequirements}
+	var setup envSetup
 	if len(spec.CondaSpec) > 0 {
-		if ds.CondaKey, err = conda.KeyOf(spec.CondaSpec, spec.CondaRequirements); err != nil {
+		cs, err := conda.ParseSent(spec.CondaSpec, spec.CondaRequirements)
+		if err != nil {
 			return envSetup{}, fmt.Errorf("conda spec: %w", err)
 		}
+		ds.CondaKey, setup.vars = cs.Key(), condaVariables(cs)
 	}
 	img, err := c.EnsureImage(ctx, ds, &announceWriter{w: logf, header: buildHeader(ds)})
 	if err != nil {
@@ -88,11 +91,11 @@ func (r *Runner) prepareDocker(ctx context.Context, st *runState) (envSetup, err
 	if err := os.WriteFile(st.paths.metrics(), nil, 0o644); err != nil {
 		return envSetup{}, fmt.Errorf("create metrics file: %w", err)
 	}
-	python := "python3"
+	setup.python, setup.image = "python3", img.Ref
 	if len(spec.CondaSpec) > 0 {
-		python = docker.CondaPrefix + "/bin/python"
+		setup.python = docker.CondaPrefix + "/bin/python"
 	}
-	return envSetup{python: python, image: img.Ref}, nil
+	return setup, nil
 }
 
 // dockerLaunch describes the container of a prepared docker run: the
@@ -106,6 +109,11 @@ func (r *Runner) dockerLaunch(st *runState, env envSetup) *dockerLaunch {
 	}
 	sort.Strings(names)
 	var vars []string
+	for _, kv := range env.vars { // the conda spec's variables:, which --env overrides
+		if _, set := spec.Env[kv[0]]; !set {
+			vars = append(vars, kv[0]+"="+kv[1])
+		}
+	}
 	pythonPath := containerLib
 	for _, k := range names {
 		if k == "PYTHONPATH" {
