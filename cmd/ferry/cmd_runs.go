@@ -24,6 +24,7 @@ type runsOptions struct {
 	Status     string
 	Limit      int
 	JSON       bool
+	Refresh    bool
 }
 
 func newRunsCommand(g *globalOptions) *cobra.Command {
@@ -31,7 +32,13 @@ func newRunsCommand(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "runs",
 		Short: "List runs, newest first (from the local history: instant, no connection)",
-		Args:  cobra.NoArgs,
+		Long: `List runs from the local history, newest first: instant, and no
+connection is made. A run's status there is the last one ferry saw; a run
+followed to its end (ferry run, watch, logs -f, show) is up to date, while one
+left with --detach, or whose ferry process was killed, may still read Running.
+--refresh asks the targets of the unfinished runs listed (one connection per
+target) and records what they say, outputs included.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runRuns(contextOf(cmd), opts, g)
 		},
@@ -42,6 +49,7 @@ func newRunsCommand(g *globalOptions) *cobra.Command {
 	f.StringVar(&opts.Status, "status", "", "only this status (Running, Completed, Failed, ...)")
 	f.IntVar(&opts.Limit, "limit", 50, "at most this many runs (0: all)")
 	f.BoolVar(&opts.JSON, "json", false, "print a JSON array")
+	f.BoolVar(&opts.Refresh, "refresh", false, "first update unfinished runs from their compute targets")
 	return cmd
 }
 
@@ -57,6 +65,9 @@ func runRuns(ctx context.Context, opts runsOptions, g *globalOptions) error {
 		return err
 	}
 	p := ui.New(opts.JSON)
+	if opts.Refresh {
+		refreshAll(ctx, g, hist, p, recs)
+	}
 	if opts.JSON {
 		if recs == nil {
 			recs = []history.Record{}
