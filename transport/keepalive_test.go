@@ -47,6 +47,11 @@ func TestKeepaliveDetectsFrozenPeer(t *testing.T) {
 	if !s.WaitLog("Starting session: command", 10*time.Second) {
 		t.Fatal("the command never started")
 	}
+	select {
+	case <-c.Done():
+		t.Fatal("Done closed on a live connection")
+	default:
+	}
 	frozenAt := time.Now()
 	proxy.Freeze()
 
@@ -62,6 +67,11 @@ func TestKeepaliveDetectsFrozenPeer(t *testing.T) {
 		t.Logf("dead peer detected %v after the freeze: %v", elapsed, err)
 	case <-time.After(15 * time.Second):
 		t.Fatal("exec still blocked 15 s after the freeze")
+	}
+	select {
+	case <-c.Done():
+	case <-time.After(5 * time.Second):
+		t.Error("Done still open after the keepalive found the peer dead")
 	}
 	if _, err := sftpClient.Getwd(); err == nil {
 		t.Error("sftp call succeeded on a dead connection")
