@@ -160,6 +160,11 @@ func (s *watchSession) iterate(ctx context.Context, stop <-chan struct{}, it wat
 	o.Status = r.Status
 	if err != nil {
 		o.Err = err
+		if ctx.Err() != nil && s.conn.Lost() {
+			s.p.Noticef("ferry: run %s may still be going on %s (the connection was lost): 'ferry cancel %s' stops it\n",
+				plan.ID, plan.Compute, plan.ID)
+			return o
+		}
 		s.p.Noticef("ferry: run %s: %v\n", plan.ID, err)
 		return o
 	}
