@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"time"
+
+	"github.com/ferry-ml/ferry/internal/fsutil"
 )
 
 // Tools lists the tools FindTool looks for on PATH, in order of preference.
@@ -89,13 +91,13 @@ func (c *Cache) Ensure(ctx context.Context, req Request) (*Env, error) {
 	}
 	env := &Env{Key: spec.Key(), Spec: spec}
 	env.Prefix = c.Prefix(env.Key)
-	l, err := lock(ctx, c.lockPath(env.Key), func() {
+	l, err := fsutil.Lock(ctx, c.lockPath(env.Key), func() {
 		fmt.Fprintf(out, "ferry: conda environment %s is being built by another run; waiting\n", short(env.Key))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("lock conda environment %s: %w", short(env.Key), err)
 	}
-	defer l.unlock()
+	defer l.Unlock()
 	if _, err := c.entry(env.Key); err == nil {
 		fmt.Fprintf(out, "ferry: using conda environment %s (cached)\n", short(env.Key))
 		return env, touch(env.Prefix)

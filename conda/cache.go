@@ -23,7 +23,6 @@ const (
 	lockSuffix   = ".lock"     // <key>.lock beside the prefix
 	buildSuffix  = ".build"    // <key>.build: the spec file during a build
 	trashInfix   = ".trash-"   // <key>.trash-<n>: a prefix being deleted
-	lockPoll     = 100 * time.Millisecond
 )
 
 // keyRE matches a cache key (Spec.Key): 64 lower-case hex digits.
@@ -135,11 +134,14 @@ func (c *Cache) Remove(key string) (Entry, error) {
 	if !keyRE.MatchString(key) {
 		return Entry{}, fmt.Errorf("remove environment %q: %w", key, ErrBadKey)
 	}
-	l, err := tryLock(c.lockPath(key))
+	l, err := fsutil.TryLock(c.lockPath(key))
+	if errors.Is(err, fsutil.ErrLocked) {
+		err = ErrBusy
+	}
 	if err != nil {
 		return Entry{}, fmt.Errorf("remove environment %s: %w", short(key), err)
 	}
-	defer l.unlock()
+	defer l.Unlock()
 	ent, err := c.entry(key)
 	if errors.Is(err, ErrNotFound) {
 		if _, statErr := os.Lstat(c.Prefix(key)); statErr != nil {

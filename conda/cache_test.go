@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ferry-ml/ferry/internal/fsutil"
 	"github.com/ferry-ml/ferry/internal/testutil"
 	"github.com/ferry-ml/ferry/internal/testutil/fakeconda"
 	"github.com/hashicorp/go-hclog"
@@ -190,14 +191,14 @@ func TestListRemovePrune(t *testing.T) {
 	if _, err := c.Remove("../x"); !errors.Is(err, ErrBadKey) {
 		t.Fatalf("remove bad key: %v", err)
 	}
-	l, err := tryLock(c.lockPath(a.Key))
+	l, err := fsutil.TryLock(c.lockPath(a.Key))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.Remove(a.Key); !errors.Is(err, ErrBusy) {
 		t.Fatalf("remove while building: %v, want ErrBusy", err)
 	}
-	l.unlock()
+	l.Unlock()
 	if removed, _, err := c.Prune(-1, 1); err != nil || len(removed) != 1 {
 		t.Fatalf("prune --max-size 1: removed %d, %v", len(removed), err)
 	}

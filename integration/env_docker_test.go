@@ -180,3 +180,32 @@ func TestDockerCancel(t *testing.T) {
 		t.Errorf("containers left for run %s: %q (%v)", lr.id, out, err)
 	}
 }
+
+// TestDockerfileBuiltOnceByRacingRuns: two runs started together with the
+// same new Dockerfile build its image once; the other waits and uses it.
+func TestDockerfileBuiltOnceByRacingRuns(t *testing.T) {
+	requireDockerImage(t)
+	c := newCLI(t)
+	nonce := fmt.Sprintf("%d", time.Now().UnixNano())
+	src := sourceDir(t, testutil.Tree{
+		"train.py":   dockerScript,
+		"Dockerfile": "FROM " + dockerBaseImage + "\nRUN sleep 2 && echo race-" + nonce + " > /built\n",
+	})
+	a := c.startRun(t, t.Context(), src, "--dockerfile", "Dockerfile", "train.py")
+	b := c.startRun(t, t.Context(), src, "--dockerfile", "Dockerfile", "train.py")
+	outA, codeA, errA := a.wait(t)
+	outB, codeB, errB := b.wait(t)
+	all := outA + outB
+	if m := buildLine.FindStringSubmatch(all); m != nil {
+		t.Cleanup(func() { exec.Command("docker", "rmi", "-f", m[1]).Run() })
+	}
+	if codeA != 0 || codeB != 0 {
+		t.Fatalf("exits %d, %d\n%s\n%s\n%s\n%s", codeA, codeB, outA, errA, outB, errB)
+	}
+	if n := len(buildLine.FindAllString(all, -1)); n != 1 || !strings.Contains(all, "being built by another run; waiting") {
+		t.Errorf("%d builds, want 1 and a wait:\n%s\n---\n%s", n, outA, outB)
+	}
+	if strings.Count(all, "BUILT race-"+nonce+"\n") != 2 {
+		t.Errorf("both runs did not run in the built image:\n%s\n---\n%s", outA, outB)
+	}
+}

@@ -12,6 +12,8 @@ import (
 	"github.com/ferry-ml/ferry/conda"
 	"github.com/ferry-ml/ferry/executor/api"
 	"github.com/ferry-ml/ferry/executor/docker"
+	"github.com/ferry-ml/ferry/internal/fsutil"
+	"github.com/hashicorp/go-hclog"
 )
 
 // Where a docker run's files appear inside its container.
@@ -47,18 +49,11 @@ func containerName(id string) string { return "ferry-" + id }
 // (building it once per key); the build's output goes to the run's log.
 func (r *Runner) prepareDocker(ctx context.Context, st *runState) (envSetup, error) {
 	spec := st.spec.Environment
-	c, err := docker.New(r.log.Named("docker"))
+	c, err := dockerClient(ctx, r.log.Named("docker"))
 	if err != nil {
-		return envSetup{}, fmt.Errorf("docker is not available on this target: %w", err)
+		return envSetup{}, err
 	}
 	defer c.Close()
-	if _, err := c.Ping(ctx); err != nil {
-		var ue *docker.UnavailableError
-		if errors.As(err, &ue) && ue.Hint != "" {
-			return envSetup{}, fmt.Errorf("docker is not available on this target: %w (%s)", err, ue.Hint)
-		}
-		return envSetup{}, fmt.Errorf("docker is not available on this target: %w", err)
-	}
 	logf, err := os.OpenFile(st.paths.log(), os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		return envSetup{}, fmt.Errorf("open run log: %w", err)
@@ -74,18 +69,9 @@ func (r *Runner) prepareDocker(ctx context.Context, st *runState) (envSetup, err
 		}
 		ds.CondaKey, setup.vars = cs.Key(), condaVariables(cs)
 	}
-	img, err := c.EnsureImage(ctx, ds, &announceWriter{w: logf, header: buildHeader(ds)})
+	img, err := r.ensureImage(ctx, c, ds, logf)
 	if err != nil {
 		return envSetup{}, err
-	}
-	if !img.Built {
-		fmt.Fprintf(logf, "ferry: docker image %s (cached)\n", img.Ref)
-	}
-	if ds.Derived() {
-		// For ferry env list and prune: the engine keeps no last-use time.
-		if err := r.imageUses().touch(img.Key); err != nil {
-			r.log.Warn("record docker image use", "run_id", st.spec.ID, "image", img.Ref, "error", err)
-		}
 	}
 	// The metrics file is bind-mounted, so it must exist first.
 	if err := os.WriteFile(st.paths.metrics(), nil, 0o644); err != nil {
@@ -96,6 +82,62 @@ func (r *Runner) prepareDocker(ctx context.Context, st *runState) (envSetup, err
 		setup.python = docker.CondaPrefix + "/bin/python"
 	}
 	return setup, nil
+}
+
+// dockerClient connects to the target's engine and checks that it answers.
+func dockerClient(ctx context.Context, log hclog.Logger) (*docker.Client, error) {
+	c, err := docker.New(log)
+	if err != nil {
+		return nil, fmt.Errorf("docker is not available on this target: %w", err)
+	}
+	if _, err := c.Ping(ctx); err != nil {
+		c.Close()
+		var ue *docker.UnavailableError
+		if errors.As(err, &ue) && ue.Hint != "" {
+			return nil, fmt.Errorf("docker is not available on this target: %w (%s)", err, ue.Hint)
+		}
+		return nil, fmt.Errorf("docker is not available on this target: %w", err)
+	}
+	return c, nil
+}
+
+// ensureImage makes ds's image present, saying in log whether it was built
+// or found. A derived image is built under a lock in the executor's state,
+// so runs racing for one key (in this executor or another of its user's)
+// build it once: the others wait, then find it. Its use is recorded for
+// ferry env list and prune (the engine keeps no last-use time).
+func (r *Runner) ensureImage(ctx context.Context, c *docker.Client, ds docker.Spec, log io.Writer) (docker.Image, error) {
+	out := &announceWriter{w: log, header: buildHeader(ds)}
+	if !ds.Derived() {
+		img, err := c.EnsureImage(ctx, ds, out)
+		if err == nil && !img.Built {
+			fmt.Fprintf(log, "ferry: docker image %s (cached)\n", img.Ref)
+		}
+		return img, err
+	}
+	key, uses := docker.Key(ds), r.imageUses()
+	lockPath, err := uses.lockPath(key)
+	if err != nil {
+		return docker.Image{}, err
+	}
+	l, err := fsutil.Lock(ctx, lockPath, func() {
+		fmt.Fprintf(log, "ferry: docker image %s is being built by another run; waiting\n", docker.ImageName(key))
+	})
+	if err != nil {
+		return docker.Image{}, fmt.Errorf("lock docker image %s: %w", docker.ImageName(key), err)
+	}
+	defer l.Unlock()
+	img, err := c.EnsureImage(ctx, ds, out)
+	if err != nil {
+		return img, err
+	}
+	if !img.Built {
+		fmt.Fprintf(log, "ferry: docker image %s (cached)\n", img.Ref)
+	}
+	if err := uses.touch(img.Key); err != nil {
+		r.log.Warn("record docker image use", "image", img.Ref, "error", err)
+	}
+	return img, nil
 }
 
 // dockerLaunch describes the container of a prepared docker run: the

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/ferry-ml/ferry/conda"
@@ -70,6 +71,19 @@ func (u imageUses) forget(key string) error {
 		return fmt.Errorf("forget use of image %s: %w", conda.ShortKey(key), err)
 	}
 	return nil
+}
+
+// lockPath is the lock file held while key's image is being built; the
+// directory is created if missing.
+func (u imageUses) lockPath(key string) (string, error) {
+	p, err := u.path(key)
+	if err != nil {
+		return "", err
+	}
+	if err := fsutil.MkdirPrivate(string(u)); err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(p, usedSuffix) + ".lock", nil
 }
 
 // path is key's marker; the key must be a key, as it names a file.
