@@ -3,6 +3,7 @@ package integration
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -117,5 +118,28 @@ environment:
 	p = plan("--gpus", "1", "train.py")
 	if p.Environment.Kind != "user-managed" || !strings.Contains(strings.Join(p.Warnings, "\n"), "--gpus: apply to docker runs only") {
 		t.Errorf("--gpus without docker: %+v", p)
+	}
+}
+
+// TestDockerGPUsWithoutRuntime: --gpus reaches the engine as a device
+// request; this machine's engine has no NVIDIA runtime, so the run fails
+// and says what to install.
+func TestDockerGPUsWithoutRuntime(t *testing.T) {
+	requireDockerImage(t)
+	out, err := exec.Command("docker", "info", "--format", "{{json .Runtimes}}").Output()
+	if err != nil {
+		t.Fatalf("docker info: %v", err)
+	}
+	if strings.Contains(string(out), "nvidia") {
+		t.Skip("this engine has an NVIDIA runtime: the failure this test checks cannot happen")
+	}
+	c := newCLI(t)
+	src := sourceDir(t, testutil.Tree{"train.py": "print('ran')\n"})
+	r := c.run(src, "run", "--docker-image", dockerBaseImage, "--gpus", "1", "train.py")
+	if r.Code == 0 || strings.Contains(r.Stdout, "ran\n") || !strings.Contains(r.Stderr, "NVIDIA Container Toolkit") {
+		t.Fatalf("--gpus 1 without a runtime: exit %d\nstdout:\n%s\nstderr:\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	if rec := c.show(runIDOf(t, r.Stderr)); rec.Status != "Failed" {
+		t.Errorf("status %s, want Failed", rec.Status)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -127,7 +128,7 @@ func (c *Client) runCreated(ctx context.Context, id string, opts RunOptions, log
 	// container is starting (its output may already flow) must stop it and
 	// report how it ended, which await does.
 	if err := c.api.ContainerStart(context.WithoutCancel(ctx), id, container.StartOptions{}); err != nil {
-		return -1, fmt.Errorf("start container %s: %w", opts.Name, err)
+		return -1, startError(opts.Name, err)
 	}
 	code, err := c.await(ctx, id, opts, waitC, waitErrC)
 	if err != nil {
@@ -221,4 +222,13 @@ func shortID(id string) string {
 		return id[:12]
 	}
 	return id
+}
+
+// startError wraps a failed container start, with what to do when GPUs
+// were asked of an engine that has no NVIDIA runtime.
+func startError(name string, err error) error {
+	if strings.Contains(err.Error(), `could not select device driver "nvidia"`) {
+		return fmt.Errorf("start container %s: %w (GPUs were asked for, but the target's Docker engine has no NVIDIA runtime: install the NVIDIA Container Toolkit there, or run without --gpus)", name, err)
+	}
+	return fmt.Errorf("start container %s: %w", name, err)
 }
