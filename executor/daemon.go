@@ -9,33 +9,29 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/ferry-ml/ferry/internal/fsutil"
 	"github.com/hashicorp/go-hclog"
-	"golang.org/x/sys/unix"
 )
 
 // StateLock is the flock on executor.lock that makes a daemon the only one
 // serving its state directory. The kernel drops it when the process exits.
-type StateLock struct{ f *os.File }
+type StateLock struct{ l *fsutil.FileLock }
 
 // LockStateDir takes the state directory's lock without waiting, or
 // returns ErrLocked.
 func LockStateDir(stateDir string) (*StateLock, error) {
-	f, err := os.OpenFile(filepath.Join(stateDir, LockName), os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open lock: %w", err)
+	l, err := fsutil.TryLock(filepath.Join(stateDir, LockName))
+	if errors.Is(err, fsutil.ErrLocked) {
+		return nil, ErrLocked
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, ErrLocked
-		}
+	if err != nil {
 		return nil, fmt.Errorf("lock state directory: %w", err)
 	}
-	return &StateLock{f: f}, nil
+	return &StateLock{l: l}, nil
 }
 
 // Release drops the lock.
-func (l *StateLock) Release() error { return l.f.Close() }
+func (l *StateLock) Release() error { return l.l.Unlock() }
 
 // Listen creates the API socket (0600) of stateDir, replacing a stale one.
 // Hold the state lock first: a socket file left by a daemon that is gone

@@ -64,4 +64,4 @@ func Lock(ctx context.Context, path string, waiting func()) (*FileLock, error) {
 }
 
 // Unlock releases the lock (closing the descriptor releases it).
-func (l *FileLock) Unlock() { l.f.Close() }
+func (l *FileLock) Unlock() error { return l.f.Close() }
