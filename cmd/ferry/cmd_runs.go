@@ -148,6 +148,21 @@ func loadRun(ctx context.Context, hist *history.Store, id string) (history.Recor
 	return r, err
 }
 
+// openRunConn is openRun with a connection to the run's target; the caller
+// closes both.
+func openRunConn(ctx context.Context, g *globalOptions, id string) (*history.Store, history.Record, *agent.Conn, error) {
+	hist, rec, err := openRun(ctx, g, id)
+	if err != nil {
+		return nil, rec, nil, err
+	}
+	conn, err := g.connect(ctx, rec.Compute)
+	if err != nil {
+		hist.Close()
+		return nil, rec, nil, err
+	}
+	return hist, rec, conn, nil
+}
+
 // refresh updates a non-terminal record from its executor, when reachable.
 func refresh(ctx context.Context, g *globalOptions, hist *history.Store, rec history.Record) (history.Record, *agent.Conn) {
 	if rec.Status.Terminal() && rec.Outputs != nil {
@@ -158,17 +173,31 @@ func refresh(ctx context.Context, g *globalOptions, hist *history.Store, rec his
 		g.logger.Warn("cannot reach compute target to refresh the run", "compute", rec.Compute, "error", err)
 		return rec, nil
 	}
-	r, err := conn.Run(ctx, rec.ID)
-	if err == nil {
-		hist.ApplyRun(ctx, r)
-		if r.Status.Terminal() && rec.Outputs == nil {
-			collectOutputs(ctx, g, conn, hist, rec.ID)
-		}
-		if fresh, err := hist.Get(ctx, rec.ID); err == nil {
-			rec = fresh
-		}
+	if fresh, err := updateRecord(ctx, g, conn, hist, rec); err == nil {
+		rec = fresh
+	} else {
+		g.logger.Warn("cannot refresh run", "run_id", rec.ID, "error", err)
 	}
 	return rec, conn
+}
+
+// updateRecord records what the target says of rec's run, collects its
+// outputs once it has ended, and returns the updated record.
+func updateRecord(ctx context.Context, g *globalOptions, conn *agent.Conn, hist *history.Store, rec history.Record) (history.Record, error) {
+	r, err := conn.Run(ctx, rec.ID)
+	if err != nil {
+		return rec, err
+	}
+	if err := hist.ApplyRun(ctx, r); err != nil {
+		return rec, err
+	}
+	// A run seen ending now, or ended with its outputs never collected.
+	if r.Status.Terminal() && (!rec.Status.Terminal() || rec.Outputs == nil) {
+		if _, err := collectOutputs(ctx, g, conn, hist, rec.ID); err != nil {
+			g.logger.Warn("cannot collect outputs", "run_id", rec.ID, "error", err)
+		}
+	}
+	return hist.Get(ctx, rec.ID)
 }
 
 func newShowCommand(g *globalOptions) *cobra.Command {
@@ -286,15 +315,11 @@ Ctrl-C stops following; the run goes on.`,
 }
 
 func runLogs(ctx context.Context, g *globalOptions, id string, follow bool) error {
-	hist, rec, err := openRun(ctx, g, id)
+	hist, rec, conn, err := openRunConn(ctx, g, id)
 	if err != nil {
 		return err
 	}
 	defer hist.Close()
-	conn, err := g.connect(ctx, rec.Compute)
-	if err != nil {
-		return err
-	}
 	defer conn.Close()
 	p := ui.New(false)
 	if !follow {
@@ -310,15 +335,11 @@ func newCancelCommand(g *globalOptions) *cobra.Command {
 		Args:  exactArgs(1, "RUN"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := contextOf(cmd)
-			hist, rec, err := openRun(ctx, g, args[0])
+			hist, rec, conn, err := openRunConn(ctx, g, args[0])
 			if err != nil {
 				return err
 			}
 			defer hist.Close()
-			conn, err := g.connect(ctx, rec.Compute)
-			if err != nil {
-				return err
-			}
 			defer conn.Close()
 			if r, err := conn.Run(ctx, rec.ID); err == nil && r.Status.Terminal() {
 				hist.ApplyRun(ctx, r)

@@ -45,23 +45,11 @@ func refreshTarget(ctx context.Context, g *globalOptions, hist *history.Store, p
 	}
 	defer conn.Close()
 	for _, i := range idx {
-		id := recs[i].ID
-		r, err := conn.Run(ctx, id)
+		fresh, err := updateRecord(ctx, g, conn, hist, recs[i])
 		if err != nil {
-			g.logger.Warn("cannot refresh run", "run_id", id, "error", err)
+			g.logger.Warn("cannot refresh run", "run_id", recs[i].ID, "error", err)
 			continue
 		}
-		if err := hist.ApplyRun(ctx, r); err != nil {
-			g.logger.Warn("cannot record refreshed run", "run_id", id, "error", err)
-			continue
-		}
-		if r.Status.Terminal() {
-			if _, err := collectOutputs(ctx, g, conn, hist, id); err != nil {
-				g.logger.Warn("cannot collect outputs", "run_id", id, "error", err)
-			}
-		}
-		if fresh, err := hist.Get(ctx, id); err == nil {
-			recs[i] = fresh
-		}
+		recs[i] = fresh
 	}
 }
