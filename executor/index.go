@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/ferry-ml/ferry/internal/fsutil"
 	"github.com/hashicorp/go-hclog"
 )
 
@@ -183,22 +185,11 @@ func (x *index) compactLocked() error {
 	return nil
 }
 
-// writeRename writes data to a temp file in tmpDir and renames it to name
-// (both on the same file system), without fsync.
+// writeRename writes data to name with fsutil's atomic writer, its temp
+// file in tmpDir (the store's tmp/, swept at start).
 func writeRename(tmpDir, name string, data []byte) error {
-	f, err := os.CreateTemp(tmpDir, tmpPrefix+"w-*")
-	if err != nil {
+	return fsutil.WriteAtomicVia(tmpDir, tmpPrefix+"w-", name, 0o600, func(w io.Writer) error {
+		_, err := w.Write(data)
 		return err
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), name)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
+	})
 }

@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 
 	"github.com/ferry-ml/ferry/executor/api"
+	"github.com/ferry-ml/ferry/internal/fsutil"
 	"github.com/ferry-ml/ferry/snapshot"
 )
 
@@ -116,26 +117,11 @@ func (s *Store) snapshotPath(id snapshot.ID) string {
 	return s.path(SnapshotsDir, id.String())
 }
 
-// writeDurable writes data to a temp file in tmp/, fsyncs it, renames it to
-// name and fsyncs name's directory.
+// writeDurable writes data to name with fsutil's atomic writer, its temp
+// file in tmp/ (swept at start), fsyncing the file and then name's folder.
 func (s *Store) writeDurable(name string, data []byte) error {
-	f, err := os.CreateTemp(s.path(TmpDir), tmpPrefix+"s-*")
-	if err != nil {
+	return fsutil.WriteAtomicVia(s.path(TmpDir), tmpPrefix+"s-", name, 0o600, func(w io.Writer) error {
+		_, err := w.Write(data)
 		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), name)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return syncDir(filepath.Dir(name))
+	})
 }

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ferry-ml/ferry/internal/fsutil"
 )
 
 // The stat cache remembers, per source root, each regular file's stat key
@@ -219,32 +221,12 @@ func (c *statCache) save(path string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create stat cache dir: %w", err)
 	}
-	return writeFileAtomic(path, c.encode())
-}
-
-// writeFileAtomic writes data to a 0600 temp file beside path and renames it
-// into place.
-func writeFileAtomic(path string, data []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return fmt.Errorf("create temp file: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			err = errors.Join(err, os.Remove(f.Name()))
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return errors.Join(fmt.Errorf("write %s: %w", f.Name(), err), f.Close())
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", f.Name(), err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("rename stat cache: %w", err)
+	if err := fsutil.WriteFileAtomic(path, c.encode(), 0o600); err != nil {
+		return fmt.Errorf("save stat cache: %w", err)
 	}
 	return nil
 }
+
 
 // Unix file type bits, as in st_mode.
 const (

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/ferry-ml/ferry/internal/fsutil"
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
@@ -142,8 +143,13 @@ func (h *hostKeyChecker) unknown(key ssh.PublicKey) error {
 	if !h.acceptNew || len(h.files) == 0 {
 		return &HostKeyUnknownError{Host: host, KeyType: key.Type(), Fingerprint: fp}
 	}
-	if err := appendKnownHost(h.files[0], knownhosts.Line([]string{host}, key)); err != nil {
+	recorded, err := appendKnownHost(h.files[0], knownhosts.Line([]string{host}, key))
+	if err != nil {
 		return permanent(fmt.Errorf("record host key: %w", err))
+	}
+	if !recorded {
+		h.log.Info("accepted new host key without recording it", "host", host, "key_type", key.Type(), "fingerprint", fp, "file", h.files[0])
+		return nil
 	}
 	h.log.Info("recorded new host key", "host", host, "key_type", key.Type(), "fingerprint", fp, "file", h.files[0])
 	return nil
@@ -171,52 +177,74 @@ func (h *hostKeyChecker) result() (ssh.PublicKey, error) {
 }
 
 // appendKnownHost adds line to file (plain, like OpenSSH's default
-// HashKnownHosts=no), creating the file 0600 in a 0700 directory. It writes
-// a temporary file and renames it over the original, so a crash never
-// leaves a truncated known_hosts.
-func appendKnownHost(file, line string) error {
-	if resolved, err := filepath.EvalSymlinks(file); err == nil {
-		file = resolved
+// HashKnownHosts=no), creating the file 0600 in a 0700 directory, and
+// reports whether it recorded anything. Like OpenSSH, which appends through
+// fopen(file, "a"), it writes through symlinks (to their final target, even
+// a missing one) and treats /dev/null as a sink: with UserKnownHostsFile
+// /dev/null nothing is recorded. Anything else that is not a regular file
+// (a FIFO, another device) is refused; fsutil's atomic writer never renames
+// over it, so a crash never leaves a truncated known_hosts either.
+func appendKnownHost(file, line string) (bool, error) {
+	file, err := resolveLinks(file)
+	if err != nil {
+		return false, err
 	}
-	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
-		return err
+	mode := fs.FileMode(0o600)
+	st, err := os.Stat(file)
+	switch {
+	case err == nil && isDevNull(st):
+		return false, nil
+	case err == nil && !st.Mode().IsRegular():
+		return false, fmt.Errorf("known hosts %s is a %s, not a regular file: %w", file, st.Mode().Type(), fsutil.ErrNotRegular)
+	case err == nil:
+		mode = st.Mode().Perm()
+	case !errors.Is(err, fs.ErrNotExist):
+		return false, err
 	}
 	old, err := os.ReadFile(file)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
+		return false, err
 	}
 	if len(old) > 0 && old[len(old)-1] != '\n' {
 		old = append(old, '\n')
 	}
-	mode := fs.FileMode(0o600)
-	if st, err := os.Stat(file); err == nil {
-		mode = st.Mode().Perm()
-	}
-	return writeFileAtomic(file, append(old, line+"\n"...), mode)
+	return true, fsutil.WriteFileAtomic(file, append(old, line+"\n"...), mode)
 }
 
-func writeFileAtomic(file string, data []byte, mode fs.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".tmp*")
-	if err != nil {
-		return err
+// maxLinks bounds symlink chains, like the kernel's ELOOP limit.
+const maxLinks = 40
+
+// resolveLinks follows file through symlinks to the path they finally name,
+// which may not exist yet (a dangling link is written through, as
+// fopen(file, "a") does).
+func resolveLinks(file string) (string, error) {
+	for range maxLinks {
+		st, err := os.Lstat(file)
+		if errors.Is(err, fs.ErrNotExist) || (err == nil && st.Mode()&fs.ModeSymlink == 0) {
+			return file, nil
+		}
+		if err != nil {
+			return "", err
+		}
+		dest, err := os.Readlink(file)
+		if err != nil {
+			return "", err
+		}
+		if !filepath.IsAbs(dest) {
+			dest = filepath.Join(filepath.Dir(file), dest)
+		}
+		file = dest
 	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), file)
+	return "", fmt.Errorf("known hosts %s: too many levels of symbolic links", file)
+}
+
+// devNull is /dev/null; tests point it at a device node of their own.
+var devNull = os.DevNull
+
+// isDevNull reports whether st is /dev/null itself.
+func isDevNull(st fs.FileInfo) bool {
+	null, err := os.Stat(devNull)
+	return err == nil && os.SameFile(st, null)
 }
 
 // placeholderAddr satisfies knownhosts, which parses the remote address even

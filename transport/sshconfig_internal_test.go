@@ -157,7 +157,7 @@ func TestAppendKnownHostKeepsContentAndMode(t *testing.T) {
 	if err := os.WriteFile(f, []byte("old line without newline"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := appendKnownHost(f, "new line"); err != nil {
+	if _, err := appendKnownHost(f, "new line"); err != nil {
 		t.Fatal(err)
 	}
 	data, _ := os.ReadFile(f)

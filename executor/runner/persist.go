@@ -6,33 +6,16 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/ferry-ml/ferry/internal/fsutil"
 )
 
-// writeFileAtomic writes data to a temp file beside path and renames it into
-// place, so that readers see either the old or the new content, never a
-// partial one.
+// writeFileAtomic writes data to path with fsutil's atomic writer, so that
+// readers see either the old or the new content, never a partial one, and a
+// crash keeps the new content once it returns.
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("create temp file: %w", err)
-	}
-	name := tmp.Name()
-	_, werr := tmp.Write(data)
-	if werr == nil {
-		werr = tmp.Chmod(perm)
-	}
-	if werr == nil {
-		werr = tmp.Sync()
-	}
-	if cerr := tmp.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Rename(name, path)
-	}
-	if werr != nil {
-		_ = os.Remove(name)
-		return fmt.Errorf("write %s: %w", filepath.Base(path), werr)
+	if err := fsutil.WriteFileAtomic(path, data, perm); err != nil {
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
 	}
 	return nil
 }

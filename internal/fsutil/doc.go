@@ -1,0 +1,4 @@
+// Package fsutil holds the small file-system primitives every persistent
+// write in ferry goes through: private directories, one atomic file writer
+// (WriteAtomic) and file locks.
+package fsutil
