@@ -227,7 +227,6 @@ func (c *statCache) save(path string) error {
 	return nil
 }
 
-
 // Unix file type bits, as in st_mode.
 const (
 	sIFMT  = 0o170000
