@@ -375,3 +375,6 @@ func tail(b []byte) string {
 	}, string(b))
 	return strings.TrimSpace(s)
 }
+
+// Name is the compute target's name.
+func (c *Conn) Name() string { return c.Target.Name }

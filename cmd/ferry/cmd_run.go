@@ -12,9 +12,7 @@ import (
 	"time"
 
 	"github.com/ferry-ml/ferry/agent"
-	"github.com/ferry-ml/ferry/agent/gitinfo"
 	"github.com/ferry-ml/ferry/agent/history"
-	"github.com/ferry-ml/ferry/executor/api"
 	"github.com/ferry-ml/ferry/internal/ui"
 	"github.com/ferry-ml/ferry/snapshot"
 	"github.com/spf13/cobra"
@@ -37,8 +35,8 @@ type runOptions struct {
 	GPUs        string
 	DockerArgs  []string
 
-	env      envChoice // from --runconfig (flags above win)
-	warnings []string  // from --runconfig and the conda spec
+	env      agent.EnvChoice // from --runconfig (flags above win)
+	warnings []string        // from --runconfig and the conda spec
 }
 
 func (o *runOptions) addFlags(cmd *cobra.Command) {
@@ -130,30 +128,10 @@ names any other in a warning. --runconfig reads an Azure ML .runconfig.`,
 	return cmd
 }
 
-// runPlan is what a run will do (the JSON of --dry-run).
-type runPlan struct {
-	ID          string              `json:"id"`
-	Compute     string              `json:"compute"`
-	Experiment  string              `json:"experiment"`
-	Source      string              `json:"source"`
-	Script      string              `json:"script"`
-	Arguments   []string            `json:"arguments"`
-	Environment history.Environment `json:"environment"`
-	Env         map[string]string   `json:"environment_variables"`
-	MaxDuration string              `json:"max_duration,omitempty"`
-	MaxSeconds  int64               `json:"max_duration_seconds,omitempty"`
-	// EnvSpec is the normalised conda spec the key hashes.
-	EnvSpec  string   `json:"environment_spec,omitempty"`
-	Warnings []string `json:"warnings,omitempty"`
-
-	apiEnv      api.EnvironmentSpec // what the executor receives
-	envWarnings []string            // about the environment, not yet printed
-}
-
 // warnEnvironment prints the plan's environment warnings (the run
 // configuration's were printed as the file was read).
-func (p runPlan) warnEnvironment(w io.Writer) {
-	for _, msg := range p.envWarnings {
+func warnEnvironment(w io.Writer, plan agent.Plan) {
+	for _, msg := range plan.EnvWarnings {
 		fmt.Fprintf(w, "ferry: warning: %s\n", msg)
 	}
 }
@@ -164,7 +142,7 @@ func runRun(ctx context.Context, opts runOptions, g *globalOptions, args []strin
 	if err != nil {
 		return err
 	}
-	plan.warnEnvironment(os.Stderr)
+	warnEnvironment(os.Stderr, plan)
 	if opts.DryRun {
 		return printPlan(p, plan)
 	}
@@ -173,42 +151,42 @@ func runRun(ctx context.Context, opts runOptions, g *globalOptions, args []strin
 }
 
 // resolvePlan checks everything that can be checked before any upload.
-func resolvePlan(opts runOptions, g *globalOptions, args []string) (runPlan, error) {
+func resolvePlan(opts runOptions, g *globalOptions, args []string) (agent.Plan, error) {
 	src, err := checkSource(opts.Source)
 	if err != nil {
-		return runPlan{}, err
+		return agent.Plan{}, err
 	}
 	script, err := resolveScript(src, args[0])
 	if err != nil {
-		return runPlan{}, err
+		return agent.Plan{}, err
 	}
 	env, err := parseEnv(opts.Env)
 	if err != nil {
-		return runPlan{}, err
+		return agent.Plan{}, err
 	}
 	if opts.MaxDuration < 0 {
-		return runPlan{}, usageError{fmt.Errorf("--max-duration must be positive, got %s", opts.MaxDuration)}
+		return agent.Plan{}, usageError{fmt.Errorf("--max-duration must be positive, got %s", opts.MaxDuration)}
 	}
 	if _, err := getTarget(g, opts.Compute); err != nil {
-		return runPlan{}, err
+		return agent.Plan{}, err
 	}
-	environment, apiEnv, envWarnings, err := resolveEnvironment(opts)
+	env2, err := resolveEnvironment(opts)
 	if err != nil {
-		return runPlan{}, err
+		return agent.Plan{}, err
 	}
 	exp := opts.Experiment
 	if exp == "" {
 		exp = filepath.Base(src)
 	}
-	plan := runPlan{
+	plan := agent.Plan{
 		ID: history.NewRunID(exp, time.Now()), Compute: opts.Compute, Experiment: exp,
 		Source: src, Script: script, Arguments: append([]string{}, args[1:]...),
-		Environment: environment, Env: env, apiEnv: apiEnv,
-		Warnings:    append(append([]string{}, opts.warnings...), envWarnings...),
-		envWarnings: envWarnings,
+		Environment: env2.Environment, Env: env, Spec: env2.Spec,
+		Warnings:    append(append([]string{}, opts.warnings...), env2.Warnings...),
+		EnvWarnings: env2.Warnings,
 	}
-	if len(apiEnv.CondaSpec) > 0 {
-		plan.EnvSpec = normalizedConda(apiEnv)
+	if len(env2.Spec.CondaSpec) > 0 {
+		plan.EnvSpec = normalizedConda(env2.Spec)
 	}
 	if opts.MaxDuration > 0 {
 		plan.MaxDuration, plan.MaxSeconds = opts.MaxDuration.String(), int64(opts.MaxDuration.Seconds())
@@ -265,13 +243,13 @@ func parseEnv(kvs []string) (map[string]string, error) {
 	return env, nil
 }
 
-func printPlan(p *ui.Printer, plan runPlan) error {
+func printPlan(p *ui.Printer, plan agent.Plan) error {
 	if p.JSON {
 		return p.PrintJSON(plan)
 	}
 	p.Printf("compute      %s\nexperiment   %s\nsource       %s\nscript       %s\narguments    %s\n",
 		plan.Compute, plan.Experiment, plan.Source, plan.Script, quoteArgs(plan.Arguments))
-	p.Printf("environment  %s\n", describeEnv(plan.Environment))
+	p.Printf("environment  %s\n", agent.DescribeEnv(plan.Environment))
 	keys := make([]string, 0, len(plan.Env))
 	for k := range plan.Env {
 		keys = append(keys, k)
@@ -305,7 +283,7 @@ func quoteArgs(args []string) string {
 }
 
 // executeRun snapshots, syncs, submits and follows.
-func executeRun(ctx context.Context, opts runOptions, g *globalOptions, p *ui.Printer, plan runPlan) error {
+func executeRun(ctx context.Context, opts runOptions, g *globalOptions, p *ui.Printer, plan agent.Plan) error {
 	start := time.Now()
 	// The SSH handshake overlaps the snapshot; the executor is touched
 	// only once the snapshot is known to hold the script.
@@ -313,40 +291,29 @@ func executeRun(ctx context.Context, opts runOptions, g *globalOptions, p *ui.Pr
 	if err != nil {
 		return err
 	}
+	defer dial.close()
 	m, st, err := takeSnapshot(ctx, g, plan.Source, p)
 	if err == nil {
 		err = checkScriptIncluded(m, plan.Script)
 	}
 	if err != nil {
-		dial.abandon()
 		return err
 	}
 	p.Noticef("ferry: snapshot %s: %s, %s (%s)\n", m.ID().Short(), countFiles(st.Files), humanBytes(st.Bytes), st.Duration.Round(time.Millisecond))
 	hist, err := openHistory(g)
 	if err != nil {
-		dial.abandon()
 		return err
 	}
 	defer hist.Close()
-	rec := newRecord(ctx, g, plan, m)
-	if err := hist.Put(ctx, rec); err != nil {
-		dial.abandon()
+	runner, err := g.newRunner(hist, p, runReconnectFor)
+	if err != nil {
 		return err
 	}
-	conn, err := dial.wait(ctx)
+	remote, r, err := runner.Launch(ctx, dial.wait, plan, m, nil)
 	if err != nil {
-		return failRecord(ctx, hist, rec.ID, err)
+		return launchError(g, plan.Compute, err)
 	}
-	defer conn.Close()
-	if err := syncForRun(ctx, conn, p, plan, m); err != nil {
-		return failRecord(ctx, hist, rec.ID, err)
-	}
-	r, err := conn.Submit(ctx, runSpec(plan, m))
-	if err != nil {
-		return failRecord(ctx, hist, rec.ID, err)
-	}
-	hist.ApplyRun(ctx, r)
-	p.Noticef("ferry: environment %s; started in %s\n", describeEnv(plan.Environment), time.Since(start).Round(time.Millisecond))
+	p.Noticef("ferry: environment %s; started in %s\n", agent.DescribeEnv(plan.Environment), time.Since(start).Round(time.Millisecond))
 	if opts.Detach {
 		p.Noticef("ferry: detached. Follow: ferry logs -f %s   Cancel: ferry cancel %s\n", plan.ID, plan.ID)
 		if opts.JSON {
@@ -354,7 +321,7 @@ func executeRun(ctx context.Context, opts runOptions, g *globalOptions, p *ui.Pr
 		}
 		return nil
 	}
-	return followRun(ctx, g, conn, hist, p, plan.ID)
+	return followRun(ctx, g, runner, remote, p, plan.ID)
 }
 
 func checkScriptIncluded(m *snapshot.Manifest, script string) error {
@@ -365,57 +332,6 @@ func checkScriptIncluded(m *snapshot.Manifest, script string) error {
 	}
 	return &UserError{Msg: fmt.Sprintf("script %s is excluded from the snapshot by an ignore file (.gitignore, .amlignore or .ferryignore)", script),
 		Hint: "'ferry snapshot --list' shows what is uploaded; un-ignore the script with a '!' line"}
-}
-
-func syncForRun(ctx context.Context, conn *agent.Conn, p *ui.Printer, plan runPlan, m *snapshot.Manifest) error {
-	bar := newProgressBar(p)
-	res, err := conn.Sync(ctx, plan.Source, m, bar.update)
-	bar.done()
-	if err != nil {
-		return err
-	}
-	if res.UpToDate {
-		p.Noticef("ferry: upload: nothing to send (%s)\n", res.Duration.Round(time.Millisecond))
-	} else {
-		p.Noticef("ferry: upload: %s, %s (%s)\n", countFiles(res.UploadedFiles), humanBytes(res.UploadedBytes), res.Duration.Round(time.Millisecond))
-	}
-	return nil
-}
-
-func runSpec(plan runPlan, m *snapshot.Manifest) api.RunSpec {
-	spec := api.RunSpec{
-		ID: plan.ID, Experiment: plan.Experiment, Snapshot: m.ID().String(),
-		Script: plan.Script, Args: plan.Arguments, Env: plan.Env,
-		Environment: plan.apiEnv,
-	}
-	if spec.Environment.Kind == "" {
-		spec.Environment = api.EnvironmentSpec{Kind: plan.Environment.Kind, Python: plan.Environment.Python}
-	}
-	if plan.MaxSeconds > 0 {
-		spec.MaxDuration = time.Duration(plan.MaxSeconds) * time.Second
-	}
-	return spec
-}
-
-func newRecord(ctx context.Context, g *globalOptions, plan runPlan, m *snapshot.Manifest) history.Record {
-	info, err := gitinfo.Capture(ctx, plan.Source, g.logger)
-	if err != nil {
-		g.logger.Debug("no git info", "error", err)
-	}
-	return history.Record{
-		ID: plan.ID, Experiment: plan.Experiment, Compute: plan.Compute, Status: api.StatusQueued,
-		Script: plan.Script, Args: plan.Arguments, Snapshot: m.ID().String(),
-		Environment: plan.Environment, Env: plan.Env, Git: info,
-		CreatedAt: time.Now().UTC(), SourceDir: plan.Source,
-	}
-}
-
-func failRecord(ctx context.Context, hist *history.Store, id string, cause error) error {
-	now := time.Now().UTC()
-	if err := hist.UpdateStatus(context.WithoutCancel(ctx), id, api.StatusFailed, nil, cause.Error(), nil, &now); err != nil {
-		return errors.Join(cause, err)
-	}
-	return cause
 }
 
 func openHistory(g *globalOptions) (*history.Store, error) {

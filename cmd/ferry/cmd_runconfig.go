@@ -117,9 +117,9 @@ func runConfigEnvironment(opts *runOptions, rc *runconfig.RunConfig, project str
 	if !rc.UserManaged {
 		switch {
 		case rc.CondaFile != "":
-			opts.env.condaFile = filepath.Join(project, filepath.FromSlash(rc.CondaFile))
+			opts.env.CondaFile = filepath.Join(project, filepath.FromSlash(rc.CondaFile))
 		case rc.CondaSpec != nil:
-			opts.env.condaInline = rc.CondaSpec
+			opts.env.CondaInline = rc.CondaSpec
 		default:
 			return &UserError{Msg: fmt.Sprintf("%s: environment.python.userManagedDependencies is false but no condaDependenciesFile or condaDependencies is given", opts.RunConfig),
 				Hint: "name a conda spec, or set userManagedDependencies: true to run with interpreterPath"}
@@ -128,13 +128,13 @@ func runConfigEnvironment(opts *runOptions, rc *runconfig.RunConfig, project str
 		opts.Python = rc.Interpreter
 	}
 	if d := rc.Docker; d != nil && d.Enabled {
-		opts.env.dockerImage, opts.env.dockerText = d.BaseImage, d.Dockerfile
-		opts.env.shmSize, opts.env.dockerArgs = d.ShmSize, d.Arguments
+		opts.env.DockerImage, opts.env.DockerText = d.BaseImage, d.Dockerfile
+		opts.env.ShmSize, opts.env.DockerArgs = d.ShmSize, d.Arguments
 		if d.GPU {
-			opts.env.gpus = "all"
+			opts.env.GPUs = "all"
 		}
 		if d.Dockerfile != "" {
-			opts.env.dockerImage = ""
+			opts.env.DockerImage = ""
 		}
 		if d.BaseImage == "" && d.Dockerfile == "" {
 			return &UserError{Msg: fmt.Sprintf("%s: docker is enabled but neither baseImage nor baseDockerfile is set", opts.RunConfig)}

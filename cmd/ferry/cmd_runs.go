@@ -66,7 +66,9 @@ func runRuns(ctx context.Context, opts runsOptions, g *globalOptions) error {
 	}
 	p := ui.New(opts.JSON)
 	if opts.Refresh {
-		refreshAll(ctx, g, hist, p, recs)
+		if err := refreshAll(ctx, g, hist, p, recs); err != nil {
+			return err
+		}
 	}
 	if opts.JSON {
 		if recs == nil {
@@ -168,36 +170,22 @@ func refresh(ctx context.Context, g *globalOptions, hist *history.Store, rec his
 	if rec.Status.Terminal() && rec.Outputs != nil {
 		return rec, nil
 	}
+	runner, err := g.newRunner(hist, ui.New(false), 0)
+	if err != nil {
+		g.logger.Warn("cannot refresh run", "run_id", rec.ID, "error", err)
+		return rec, nil
+	}
 	conn, err := g.connect(ctx, rec.Compute)
 	if err != nil {
 		g.logger.Warn("cannot reach compute target to refresh the run", "compute", rec.Compute, "error", err)
 		return rec, nil
 	}
-	if fresh, err := updateRecord(ctx, g, conn, hist, rec); err == nil {
+	if fresh, err := runner.Refresh(ctx, conn, rec); err == nil {
 		rec = fresh
 	} else {
 		g.logger.Warn("cannot refresh run", "run_id", rec.ID, "error", err)
 	}
 	return rec, conn
-}
-
-// updateRecord records what the target says of rec's run, collects its
-// outputs once it has ended, and returns the updated record.
-func updateRecord(ctx context.Context, g *globalOptions, conn *agent.Conn, hist *history.Store, rec history.Record) (history.Record, error) {
-	r, err := conn.Run(ctx, rec.ID)
-	if err != nil {
-		return rec, err
-	}
-	if err := hist.ApplyRun(ctx, r); err != nil {
-		return rec, err
-	}
-	// A run seen ending now, or ended with its outputs never collected.
-	if r.Status.Terminal() && (!rec.Status.Terminal() || rec.Outputs == nil) {
-		if _, err := collectOutputs(ctx, g, conn, hist, rec.ID); err != nil {
-			g.logger.Warn("cannot collect outputs", "run_id", rec.ID, "error", err)
-		}
-	}
-	return hist.Get(ctx, rec.ID)
 }
 
 func newShowCommand(g *globalOptions) *cobra.Command {
@@ -325,7 +313,11 @@ func runLogs(ctx context.Context, g *globalOptions, id string, follow bool) erro
 	if !follow {
 		return conn.ReadLog(ctx, rec.ID, 0, os.Stdout)
 	}
-	return followRun(ctx, g, conn, hist, p, rec.ID)
+	runner, err := g.newRunner(hist, p, runReconnectFor)
+	if err != nil {
+		return err
+	}
+	return followRun(ctx, g, runner, conn, p, rec.ID)
 }
 
 func newCancelCommand(g *globalOptions) *cobra.Command {

@@ -109,6 +109,13 @@ func (b *progressBar) done() {
 	}
 }
 
+// reset makes the bar ready for another upload.
+func (b *progressBar) reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.start, b.last, b.drawn = time.Now(), time.Time{}, false
+}
+
 func repeat(c byte, n int) string {
 	out := make([]byte, n)
 	for i := range out {

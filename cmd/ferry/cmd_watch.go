@@ -75,12 +75,12 @@ The flags are 'ferry run''s, environments included (--conda-file,
 
 // watchSession is what every iteration of one ferry watch shares.
 type watchSession struct {
-	g     *globalOptions
-	p     *ui.Printer
-	plan  runPlan
-	conn  *agent.Conn
-	hist  *history.Store
-	taken int // snapshots taken so far
+	g      *globalOptions
+	p      *ui.Printer
+	plan   agent.Plan
+	conn   *agent.Conn
+	runner *agent.Runner
+	taken  int // snapshots taken so far
 }
 
 func runWatch(ctx context.Context, opts watchOptions, g *globalOptions, args []string) error {
@@ -99,18 +99,24 @@ func runWatch(ctx context.Context, opts watchOptions, g *globalOptions, args []s
 	if err != nil {
 		return err
 	}
-	plan.warnEnvironment(os.Stderr)
+	warnEnvironment(os.Stderr, plan)
 	hist, err := openHistory(g)
 	if err != nil {
 		return err
 	}
 	defer hist.Close()
+	p := ui.New(false)
+	runner, err := g.newRunner(hist, p, 0)
+	if err != nil {
+		return err
+	}
+	runner.CancelOnDone, runner.CancelWait = true, watchCancelWait
 	conn, err := g.connect(ctx, plan.Compute)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	s := &watchSession{g: g, p: ui.New(false), plan: plan, conn: conn, hist: hist}
+	s := &watchSession{g: g, p: p, plan: plan, conn: conn, runner: runner}
 	return s.loop(ctx, mode, opts.OnChange)
 }
 
@@ -172,7 +178,7 @@ func (s *watchSession) iterate(ctx context.Context, stop <-chan struct{}, it wat
 		s.p.Noticef("ferry: run %s %s: %s\n", plan.ID, r.Status, r.Reason) // never reached the target
 		return o
 	}
-	_ = finishRun(context.WithoutCancel(ctx), s.g, s.conn, s.hist, s.p, r) // it printed how the run ended
+	_ = finishRun(context.WithoutCancel(ctx), s.runner, s.conn, s.p, r) // it printed how the run ended
 	return o
 }
 

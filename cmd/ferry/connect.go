@@ -37,10 +37,13 @@ func (g *globalOptions) connect(ctx context.Context, name string) (*agent.Conn, 
 }
 
 // dialing is a connection being opened in the background while the
-// caller does local work (the snapshot); wait returns it.
+// caller does local work (the snapshot); wait returns it, close releases
+// it (whether or not wait was called).
 type dialing struct {
-	t  compute.Target
-	ch chan dialResult
+	t    compute.Target
+	ch   chan dialResult
+	got  bool
+	conn *agent.Conn
 }
 
 type dialResult struct {
@@ -63,22 +66,31 @@ func (g *globalOptions) dialAsync(ctx context.Context, name string) (*dialing, e
 	return d, nil
 }
 
-// wait returns the connection with its executor ready.
-func (d *dialing) wait(ctx context.Context) (*agent.Conn, error) {
+// receive takes the handshake's result, once.
+func (d *dialing) receive() dialResult {
+	if d.got {
+		return dialResult{conn: d.conn}
+	}
 	r := <-d.ch
+	d.got, d.conn = true, r.conn
+	return r
+}
+
+// wait returns the connection with its executor ready.
+func (d *dialing) wait(ctx context.Context) (agent.Remote, error) {
+	r := d.receive()
 	if r.err != nil {
 		return nil, connectError(d.t, r.err)
 	}
 	if err := r.conn.EnsureExecutor(ctx); err != nil {
-		r.conn.Close()
 		return nil, connectError(d.t, err)
 	}
 	return r.conn, nil
 }
 
-// abandon closes the connection once the handshake ends.
-func (d *dialing) abandon() {
-	if r := <-d.ch; r.conn != nil {
+// close closes the connection once the handshake ends.
+func (d *dialing) close() {
+	if r := d.receive(); r.conn != nil {
 		r.conn.Close()
 	}
 }

@@ -1,0 +1,57 @@
+package agent
+
+import (
+	"context"
+
+	"github.com/ferry-ml/ferry/agent/history"
+	"github.com/ferry-ml/ferry/executor/api"
+)
+
+// Finished is how a followed run ended, as recorded.
+type Finished struct {
+	Run api.Run
+	// Outputs is the number of files in the run's outputs/, collected.
+	Outputs int
+	// OutputsErr says why the outputs were not collected (nil: they were).
+	OutputsErr error
+}
+
+// Finish records a run that has ended (status, exit code, metrics) and
+// collects its outputs/ into the local store.
+func (r *Runner) Finish(ctx context.Context, remote Remote, run api.Run) Finished {
+	r.record(ctx, run)
+	n, err := r.CollectOutputs(ctx, remote, run.Spec.ID)
+	return Finished{Run: run, Outputs: n, OutputsErr: err}
+}
+
+// CollectOutputs brings run id's outputs/ into the local store and
+// records the list; it returns the number of files.
+func (r *Runner) CollectOutputs(ctx context.Context, remote Remote, id string) (int, error) {
+	files, _, err := remote.FetchOutputs(ctx, id, r.Outputs)
+	if err != nil {
+		return 0, err
+	}
+	if err := r.History.SetOutputs(ctx, id, "", files); err != nil {
+		return 0, err
+	}
+	return len(files), nil
+}
+
+// Refresh records what the target says of rec's run, collects its
+// outputs once it has ended, and returns the updated record.
+func (r *Runner) Refresh(ctx context.Context, remote Remote, rec history.Record) (history.Record, error) {
+	run, err := remote.Run(ctx, rec.ID)
+	if err != nil {
+		return rec, err
+	}
+	if err := r.History.ApplyRun(ctx, run); err != nil {
+		return rec, err
+	}
+	// A run seen ending now, or ended with its outputs never collected.
+	if run.Status.Terminal() && (!rec.Status.Terminal() || rec.Outputs == nil) {
+		if _, err := r.CollectOutputs(ctx, remote, rec.ID); err != nil {
+			r.logger().Warn("cannot collect outputs", "run_id", rec.ID, "error", err)
+		}
+	}
+	return r.History.Get(ctx, rec.ID)
+}

@@ -1,0 +1,118 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ferry-ml/ferry/executor/api"
+	"github.com/ferry-ml/ferry/snapshot"
+)
+
+// Launch records plan's run on snapshot m in the history (Queued), gets
+// the connection from connect (which may still be dialing: recording
+// overlaps it), makes it again when it was lost, syncs the snapshot and
+// submits the run. When the connection drops during the sync or the
+// submit, it is made again and the run submitted again unless it had
+// reached the target.
+//
+// A failure records the run Failed and is returned. When stop closes or
+// ctx ends before the run reached the target, the run is recorded
+// Canceled and the error is ErrStopped (joined with ctx's error when ctx
+// ended). The connection, once connect returned it, is returned even on
+// error; the caller closes it.
+func (r *Runner) Launch(ctx context.Context, connect func(context.Context) (Remote, error), plan Plan, m *snapshot.Manifest, stop <-chan struct{}) (Remote, api.Run, error) {
+	if err := r.History.Put(ctx, NewRecord(ctx, plan, m, r.logger())); err != nil {
+		return nil, api.Run{}, err
+	}
+	prep, cancel := stopContext(ctx, stop)
+	defer cancel()
+	remote, err := connect(prep)
+	if err != nil {
+		return nil, api.Run{}, r.notStarted(ctx, prep, plan.ID, err)
+	}
+	run, err := r.submit(prep, remote, plan, m)
+	if err != nil {
+		return remote, run, r.notStarted(ctx, prep, plan.ID, err)
+	}
+	return remote, run, nil
+}
+
+// stopContext is ctx, also canceled when stop closes.
+func stopContext(ctx context.Context, stop <-chan struct{}) (context.Context, context.CancelFunc) {
+	sctx, cancel := context.WithCancel(ctx)
+	if stop == nil {
+		return sctx, cancel
+	}
+	go func() {
+		select {
+		case <-stop:
+			cancel()
+		case <-sctx.Done():
+		}
+	}()
+	return sctx, cancel
+}
+
+// notStarted records a run that never reached the target: Canceled when
+// prep ended (stopped), else Failed with cause.
+func (r *Runner) notStarted(ctx, prep context.Context, id string, cause error) error {
+	now := time.Now().UTC()
+	status, reason, ret := api.StatusFailed, cause.Error(), cause
+	if prep.Err() != nil {
+		status, reason, ret = api.StatusCanceled, "canceled before it started", ErrStopped
+		if ctx.Err() != nil {
+			ret = errors.Join(ErrStopped, ctx.Err())
+		}
+	}
+	if err := r.History.UpdateStatus(context.WithoutCancel(ctx), id, status, nil, reason, nil, &now); err != nil {
+		return errors.Join(ret, err)
+	}
+	return ret
+}
+
+// submit syncs and submits; a connection lost on the way is made again
+// and the run submitted again unless it reached the target.
+func (r *Runner) submit(ctx context.Context, remote Remote, plan Plan, m *snapshot.Manifest) (api.Run, error) {
+	if err := r.relink(ctx, remote); err != nil {
+		return api.Run{}, err
+	}
+	run, err := r.syncSubmit(ctx, remote, plan, m)
+	if err == nil || !remote.Lost() || ctx.Err() != nil {
+		return run, err
+	}
+	if rerr := r.relink(ctx, remote); rerr != nil {
+		return run, fmt.Errorf("connection to %s lost before the run started: %w", remote.Name(), errors.Join(err, rerr))
+	}
+	if got, gerr := remote.Run(ctx, plan.ID); gerr == nil {
+		r.record(ctx, got) // it started before the link dropped
+		return got, nil
+	}
+	return r.syncSubmit(ctx, remote, plan, m)
+}
+
+// syncSubmit uploads what the target lacks, then starts the run.
+func (r *Runner) syncSubmit(ctx context.Context, remote Remote, plan Plan, m *snapshot.Manifest) (api.Run, error) {
+	res, err := remote.Sync(ctx, plan.Source, m, r.Hooks.Upload)
+	if r.Hooks.Synced != nil {
+		r.Hooks.Synced(res, err)
+	}
+	if err != nil {
+		return api.Run{}, err
+	}
+	run, err := remote.Submit(ctx, plan.RunSpec(m.ID().String()))
+	if err != nil {
+		return run, err
+	}
+	r.record(ctx, run)
+	return run, nil
+}
+
+// record applies the executor's view of a run to the history; a failure
+// is logged (the run itself goes on).
+func (r *Runner) record(ctx context.Context, run api.Run) {
+	if err := r.History.ApplyRun(ctx, run); err != nil {
+		r.logger().Warn("cannot record run", "run_id", run.Spec.ID, "error", err)
+	}
+}

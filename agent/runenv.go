@@ -1,0 +1,180 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ferry-ml/ferry/agent/history"
+	"github.com/ferry-ml/ferry/conda"
+	"github.com/ferry-ml/ferry/executor/api"
+	"github.com/ferry-ml/ferry/executor/docker/imagespec"
+	"github.com/ferry-ml/ferry/executor/docker/runargs"
+)
+
+// EnvChoice is the environment a run asks for, before resolution: from
+// flags, a run configuration, or a portal's form.
+type EnvChoice struct {
+	Python      string // the interpreter of a user-managed environment
+	CondaFile   string // path of a conda spec file
+	CondaInline []byte // an inline conda spec (runconfig condaDependencies)
+	DockerImage string
+	Dockerfile  string // path of a Dockerfile
+	DockerText  string // Dockerfile content (runconfig baseDockerfile)
+	GPUs        string // a --gpus value
+	ShmSize     string
+	DockerArgs  []string // extra docker run arguments
+}
+
+// ResolvedEnv is an environment resolved: what the plan shows and records,
+// and what the executor receives.
+type ResolvedEnv struct {
+	Environment history.Environment
+	Spec        api.EnvironmentSpec
+	// Warnings are about the environment (a conda spec's oddities,
+	// docker options that do not apply), not yet shown.
+	Warnings []string
+}
+
+// InvalidError says that what a run asks for is malformed (a mistake on
+// the command line when it came from flags).
+type InvalidError struct{ Err error }
+
+func (e *InvalidError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *InvalidError) Unwrap() error { return e.Err }
+
+// ResolveEnvironment turns the run's environment choice into the plan's
+// environment and the spec the executor receives. A conda spec is parsed
+// here, so that its errors (with line numbers) come before any upload.
+func ResolveEnvironment(ch EnvChoice) (ResolvedEnv, error) {
+	if ch.DockerImage != "" && ch.Dockerfile != "" {
+		return ResolvedEnv{}, &InvalidError{errors.New("a docker image and a Dockerfile exclude each other")}
+	}
+	if ch.GPUs != "" {
+		if _, err := runargs.ParseGPUs(ch.GPUs); err != nil {
+			return ResolvedEnv{}, &InvalidError{fmt.Errorf("--gpus: %w", err)}
+		}
+	}
+	spec := api.EnvironmentSpec{Kind: api.EnvUserManaged, Python: ch.Python}
+	plan := history.Environment{Kind: api.EnvUserManaged, Python: ch.Python}
+	warnings, err := resolveConda(ch, &plan, &spec)
+	if err != nil {
+		return ResolvedEnv{}, err
+	}
+	if err := resolveDocker(ch, &plan, &spec); err != nil {
+		return ResolvedEnv{}, err
+	}
+	runWarnings, err := resolveDockerRun(ch, &plan, &spec)
+	if err != nil {
+		return ResolvedEnv{}, err
+	}
+	return ResolvedEnv{Environment: plan, Spec: spec, Warnings: append(warnings, runWarnings...)}, nil
+}
+
+// resolveDockerRun checks a docker run's options (--gpus, shm size, docker
+// arguments) into spec and plan; for any other run they are named in a
+// warning, not dropped silently.
+func resolveDockerRun(ch EnvChoice, plan *history.Environment, spec *api.EnvironmentSpec) ([]string, error) {
+	if spec.Kind != api.EnvDocker {
+		var set []string
+		if g, _ := runargs.ParseGPUs(ch.GPUs); !g.None() {
+			set = append(set, "--gpus")
+		}
+		if ch.ShmSize != "" {
+			set = append(set, "shm size")
+		}
+		if len(ch.DockerArgs) > 0 {
+			set = append(set, "docker arguments")
+		}
+		if len(set) == 0 {
+			return nil, nil
+		}
+		return []string{strings.Join(set, ", ") + ": apply to docker runs only (--docker-image, --dockerfile); ignored"}, nil
+	}
+	a, warnings, err := runargs.Parse(runargs.Args{GPUs: ch.GPUs, ShmSize: ch.ShmSize}, ch.DockerArgs)
+	if err != nil {
+		return nil, &InvalidError{err}
+	}
+	spec.GPUs, spec.ShmSize, spec.DockerArgs = ch.GPUs, ch.ShmSize, ch.DockerArgs
+	plan.GPUs, plan.ShmSize, plan.DockerArgs = a.GPUs, a.ShmSize, ch.DockerArgs
+	if plan.ShmSize == "" {
+		plan.ShmSize = runargs.DefaultShmSize
+	}
+	return warnings, nil
+}
+
+// resolveConda parses the conda spec, if any, into spec and plan.
+func resolveConda(ch EnvChoice, plan *history.Environment, spec *api.EnvironmentSpec) ([]string, error) {
+	data, dir := ch.CondaInline, "."
+	if ch.CondaFile != "" {
+		var err error
+		if data, err = os.ReadFile(ch.CondaFile); err != nil {
+			return nil, fmt.Errorf("read conda file: %w", err)
+		}
+		dir = filepath.Dir(ch.CondaFile)
+		plan.File = ch.CondaFile
+	}
+	if data == nil {
+		return nil, nil
+	}
+	s, err := conda.ParseSpec(data, dir, nil)
+	if err != nil {
+		name := ch.CondaFile
+		if name == "" {
+			name = "inline condaDependencies"
+		}
+		return nil, fmt.Errorf("conda spec %s: %w", name, err)
+	}
+	plan.Kind, plan.Python, plan.Key = api.EnvConda, "", s.Key()
+	spec.Kind, spec.Python, spec.Key = api.EnvConda, "", s.Key()
+	spec.CondaSpec, spec.CondaRequirements = data, s.PipRequirements
+	var warnings []string
+	for _, w := range s.Warnings() {
+		warnings = append(warnings, "conda spec: "+w)
+	}
+	return warnings, nil
+}
+
+// resolveDocker turns a docker choice into a docker environment (with the
+// conda spec, if any, baked into its image).
+func resolveDocker(ch EnvChoice, plan *history.Environment, spec *api.EnvironmentSpec) error {
+	if ch.Dockerfile != "" {
+		data, err := os.ReadFile(ch.Dockerfile)
+		if err != nil {
+			return fmt.Errorf("read Dockerfile: %w", err)
+		}
+		ch.DockerText = string(data)
+		plan.File = ch.Dockerfile
+	}
+	if ch.DockerImage == "" && ch.DockerText == "" {
+		return nil
+	}
+	// The executor's own key: the plan, the run log's image tag and
+	// 'ferry env list' name the image alike.
+	// spec.Key is the conda spec's normalised key, if any: a comment or a
+	// name: changed in it does not rebuild the image.
+	key := imagespec.Key(imagespec.Spec{BaseImage: ch.DockerImage, Dockerfile: []byte(ch.DockerText),
+		CondaSpec: spec.CondaSpec, CondaFiles: spec.CondaRequirements, CondaKey: spec.Key})
+	plan.Kind, plan.Python, plan.Image, plan.Key = api.EnvDocker, "", ch.DockerImage, key
+	spec.Kind, spec.Python, spec.DockerImage, spec.Dockerfile, spec.Key = api.EnvDocker, "", ch.DockerImage, ch.DockerText, key
+	return nil
+}
+
+// DescribeEnv is the one-line form of an environment for people.
+func DescribeEnv(e history.Environment) string {
+	switch e.Kind {
+	case api.EnvConda:
+		return fmt.Sprintf("conda %s (%s)", conda.ShortKey(e.Key), e.File)
+	case api.EnvDocker:
+		img := e.Image
+		if img == "" {
+			img = e.File
+		}
+		return fmt.Sprintf("docker %s (%s)", conda.ShortKey(e.Key), img)
+	}
+	return fmt.Sprintf("%s (%s)", e.Kind, e.Python)
+}

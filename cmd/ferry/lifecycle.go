@@ -1,0 +1,176 @@
+package main
+
+// What ferry run, watch, logs and runs print of agent.Runner's lifecycle,
+// and how its errors map to messages and exit codes.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/ferry-ml/ferry/agent"
+	"github.com/ferry-ml/ferry/agent/compute"
+	"github.com/ferry-ml/ferry/agent/history"
+	"github.com/ferry-ml/ferry/agent/outputs"
+	"github.com/ferry-ml/ferry/executor/api"
+	"github.com/ferry-ml/ferry/internal/ui"
+)
+
+// runReconnectFor is how long ferry run tries to make a lost connection
+// again before it gives up following (the run goes on; ferry logs -f
+// reattaches). ferry watch tries for as long as it takes.
+const runReconnectFor = 2 * time.Minute
+
+// newRunner returns the lifecycle with its progress printed through p.
+func (g *globalOptions) newRunner(hist *history.Store, p *ui.Printer, reconnectFor time.Duration) (*agent.Runner, error) {
+	store, err := outputs.Open(filepath.Join(g.Home, "blobs"))
+	if err != nil {
+		return nil, err
+	}
+	bar := newProgressBar(p)
+	return &agent.Runner{
+		History: hist, Outputs: store, Logger: g.logger, ReconnectFor: reconnectFor,
+		Hooks: agent.Hooks{
+			Upload: bar.update,
+			Synced: func(res agent.SyncResult, err error) {
+				bar.done()
+				bar.reset()
+				if err == nil {
+					printSynced(p, res)
+				}
+			},
+			Reconnecting: func(name string) { p.Noticef("ferry: connection to %s lost; reconnecting\n", name) },
+			Reconnected:  func(name string) { p.Noticef("ferry: reconnected to %s\n", name) },
+		},
+	}, nil
+}
+
+func printSynced(p *ui.Printer, res agent.SyncResult) {
+	if res.UpToDate {
+		p.Noticef("ferry: upload: nothing to send (%s)\n", res.Duration.Round(time.Millisecond))
+		return
+	}
+	p.Noticef("ferry: upload: %s, %s (%s)\n", countFiles(res.UploadedFiles), humanBytes(res.UploadedBytes), res.Duration.Round(time.Millisecond))
+}
+
+// resolveEnvironment resolves the run's environment: the flags win over
+// the run configuration's choice.
+func resolveEnvironment(opts runOptions) (agent.ResolvedEnv, error) {
+	ch := opts.env
+	ch.Python = opts.Python
+	if opts.CondaFile != "" {
+		ch.CondaFile, ch.CondaInline = opts.CondaFile, nil
+	}
+	if opts.DockerImage != "" {
+		ch.DockerImage, ch.DockerText = opts.DockerImage, ""
+	}
+	if opts.Dockerfile != "" {
+		ch.Dockerfile, ch.DockerText = opts.Dockerfile, ""
+	}
+	if opts.DockerImage != "" && opts.Dockerfile != "" {
+		return agent.ResolvedEnv{}, usageError{errors.New("--docker-image and --dockerfile exclude each other")}
+	}
+	if opts.GPUs != "" {
+		ch.GPUs = opts.GPUs
+	}
+	// Flags come after the file's arguments: docker's last-one-wins holds.
+	ch.DockerArgs = append(append([]string(nil), ch.DockerArgs...), opts.DockerArgs...)
+	env, err := agent.ResolveEnvironment(ch)
+	var inv *agent.InvalidError
+	if errors.As(err, &inv) {
+		return env, usageError{inv.Err}
+	}
+	return env, err
+}
+
+// launchError says what to do about a run that did not start.
+func launchError(g *globalOptions, name string, err error) error {
+	var re *agent.ReconnectError
+	if errors.As(err, &re) && re.GaveUp == 0 {
+		return connectError(g.targetNamed(name), re.Err)
+	}
+	return err
+}
+
+// followRun streams the run's log to stdout until it ends, records the
+// result and collects outputs. Ctrl-C detaches: the run goes on.
+func followRun(ctx context.Context, g *globalOptions, runner *agent.Runner, remote agent.Remote, p *ui.Printer, id string) error {
+	r, err := runner.Follow(ctx, remote, id, 0, p.Out, nil)
+	if errors.Is(err, context.Canceled) {
+		p.Noticef("\nferry: detached; run %s goes on.\n  reattach: ferry logs -f %s\n  cancel:   ferry cancel %s\n", id, id, id)
+		return exitError{130}
+	}
+	var re *agent.ReconnectError
+	if errors.As(err, &re) {
+		cause := error(re)
+		if re.GaveUp == 0 {
+			cause = connectError(g.targetNamed(re.Compute), re.Err)
+		}
+		return &UserError{Msg: fmt.Sprintf("lost the connection to %s: %v", re.Compute, cause),
+			Hint: fmt.Sprintf("run %s goes on there; reattach with 'ferry logs -f %s'", id, id)}
+	}
+	if err != nil {
+		return err
+	}
+	return finishRun(context.WithoutCancel(ctx), runner, remote, p, r)
+}
+
+// finishRun records a run that ended and its outputs, prints how it ended
+// and maps that to ferry's exit status.
+func finishRun(ctx context.Context, runner *agent.Runner, remote agent.Remote, p *ui.Printer, r api.Run) error {
+	f := runner.Finish(ctx, remote, r)
+	id := r.Spec.ID
+	if f.OutputsErr != nil {
+		p.Noticef("ferry: warning: outputs of %s not collected: %v (retry: ferry download %s)\n", id, f.OutputsErr, id)
+	}
+	took := ""
+	if r.StartedAt != nil && r.EndedAt != nil {
+		took = " in " + r.EndedAt.Sub(*r.StartedAt).Round(time.Millisecond).String()
+	}
+	msg := fmt.Sprintf("ferry: run %s %s%s", id, r.Status, took)
+	msg += statusReason(r.Status, r.Reason)
+	if f.Outputs > 0 {
+		msg += fmt.Sprintf("; %s in outputs/ (ferry download %s)", countFiles(f.Outputs), id)
+	}
+	p.Noticef("%s\n", msg)
+	return runExit(r)
+}
+
+// runExit maps a finished run to ferry's exit status: the script's own.
+func runExit(r api.Run) error {
+	switch {
+	case r.Status == api.StatusCompleted:
+		return nil
+	case r.ExitCode != nil && *r.ExitCode != 0:
+		return exitError{*r.ExitCode}
+	case r.Status == api.StatusCanceled:
+		return exitError{130}
+	default:
+		return exitError{1}
+	}
+}
+
+// refreshAll brings the records of unfinished runs in recs up to date from
+// their targets; see agent.Runner.RefreshAll.
+func refreshAll(ctx context.Context, g *globalOptions, hist *history.Store, p *ui.Printer, recs []history.Record) error {
+	runner, err := g.newRunner(hist, p, 0)
+	if err != nil {
+		return err
+	}
+	dial := func(ctx context.Context, name string) (agent.Remote, error) { return g.connect(ctx, name) }
+	runner.RefreshAll(ctx, dial, recs, func(name string, n int, err error) {
+		p.Noticef("ferry: warning: cannot reach %s to refresh %d unfinished run(s); shown as last known: %v\n", name, n, err)
+	})
+	return nil
+}
+
+// targetNamed is the attached compute target name, for messages.
+func (g *globalOptions) targetNamed(name string) compute.Target {
+	t, err := getTarget(g, name)
+	if err != nil {
+		return compute.Target{Name: name}
+	}
+	return t
+}
