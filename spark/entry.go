@@ -1,0 +1,51 @@
+package spark
+
+import (
+	"bytes"
+	"strconv"
+	"text/template"
+)
+
+// entryTemplate is the driver's entry point. spark-submit runs it as the
+// primary resource; it moves into the snapshot (the unpacked archive in a
+// cluster-mode container, the materialised snapshot on the head node in
+// client mode), so that relative imports and data files work as they do
+// locally, then runs the script as __main__ with its arguments. In cluster
+// mode, files the script left in outputs/ are copied to FERRY_OUTPUTS_DIR on
+// the default file system (the container's disk is gone afterwards).
+var entryTemplate = template.Must(template.New("entry").Parse(`# ferry: the driver's entry point for run {{.RunID}} (generated).
+import os, runpy, subprocess, sys
+snap = {{.Snapshot}}
+script = os.path.join(snap, {{.Script}})
+os.chdir(snap)
+sys.path.insert(0, os.path.dirname(script))
+sys.argv = [script] + sys.argv[1:]
+code = 0
+try:
+    runpy.run_path(script, run_name="__main__")
+except SystemExit as e:
+    code = e.code
+finally:
+    if {{.Cluster}} and os.path.isdir("outputs") and os.listdir("outputs"):
+        dest = os.environ.get("FERRY_OUTPUTS_DIR", "")
+        names = [os.path.join("outputs", n) for n in sorted(os.listdir("outputs"))]
+        sys.stdout.flush()
+        if dest and subprocess.call(["hdfs", "dfs", "-put", "-f"] + names + [dest]) != 0:
+            sys.stderr.write("ferry: could not copy outputs/ to %s\n" % dest)
+sys.exit(code)
+`))
+
+// EntryPoint returns the entry point's Python source. workDir is the
+// materialised snapshot on the head node (used in client mode).
+func (j Job) EntryPoint(workDir string) []byte {
+	snap := strconv.Quote(workDir)
+	cluster := "False"
+	if j.Mode() == ModeCluster {
+		snap, cluster = `os.path.abspath("`+SnapshotAlias+`")`, "True"
+	}
+	var b bytes.Buffer
+	_ = entryTemplate.Execute(&b, map[string]string{
+		"RunID": j.RunID, "Snapshot": snap, "Script": strconv.Quote(j.Script), "Cluster": cluster,
+	})
+	return b.Bytes()
+}
