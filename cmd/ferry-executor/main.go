@@ -12,6 +12,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/ferry-ml/ferry/executor/runner"
+	"github.com/ferry-ml/ferry/executor/sparkrun"
 	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
 )
@@ -21,6 +23,9 @@ func main() {
 	// or see its flag parsing: dispatch before anything else.
 	if len(os.Args) > 1 && os.Args[1] == "shim" {
 		os.Exit(runShim(os.Args[2:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == runner.SparkTrackCommand {
+		os.Exit(sparkrun.Track(os.Args[2:]))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := newRootCommand().ExecuteContext(ctx)
@@ -61,6 +66,7 @@ func newRootCommand() *cobra.Command {
 		newProxyCommand(g),
 		newVersionCommand(),
 		&cobra.Command{Use: "shim", Short: "Supervise one run (started by the daemon)", DisableFlagParsing: true},
+		&cobra.Command{Use: runner.SparkTrackCommand, Short: "Submit and follow one Spark run (started by a shim)", DisableFlagParsing: true},
 	)
 	return root
 }

@@ -86,6 +86,22 @@ type RunSpec struct {
 	Env         map[string]string `json:"env,omitempty"`
 	MaxDuration time.Duration     `json:"max_duration,omitempty"` // 0: no limit
 	Environment EnvironmentSpec   `json:"environment"`
+	// Spark, when set, makes the run one spark-submit to YARN (an
+	// hdinsight target) instead of a local process.
+	Spark *SparkSpec `json:"spark,omitempty"`
+}
+
+// SparkSpec is what a PySpark run adds to its RunSpec: Azure ML's
+// hdi.yarnDeployMode, spark.configuration and environment.spark.
+type SparkSpec struct {
+	// DeployMode is "cluster" (the default when empty) or "client".
+	DeployMode string `json:"deploy_mode,omitempty"`
+	// Conf is spark.configuration; each key overrides ferry's setting.
+	Conf map[string]string `json:"conf,omitempty"`
+	// Packages are Maven coordinates group:artifact:version.
+	Packages []string `json:"packages,omitempty"`
+	// Repositories are Maven repository URLs.
+	Repositories []string `json:"repositories,omitempty"`
 }
 
 // Run is the executor's record of one run.

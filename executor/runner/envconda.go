@@ -26,6 +26,8 @@ type envSetup struct {
 	python string
 	vars   [][2]string
 	image  string // docker image to run in; "" runs on the host
+	// prefix and condaKey name a conda environment's prefix and cache key.
+	prefix, condaKey string
 }
 
 // prepareEnv readies the run's environment by kind.
@@ -75,7 +77,7 @@ func (r *Runner) prepareConda(ctx context.Context, st *runState) (envSetup, erro
 		return envSetup{}, err
 	}
 	bin := filepath.Join(env.Prefix, "bin")
-	setup := envSetup{python: filepath.Join(bin, "python"), vars: [][2]string{
+	setup := envSetup{python: filepath.Join(bin, "python"), prefix: env.Prefix, condaKey: env.Key, vars: [][2]string{
 		{"PATH", bin + string(os.PathListSeparator) + os.Getenv("PATH")},
 		{"CONDA_PREFIX", env.Prefix},
 		{"CONDA_DEFAULT_ENV", env.Prefix},

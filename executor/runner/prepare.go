@@ -79,18 +79,11 @@ func (r *Runner) prepareRun(ctx context.Context, st *runState) (shimConfig, erro
 	if err := ctx.Err(); err != nil {
 		return shimConfig{}, err
 	}
-	conf := shimConfig{
-		RunID:       spec.ID,
-		Dir:         st.paths.work(),
-		MaxDuration: spec.MaxDuration,
-		KillGrace:   r.cfg.KillGrace,
+	conf, err := r.launcherFor(spec).launch(ctx, st, env)
+	if err != nil {
+		return shimConfig{}, err
 	}
-	if env.image != "" {
-		conf.Docker = r.dockerLaunch(st, env)
-		return conf, nil
-	}
-	conf.Argv = append([]string{env.python, spec.Script}, spec.Args...)
-	conf.Env = r.runEnv(st, env.vars)
+	conf.RunID, conf.MaxDuration, conf.KillGrace = spec.ID, spec.MaxDuration, r.cfg.KillGrace
 	return conf, nil
 }
 
