@@ -8,7 +8,7 @@ BUILD_ID := $(shell find . -path ./bin -prune -o \( -name '*.go' -o -name go.mod
 LDFLAGS  := -s -w -X github.com/ferry-ml/ferry/internal/buildinfo.Version=$(VERSION) -X github.com/ferry-ml/ferry/internal/buildinfo.BuildID=$(BUILD_ID)
 BIN      := bin
 
-.PHONY: build test test-deps unit bench lint clean
+.PHONY: build test test-deps unit bench lint clean hdi-up hdi-down
 
 ## build: ferry for this machine, ferry-executor for linux/amd64 and linux/arm64 (all static)
 build:
@@ -36,6 +36,15 @@ bench: test-deps build
 lint:
 	go vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go'; git ls-files -o --exclude-standard '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+## hdi-up: start a local HDInsight-like head node (sshd + TEST STAND-INS for spark-submit, yarn, hdfs);
+## the last line printed is the `ferry compute attach` command for it
+hdi-up:
+	@bash scripts/hdi-up.sh
+
+## hdi-down: remove the container hdi-up started
+hdi-down:
+	@bash scripts/hdi-down.sh
 
 clean:
 	rm -rf $(BIN)
