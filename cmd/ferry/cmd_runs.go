@@ -242,8 +242,8 @@ func printRecord(p *ui.Printer, r history.Record) {
 	if r.EndedAt != nil {
 		row("ended", r.EndedAt.Local().Format(time.RFC3339)+" (took "+duration(r)+")")
 	}
-	for _, m := range lastMetrics(r.Metrics) {
-		row("metric "+m.Name, fmt.Sprintf("%g (last of %d)", m.Value, m.count))
+	for _, m := range summarizeMetrics(r.Metrics) {
+		row(m.label, m.text)
 	}
 	if len(r.Outputs) > 0 {
 		row("outputs", fmt.Sprintf("%s (ferry download %s)", countFiles(len(r.Outputs)), r.ID))
@@ -261,28 +261,6 @@ func statusReason(st api.Status, reason string) string {
 		return ""
 	}
 	return ": " + reason
-}
-
-type metricSummary struct {
-	api.Metric
-	count int
-}
-
-// lastMetrics returns each metric's last value, in first-seen order.
-func lastMetrics(ms []api.Metric) []metricSummary {
-	idx := map[string]int{}
-	var out []metricSummary
-	for _, m := range ms {
-		i, ok := idx[m.Name]
-		if !ok {
-			idx[m.Name] = len(out)
-			out = append(out, metricSummary{Metric: m})
-			i = len(out) - 1
-		}
-		out[i].Metric = m
-		out[i].count++
-	}
-	return out
 }
 
 func newLogsCommand(g *globalOptions) *cobra.Command {

@@ -118,12 +118,58 @@ type Run struct {
 	Metrics   []Metric   `json:"metrics,omitempty"` // filled once the run ended
 }
 
-// Metric is one line of the run's metrics file.
+// Metric is one line of the run's metrics file: one JSON object per line,
+// written by the Python helper (ferry_run, and the azureml.core shim).
+// Kind says which of the value fields holds the value; readers skip kinds
+// they do not know, so new kinds can be added without breaking old readers.
 type Metric struct {
-	Name  string   `json:"name"`
-	Value float64  `json:"value"`
-	Step  *int64   `json:"step,omitempty"`
-	Time  *float64 `json:"time,omitempty"` // unix seconds, when the helper recorded it
+	Name string `json:"name"`
+	// Kind is one of the Metric* kinds; "" is MetricScalar (lines written
+	// before kinds existed).
+	Kind string `json:"kind,omitempty"`
+	// Value is a scalar's number (0 when the scalar is Text).
+	Value float64 `json:"value"`
+	// Text is a scalar logged as a string (run.log("optimizer", "adam")),
+	// or a tag's value.
+	Text string `json:"text,omitempty"`
+	// Values is a list's values (numbers or strings), in order.
+	Values []any `json:"values,omitempty"`
+	// Row is one row of a table: column name to value. Rows of one name
+	// make up a table.
+	Row map[string]any `json:"row,omitempty"`
+	// Table is a whole table: column name to its values.
+	Table map[string][]any `json:"table,omitempty"`
+	// Path is an image's file, relative to the run's outputs/ directory.
+	Path        string   `json:"path,omitempty"`
+	Description string   `json:"description,omitempty"`
+	Step        *int64   `json:"step,omitempty"`
+	Time        *float64 `json:"time,omitempty"` // unix seconds, when the helper recorded it
+}
+
+// Metric kinds (Metric.Kind), as Azure ML's Run logs them.
+const (
+	// MetricScalar is one value of a series (run.log): Value or Text.
+	MetricScalar = "scalar"
+	// MetricList is a list of values logged at once (run.log_list): Values.
+	MetricList = "list"
+	// MetricRow is one row of a table (run.log_row): Row.
+	MetricRow = "row"
+	// MetricTable is a table logged at once (run.log_table): Table.
+	MetricTable = "table"
+	// MetricImage is an image saved under outputs/ (run.log_image): Path.
+	MetricImage = "image"
+	// MetricTag is a run tag (run.tag, run.set_tags): Text. It is not a
+	// metric; it travels in the same stream so that every process of a
+	// run can set one.
+	MetricTag = "tag"
+)
+
+// KindOrScalar is m.Kind, with "" read as MetricScalar.
+func (m Metric) KindOrScalar() string {
+	if m.Kind == "" {
+		return MetricScalar
+	}
+	return m.Kind
 }
 
 // OutputFile describes one file under the run's outputs/ directory.

@@ -13,7 +13,8 @@
 //
 // On-disk layout under Config.StateDir:
 //
-//	lib/python/ferry_run.py   the metrics helper, importable by every run
+//	lib/python/ferry_run.py   the metrics helper (and Azure ML's Run), importable by every run
+//	lib/python/sitecustomize.py  resolves azureml.core to ferry_run when it is not installed
 //	runs/<id>/run.json        the api.Run record (temp file + rename)
 //	runs/<id>/log             the script's stdout+stderr, append-only
 //	runs/<id>/work/           the materialised snapshot, the working directory

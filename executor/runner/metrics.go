@@ -36,6 +36,7 @@ func readMetrics(path string, log hclog.Logger) []api.Metric {
 			skipped++
 			continue
 		}
+		m.Kind = m.KindOrScalar()
 		out = append(out, m)
 	}
 	if err := sc.Err(); err != nil {

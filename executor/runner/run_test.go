@@ -106,11 +106,17 @@ func TestRunEnvironmentAndMetrics(t *testing.T) {
 			t.Errorf("metric %s has no time", m.Name)
 		}
 	}
-	if strings.Join(names, ",") != "loss,loss,acc,lr,lr" {
+	if strings.Join(names, ",") != "loss,loss,acc,lr,nan" {
 		t.Fatalf("metrics %v", names)
 	}
-	if m := got.Metrics[1]; m.Value != 0.25 || m.Step == nil || *m.Step != 2 {
+	if m := got.Metrics[1]; m.Value != 0.25 || m.Step == nil || *m.Step != 2 || m.Kind != api.MetricScalar {
 		t.Fatalf("second metric %+v", m)
+	}
+	if m := got.Metrics[3]; m.Kind != api.MetricList || len(m.Values) != 2 || m.Values[1] != 0.01 {
+		t.Fatalf("list metric %+v", m)
+	}
+	if m := got.Metrics[4]; m.Kind != api.MetricScalar || m.Text != "nan" {
+		t.Fatalf("NaN metric %+v", m)
 	}
 }
 
