@@ -16,8 +16,11 @@ import (
 //go:embed python/ferry_run.py python/sitecustomize.py
 var helperFiles embed.FS
 
+// helperName is the module file scripts import as "import ferry_run".
+const helperName = "ferry_run.py"
+
 // helperNames are the files of helperFiles, installed under the same names.
-var helperNames = []string{"ferry_run.py", "sitecustomize.py"}
+var helperNames = []string{helperName, "sitecustomize.py"}
 
 // installHelper writes the Python helpers into dir unless they are there
 // already with the same content.
