@@ -90,6 +90,10 @@ func runComputeAttach(ctx context.Context, opts attachOptions, g *globalOptions,
 		}
 		t.Password = pw
 	}
+	if t.Name == compute.LocalName {
+		return &UserError{Msg: "local is the built-in target (this machine) and needs no attaching",
+			Hint: "give the SSH host another name: ferry compute attach NAME --address HOST"}
+	}
 	if err := t.Validate(); err != nil {
 		return usageError{err}
 	}
@@ -201,7 +205,8 @@ func newComputeShowCommand(g *globalOptions) *cobra.Command {
 }
 
 func newComputeDetachCommand(g *globalOptions) *cobra.Command {
-	return &cobra.Command{
+	var jsonOut bool
+	cmd := &cobra.Command{
 		Use:   "detach NAME",
 		Short: "Forget a compute target (nothing on the machine is touched)",
 		Args:  exactArgs(1, "NAME"),
@@ -215,10 +220,16 @@ func newComputeDetachCommand(g *globalOptions) *cobra.Command {
 			}
 			os.Remove(g.Home + "/cache/targets/" + args[0] + ".json")
 			os.Remove(g.Home + "/cache/synced/" + args[0] + ".manifest")
-			ui.New(false).Printf("detached compute target %s\n", args[0])
+			p := ui.New(jsonOut)
+			if jsonOut {
+				return p.PrintJSON(map[string]any{"name": args[0], "detached": true})
+			}
+			p.Printf("detached compute target %s\n", args[0])
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&jsonOut, "json", false, `print JSON: {"name": NAME, "detached": true}`)
+	return cmd
 }
 
 // getTarget loads a target, mapping "not found" to a helpful error.

@@ -47,6 +47,7 @@ space; prune orders both kinds together by last use. Only images ferry built
 	prune.Flags().IntVar(&opts.Keep, "keep", -1, "keep this many most recently used environments")
 	prune.Flags().StringVar(&opts.MaxSize, "max-size", "", "keep at most this much in all, e.g. 10G")
 	prune.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
+	rm.Flags().BoolVar(&opts.JSON, "json", false, `print JSON: {"removed": [environments]}`)
 	cmd.AddCommand(list, rm, prune)
 	return cmd
 }
@@ -87,23 +88,40 @@ func runEnvRemove(ctx context.Context, opts envOptions, g *globalOptions, keys [
 	if err != nil {
 		return fmt.Errorf("list environments on %s: %w", opts.Compute, err)
 	}
-	p := ui.New(false)
+	p := ui.New(opts.JSON)
+	removed := []api.EnvInfo{}
 	for _, k := range keys {
 		env, err := matchKey(envs, k)
+		if err == nil {
+			_, err = conn.Executor.RemoveEnv(ctx, env.Key)
+			err = removeEnvError(env, err)
+		}
 		if err != nil {
-			return err
+			// What was removed before the failure is still said.
+			return errors.Join(printRemoved(p, removed), err)
 		}
-		if _, err := conn.Executor.RemoveEnv(ctx, env.Key); err != nil {
-			return removeEnvError(env, err)
+		removed = append(removed, env)
+		if !opts.JSON {
+			p.Printf("removed %s\n", conda.ShortKey(env.Key))
 		}
-		p.Printf("removed %s\n", conda.ShortKey(env.Key))
 	}
-	return nil
+	return printRemoved(p, removed)
+}
+
+// printRemoved prints ferry env rm's JSON answer; text was printed as it went.
+func printRemoved(p *ui.Printer, removed []api.EnvInfo) error {
+	if !p.JSON {
+		return nil
+	}
+	return p.PrintJSON(map[string]any{"removed": removed})
 }
 
 // removeEnvError explains a refused removal of env: a 409 means a conda
 // environment is being built or a container uses the image.
 func removeEnvError(env api.EnvInfo, err error) error {
+	if err == nil {
+		return nil
+	}
 	var ae *client.APIError
 	if !errors.As(err, &ae) || ae.Status != 409 {
 		return fmt.Errorf("remove environment %s: %w", conda.ShortKey(env.Key), err)

@@ -5,14 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/ferry-ml/ferry/agent"
 	"github.com/ferry-ml/ferry/agent/history"
-	"github.com/ferry-ml/ferry/agent/outputs"
 	"github.com/ferry-ml/ferry/executor/api"
 	"github.com/ferry-ml/ferry/internal/ui"
 	"github.com/spf13/cobra"
@@ -54,13 +52,16 @@ target) and records what they say, outputs included.`,
 }
 
 func runRuns(ctx context.Context, opts runsOptions, g *globalOptions) error {
+	filter, err := opts.filter()
+	if err != nil {
+		return err
+	}
 	hist, err := openHistory(g)
 	if err != nil {
 		return err
 	}
 	defer hist.Close()
-	recs, err := hist.List(ctx, history.Filter{Experiment: opts.Experiment, Compute: opts.Compute,
-		Status: api.Status(opts.Status), Limit: opts.Limit})
+	recs, err := hist.List(ctx, filter)
 	if err != nil {
 		return err
 	}
@@ -77,8 +78,7 @@ func runRuns(ctx context.Context, opts runsOptions, g *globalOptions) error {
 		return p.PrintJSON(recs)
 	}
 	if len(recs) == 0 {
-		p.Noticef("no runs yet: start one with 'ferry run SCRIPT'\n")
-		return nil
+		return noRuns(ctx, hist, p, opts)
 	}
 	tw := tabwriter.NewWriter(p.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "RUN\tSTATUS\tEXIT\tCOMPUTE\tEXPERIMENT\tCREATED\tDURATION\tSCRIPT")
@@ -87,6 +87,50 @@ func runRuns(ctx context.Context, opts runsOptions, g *globalOptions) error {
 			r.Experiment, r.CreatedAt.Local().Format("2006-01-02 15:04:05"), duration(r), r.Script)
 	}
 	return tw.Flush()
+}
+
+// filter checks the options and returns the history filter they ask for.
+func (opts runsOptions) filter() (history.Filter, error) {
+	f := history.Filter{Experiment: opts.Experiment, Compute: opts.Compute, Limit: opts.Limit}
+	if opts.Status != "" {
+		st, ok := api.ParseStatus(opts.Status)
+		if !ok {
+			return f, usageError{fmt.Errorf("--status %q: want one of %s", opts.Status, statusWords())}
+		}
+		f.Status = st
+	}
+	return f, nil
+}
+
+// statusWords is "Queued, Preparing, ..., Canceled".
+func statusWords() string {
+	w := make([]string, len(api.Statuses))
+	for i, st := range api.Statuses {
+		w[i] = string(st)
+	}
+	return strings.Join(w, ", ")
+}
+
+// noRuns says why ferry runs listed nothing: an empty history, or filters
+// that matched none of the runs it holds.
+func noRuns(ctx context.Context, hist *history.Store, p *ui.Printer, opts runsOptions) error {
+	n, err := hist.Count(ctx)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		p.Noticef("no runs yet: start one with 'ferry run SCRIPT'\n")
+		return nil
+	}
+	var by []string
+	for _, f := range []struct{ flag, val string }{{"--experiment", opts.Experiment},
+		{"--compute", opts.Compute}, {"--status", opts.Status}} {
+		if f.val != "" {
+			by = append(by, f.flag+" "+f.val)
+		}
+	}
+	p.Noticef("no runs match %s (%d in the history; 'ferry runs' lists them)\n", strings.Join(by, " "), n)
+	return nil
 }
 
 // countFiles is "1 file" or "n files".
@@ -296,85 +340,4 @@ func runLogs(ctx context.Context, g *globalOptions, id string, follow bool) erro
 		return err
 	}
 	return followRun(ctx, g, runner, conn, p, rec.ID)
-}
-
-func newCancelCommand(g *globalOptions) *cobra.Command {
-	return &cobra.Command{
-		Use:   "cancel RUN",
-		Short: "Stop a run (SIGTERM to all its processes, SIGKILL after a grace period)",
-		Args:  exactArgs(1, "RUN"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := contextOf(cmd)
-			hist, rec, conn, err := openRunConn(ctx, g, args[0])
-			if err != nil {
-				return err
-			}
-			defer hist.Close()
-			defer conn.Close()
-			if r, err := conn.Run(ctx, rec.ID); err == nil && r.Status.Terminal() {
-				hist.ApplyRun(ctx, r)
-				ui.New(false).Printf("run %s had already ended: %s\n", rec.ID, r.Status)
-				return nil
-			}
-			r, err := conn.Cancel(ctx, rec.ID)
-			if err != nil {
-				return err
-			}
-			hist.ApplyRun(ctx, r)
-			if r.Status.Terminal() && r.Status != api.StatusCanceled {
-				ui.New(false).Printf("run %s had already ended: %s\n", rec.ID, r.Status)
-				return nil
-			}
-			ui.New(false).Printf("canceling run %s (ferry logs -f %s shows the end)\n", rec.ID, rec.ID)
-			return nil
-		},
-	}
-}
-
-func newDownloadCommand(g *globalOptions) *cobra.Command {
-	var to string
-	cmd := &cobra.Command{
-		Use:   "download RUN [--to DIR]",
-		Short: "Write a run's outputs/ to a directory (default ./outputs/RUN)",
-		Args:  exactArgs(1, "RUN"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runDownload(contextOf(cmd), g, args[0], to)
-		},
-	}
-	cmd.Flags().StringVar(&to, "to", "", "destination directory (default ./outputs/RUN)")
-	return cmd
-}
-
-func runDownload(ctx context.Context, g *globalOptions, id, to string) error {
-	hist, rec, err := openRun(ctx, g, id)
-	if err != nil {
-		return err
-	}
-	defer hist.Close()
-	store, err := outputs.Open(filepath.Join(g.Home, "blobs"))
-	if err != nil {
-		return err
-	}
-	if rec.Outputs == nil || len(store.Missing(rec.Outputs)) > 0 {
-		conn, err := g.connect(ctx, rec.Compute)
-		if err != nil {
-			return err
-		}
-		files, _, err := conn.FetchOutputs(ctx, rec.ID, store)
-		conn.Close()
-		if err != nil {
-			return err
-		}
-		rec.Outputs = files
-		hist.SetOutputs(ctx, rec.ID, "", files)
-	}
-	if to == "" {
-		to = filepath.Join("outputs", rec.ID)
-	}
-	if err := store.Materialize(rec.Outputs, to); err != nil {
-		return fmt.Errorf("write outputs to %s: %w", to, err)
-	}
-	hist.SetOutputs(ctx, rec.ID, to, rec.Outputs)
-	ui.New(false).Printf("wrote %s of run %s to %s\n", countFiles(len(rec.Outputs)), rec.ID, to)
-	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"runtime"
 
 	"github.com/ferry-ml/ferry/executor/api"
@@ -33,7 +34,12 @@ func runVersion(opts versionOptions, p *ui.Printer) error {
 			"os": runtime.GOOS, "arch": runtime.GOARCH,
 		})
 	}
-	p.Printf("ferry %s (build %s, protocol %d, %s %s/%s)\n", buildinfo.Version, buildinfo.BuildID,
-		api.ProtocolVersion, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	p.Printf("%s\n", versionLine())
 	return nil
+}
+
+// versionLine is the one line `ferry version` and `ferry --version` print.
+func versionLine() string {
+	return fmt.Sprintf("ferry %s (build %s, protocol %d, %s %s/%s)", buildinfo.Version, buildinfo.BuildID,
+		api.ProtocolVersion, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
 )
 
 // UserError is an error whose message is meant for the person at the
@@ -36,10 +39,11 @@ type exitError struct{ code int }
 
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
-// exitCode maps an error to the process exit status and prints it once.
+// exitCode maps an error to the process exit status and prints it once;
+// a usage error points to the help of cmd, the command that ran.
 //
 //	0 ok, 1 error, 2 usage, 130 interrupted, or the run's own status.
-func exitCode(err error, stderr io.Writer) int {
+func exitCode(err error, cmd *cobra.Command, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}
@@ -61,9 +65,48 @@ func exitCode(err error, stderr io.Writer) int {
 	}
 	var us usageError
 	if errors.As(err, &us) {
-		fmt.Fprintf(stderr, "ferry: %s\nRun 'ferry --help' for usage.\n", us.err)
+		path := "ferry"
+		if cmd != nil {
+			path = cmd.CommandPath()
+		}
+		fmt.Fprintf(stderr, "ferry: %s\nRun '%s --help' for usage.\n", us.err, path)
 		return 2
 	}
 	fmt.Fprintf(stderr, "ferry: %s\n", err)
 	return 1
+}
+
+// usageArgs makes every command's argument check return a usage error
+// (exit status 2), cobra's own checks (NoArgs) included, and makes a command
+// that only groups others refuse an unknown subcommand the same way.
+func usageArgs(cmd *cobra.Command) {
+	if cmd.Args == nil && cmd.HasSubCommands() && !cmd.Runnable() {
+		cmd.Args = unknownSubcommand
+		cmd.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
+	}
+	if check := cmd.Args; check != nil {
+		cmd.Args = func(c *cobra.Command, args []string) error {
+			err := check(c, args)
+			var us usageError
+			if err == nil || errors.As(err, &us) {
+				return err
+			}
+			return usageError{err}
+		}
+	}
+	for _, sub := range cmd.Commands() {
+		usageArgs(sub)
+	}
+}
+
+// unknownSubcommand refuses arguments to a command that only groups others.
+func unknownSubcommand(c *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], c.CommandPath())
+	if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += " (did you mean " + strings.Join(s, ", ") + "?)"
+	}
+	return errors.New(msg)
 }

@@ -138,15 +138,21 @@ func finishRun(ctx context.Context, runner *agent.Runner, remote agent.Remote, p
 	return runExit(r)
 }
 
-// runExit maps a finished run to ferry's exit status: the script's own.
+// exitCanceled is ferry's exit status for a run that was canceled: 128 +
+// SIGTERM, as a shell reports a job stopped by kill, and never 130, which
+// says that Ctrl-C stopped ferry itself while the run goes on.
+const exitCanceled = 143
+
+// runExit maps a finished run to ferry's exit status: the script's own, or
+// exitCanceled.
 func runExit(r api.Run) error {
 	switch {
 	case r.Status == api.StatusCompleted:
 		return nil
+	case r.Status == api.StatusCanceled:
+		return exitError{exitCanceled}
 	case r.ExitCode != nil && *r.ExitCode != 0:
 		return exitError{*r.ExitCode}
-	case r.Status == api.StatusCanceled:
-		return exitError{130}
 	default:
 		return exitError{1}
 	}

@@ -10,15 +10,16 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/ferry-ml/ferry/internal/buildinfo"
 	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := newRootCommand().ExecuteContext(ctx)
+	cmd, err := newRootCommand().ExecuteContextC(ctx)
 	stop()
-	os.Exit(exitCode(err, os.Stderr))
+	os.Exit(exitCode(err, cmd, os.Stderr))
 }
 
 // globalOptions are the flags every command shares.
@@ -45,6 +46,8 @@ streams its logs back. Runs survive dropped connections.`,
 		},
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.Version = buildinfo.Version
+	root.SetVersionTemplate(versionLine() + "\n")
 	f := root.PersistentFlags()
 	f.StringVar(&g.LogLevel, "log-level", envOr("FERRY_LOG_LEVEL", "warn"), "diagnostics level: trace, debug, info, warn, error (env FERRY_LOG_LEVEL)")
 	f.BoolVar(&g.LogJSON, "log-json", os.Getenv("FERRY_LOG_JSON") != "", "write diagnostics as JSON (env FERRY_LOG_JSON)")
@@ -63,6 +66,8 @@ streams its logs back. Runs survive dropped connections.`,
 		newEnvCommand(g),
 		newRunconfigCommand(g),
 	)
+	usageArgs(root)
+	registerCompletions(root)
 	return root
 }
 

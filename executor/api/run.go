@@ -1,6 +1,9 @@
 package api
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Endpoints for runs.
 //
@@ -179,4 +182,18 @@ type OutputFile struct {
 	Size int64  `json:"size"`
 	Hash string `json:"hash"` // SHA-256, hex
 	Link string `json:"link,omitempty"`
+}
+
+// Statuses lists every run state, in lifecycle order.
+var Statuses = []Status{StatusQueued, StatusPreparing, StatusRunning, StatusCompleted, StatusFailed, StatusCanceled}
+
+// ParseStatus returns the status named s, ignoring case ("completed" is
+// Completed); ok is false when s names none.
+func ParseStatus(s string) (st Status, ok bool) {
+	for _, st := range Statuses {
+		if strings.EqualFold(s, string(st)) {
+			return st, true
+		}
+	}
+	return "", false
 }

@@ -48,8 +48,8 @@ func TestCancelKillsProcessTree(t *testing.T) {
 		t.Fatalf("cancel: %d", code)
 	}
 	got := e.wait(run.Spec.ID)
-	if got.Status != api.StatusCanceled || got.Reason != "canceled" {
-		t.Fatalf("status %s reason %q", got.Status, got.Reason)
+	if got.Status != api.StatusCanceled || got.Reason != "canceled" || got.ExitCode != nil {
+		t.Fatalf("status %s reason %q exit code %v, want Canceled, canceled, none", got.Status, got.Reason, got.ExitCode)
 	}
 	if took := time.Since(start); took < testKillGrace {
 		t.Fatalf("a SIGTERM-ignoring script stopped after %v, before the grace period", took)
@@ -105,7 +105,27 @@ func TestCancelWhilePreparing(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := e.wait(run.Spec.ID)
-	if got.Status != api.StatusCanceled || got.StartedAt != nil {
-		t.Fatalf("status %s, started %v", got.Status, got.StartedAt)
+	if got.Status != api.StatusCanceled || got.StartedAt != nil || got.ExitCode != nil {
+		t.Fatalf("status %s, started %v, exit code %v", got.Status, got.StartedAt, got.ExitCode)
+	}
+}
+
+// A script that ends on SIGTERM (exit 143 to a shell) and one killed after
+// the grace period both end Canceled with no exit code: one rule.
+func TestCancelHasNoExitCode(t *testing.T) {
+	e := newEnv(t, map[string]testutil.Tree{"s": {
+		"a.py": py("import time", "print('ready', flush=True)", "time.sleep(300)"),
+	}})
+	run := e.submit(api.RunSpec{Snapshot: "s", Script: "a.py"})
+	e.waitForLine(run.Spec.ID, "ready")
+	if _, err := e.r.Cancel(t.Context(), run.Spec.ID); err != nil {
+		t.Fatal(err)
+	}
+	got := e.wait(run.Spec.ID)
+	if got.ExitCode != nil {
+		t.Fatalf("status %s (%s), exit code %d; want Canceled with none", got.Status, got.Reason, *got.ExitCode)
+	}
+	if got.Status != api.StatusCanceled {
+		t.Fatalf("status %s (%s), want Canceled", got.Status, got.Reason)
 	}
 }

@@ -80,10 +80,17 @@ func (r *Runner) finishFromExitFile(st *runState) bool {
 		return true
 	}
 	status, reason := outcome(rec, st.spec)
+	code := rec.ExitCode
+	if status == api.StatusCanceled {
+		// A canceled run has no exit code of its own, whether it was stopped
+		// before the script started, by SIGTERM or by the SIGKILL after the
+		// grace period: one rule, whatever the script did with the signal.
+		code = nil
+	}
 	metrics := readMetrics(st.paths.metrics(), r.log.With("run_id", st.spec.ID))
 	now := time.Now().UTC()
 	err = r.update(st, func(run *api.Run) {
-		run.Status, run.ExitCode, run.Reason, run.EndedAt = status, rec.ExitCode, reason, &now
+		run.Status, run.ExitCode, run.Reason, run.EndedAt = status, code, reason, &now
 		run.Metrics = metrics
 		if fi, err := os.Stat(st.paths.log()); err == nil {
 			run.LogSize = fi.Size()
