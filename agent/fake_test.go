@@ -154,11 +154,11 @@ func (f *fakeRemote) Follow(ctx context.Context, id string, offset int64, w io.W
 	return f.final, nil
 }
 
-func (f *fakeRemote) FetchOutputs(_ context.Context, _ string, store *outputs.Store) ([]api.OutputFile, int, error) {
+func (f *fakeRemote) FetchOutputs(_ context.Context, _ string, store *outputs.Store, _ int64) (FetchedOutputs, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.lost {
-		return nil, 0, errors.New("outputs: connection lost")
+		return FetchedOutputs{}, errors.New("outputs: connection lost")
 	}
-	return f.files, 0, nil
+	return FetchedOutputs{Files: f.files}, nil
 }

@@ -27,14 +27,17 @@ func (r *Runner) Finish(ctx context.Context, remote Remote, run api.Run) Finishe
 // CollectOutputs brings run id's outputs/ into the local store and
 // records the list; it returns the number of files.
 func (r *Runner) CollectOutputs(ctx context.Context, remote Remote, id string) (int, error) {
-	files, _, err := remote.FetchOutputs(ctx, id, r.Outputs)
+	got, err := remote.FetchOutputs(ctx, id, r.Outputs, r.MaxOutputSize)
 	if err != nil {
 		return 0, err
 	}
-	if err := r.History.SetOutputs(ctx, id, "", files); err != nil {
+	if len(got.Skipped) > 0 && r.Hooks.OutputsSkipped != nil {
+		r.Hooks.OutputsSkipped(id, got)
+	}
+	if err := r.History.SetOutputs(ctx, id, "", got.Files); err != nil {
 		return 0, err
 	}
-	return len(files), nil
+	return len(got.Files), nil
 }
 
 // Refresh records what the target says of rec's run, collects its

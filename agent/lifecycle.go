@@ -58,8 +58,9 @@ type Remote interface {
 	Link
 	// Sync uploads what the target lacks of snapshot m of root.
 	Sync(ctx context.Context, root string, m *snapshot.Manifest, progress Progress) (SyncResult, error)
-	// FetchOutputs copies a run's outputs/ into store.
-	FetchOutputs(ctx context.Context, id string, store *outputs.Store) ([]api.OutputFile, int, error)
+	// FetchOutputs copies a run's outputs/ into store, up to maxBytes
+	// (<= 0: no cap).
+	FetchOutputs(ctx context.Context, id string, store *outputs.Store, maxBytes int64) (FetchedOutputs, error)
 }
 
 var _ Remote = (*Conn)(nil)
@@ -88,6 +89,9 @@ type Hooks struct {
 	// made again; Reconnected that it was.
 	Reconnecting func(compute string)
 	Reconnected  func(compute string)
+	// OutputsSkipped reports outputs of run id left on the target because
+	// they would pass MaxOutputSize.
+	OutputsSkipped func(id string, got FetchedOutputs)
 }
 
 // Runner carries runs through their lifecycle. Its fields are set before
@@ -98,7 +102,10 @@ type Runner struct {
 	History History
 	// Outputs is the local store that collects runs' outputs/.
 	Outputs *outputs.Store
-	Hooks   Hooks
+	// MaxOutputSize caps the bytes of outputs/ brought back per run
+	// (<= 0: no cap); see DefaultMaxOutputSize.
+	MaxOutputSize int64
+	Hooks         Hooks
 	Logger  hclog.Logger
 	// ReconnectFor bounds how long a lost connection is tried again
 	// before following gives up (the run goes on); 0: until ctx ends.

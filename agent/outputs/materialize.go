@@ -43,7 +43,9 @@ func (s *Store) Missing(files []api.OutputFile) []string {
 //
 // All writes go through an os.Root on dst: a path that is absolute,
 // contains "..", or would escape dst through a symbolic link is refused, and
-// so is a link whose target points outside dst. When a blob is missing
+// so is a link whose target points outside dst, resolved through every
+// other link (see linkResolver) before anything is written. Permission
+// bits come from the target with the process umask applied. When a blob is missing
 // Materialize writes nothing and returns an error wrapping ErrMissing.
 func (s *Store) Materialize(files []api.OutputFile, dst string) error {
 	for _, f := range files {
@@ -53,6 +55,9 @@ func (s *Store) Materialize(files []api.OutputFile, dst string) error {
 	}
 	if missing := s.Missing(files); len(missing) > 0 {
 		return fmt.Errorf("materialize outputs: %d blobs, first %s: %w", len(missing), short(missing[0]), ErrMissing)
+	}
+	if err := checkLinks(files, dst); err != nil {
+		return err
 	}
 	if err := os.MkdirAll(dst, 0o755); err != nil {
 		return fmt.Errorf("materialize outputs: %w", err)
@@ -120,7 +125,13 @@ func (s *Store) copyBlob(root *os.Root, tmp string, f api.OutputFile) error {
 		return err
 	}
 	defer src.Close()
-	out, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	mode := fs.FileMode(f.Mode) & fs.ModePerm
+	if mode == 0 {
+		mode = defaultMode
+	}
+	// Created with its final mode, so the kernel applies the umask (a
+	// chmod would not): a target's 0777 lands as 0755 under umask 022.
+	out, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
 	if err != nil {
 		return err
 	}
@@ -138,9 +149,5 @@ func (s *Store) copyBlob(root *os.Root, tmp string, f api.OutputFile) error {
 	if actual := hex.EncodeToString(h.Sum(nil)); actual != f.Hash {
 		return &CorruptError{ID: f.Hash, Actual: actual}
 	}
-	mode := fs.FileMode(f.Mode) & fs.ModePerm
-	if mode == 0 {
-		mode = defaultMode
-	}
-	return root.Chmod(tmp, mode)
+	return nil
 }

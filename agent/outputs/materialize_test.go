@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/ferry-ml/ferry/executor/api"
@@ -164,5 +165,93 @@ func TestMaterializeCorruptBlobAtRest(t *testing.T) {
 	}
 	if got := entries(t, dst); len(got) != 0 {
 		t.Fatalf("dst holds %v, want nothing (no partial or temp file)", got)
+	}
+}
+
+// TestMaterializeRefusesLinkChainEscape: each link alone looks local
+// lexically, but a/b -> .. makes a/b/.. the folder above the outputs, and
+// l2 climbs one more. Nothing may be written.
+func TestMaterializeRefusesLinkChainEscape(t *testing.T) {
+	s, _ := storeWith(t, "x")
+	tests := []struct {
+		name  string
+		files []api.OutputFile
+	}{
+		{"chain", []api.OutputFile{
+			{Path: "a/b", Link: ".."}, {Path: "l1", Link: "a/b/.."}, {Path: "l2", Link: "l1/.."},
+		}},
+		{"chain, later link first", []api.OutputFile{
+			{Path: "l2", Link: "l1/.."}, {Path: "l1", Link: "a/b/.."}, {Path: "a/b", Link: ".."},
+		}},
+		{"through a link to a dir", []api.OutputFile{
+			{Path: "d/up", Link: "../.."}, {Path: "e", Link: "d/up"},
+		}},
+		{"loop", []api.OutputFile{{Path: "x", Link: "y/z"}, {Path: "y", Link: "x"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			parent := t.TempDir()
+			dst := filepath.Join(parent, "out")
+			files := append([]api.OutputFile{file("ok.txt", "x", 0o644)}, tt.files...)
+			if err := s.Materialize(files, dst); err == nil {
+				t.Fatal("Materialize = nil, want a refusal")
+			}
+			if got := entries(t, parent); len(got) != 0 {
+				t.Fatalf("refused tree wrote %v, want nothing written", got)
+			}
+		})
+	}
+}
+
+// TestMaterializeRefusesChainThroughExistingLink: a link left on disk by
+// an earlier download counts too.
+func TestMaterializeRefusesChainThroughExistingLink(t *testing.T) {
+	s, _ := storeWith(t, "x")
+	dst := filepath.Join(t.TempDir(), "out")
+	if err := os.MkdirAll(filepath.Join(dst, "a"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("..", filepath.Join(dst, "a", "b")); err != nil {
+		t.Fatal(err)
+	}
+	err := s.Materialize([]api.OutputFile{{Path: "l1", Link: "a/b/.."}}, dst)
+	if err == nil {
+		t.Fatal("Materialize = nil, want a refusal")
+	}
+	if _, err := os.Lstat(filepath.Join(dst, "l1")); err == nil {
+		t.Fatal("l1 was created")
+	}
+}
+
+// TestMaterializeAllowsLocalLinkChains: chains that stay inside are kept.
+func TestMaterializeAllowsLocalLinkChains(t *testing.T) {
+	s, _ := storeWith(t, "x")
+	dst := filepath.Join(t.TempDir(), "out")
+	files := []api.OutputFile{
+		file("d/f", "x", 0o644),
+		{Path: "a/b", Link: "../d"}, {Path: "l1", Link: "a/b/f"}, {Path: "l2", Link: "a/b/../d/f"},
+	}
+	if err := s.Materialize(files, dst); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []string{"l1", "l2"} {
+		if b, err := os.ReadFile(filepath.Join(dst, l)); err != nil || string(b) != "x" {
+			t.Errorf("%s = %q, %v", l, b, err)
+		}
+	}
+}
+
+// TestMaterializeAppliesUmask: a target's 0777 lands as 0750 under umask 027.
+func TestMaterializeAppliesUmask(t *testing.T) {
+	old := syscall.Umask(0o027)
+	t.Cleanup(func() { syscall.Umask(old) })
+	s, _ := storeWith(t, "x")
+	dst := filepath.Join(t.TempDir(), "out")
+	if err := s.Materialize([]api.OutputFile{file("run.sh", "x", 0o777)}, dst); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(filepath.Join(dst, "run.sh"))
+	if err != nil || st.Mode().Perm() != 0o750 {
+		t.Fatalf("mode = %v, %v; want 0750", st.Mode().Perm(), err)
 	}
 }

@@ -40,7 +40,7 @@ func runDownload(ctx context.Context, g *globalOptions, id, to string, p *ui.Pri
 	if err != nil {
 		return err
 	}
-	if !rec.Status.Terminal() || rec.Outputs == nil || len(store.Missing(rec.Outputs)) > 0 {
+	if !rec.Status.Terminal() || rec.Outputs == nil || len(store.Missing(rec.Outputs)) > 0 || g.maxOutputSet {
 		if rec, err = fetchRunOutputs(ctx, g, hist, store, rec); err != nil {
 			return err
 		}
@@ -78,13 +78,14 @@ func fetchRunOutputs(ctx context.Context, g *globalOptions, hist *history.Store,
 		return rec, &UserError{Msg: fmt.Sprintf("run %s is %s: its outputs arrive when it ends", rec.ID, r.Status),
 			Hint: fmt.Sprintf("'ferry logs -f %s' waits for the end; then 'ferry download %s'", rec.ID, rec.ID)}
 	}
-	files, _, err := conn.FetchOutputs(ctx, rec.ID, store)
+	got, err := conn.FetchOutputs(ctx, rec.ID, store, g.maxOutput)
 	if err != nil {
 		return rec, err
 	}
+	noteSkipped(g, ui.New(false), rec.ID, got)
 	if err := hist.ApplyRun(ctx, r); err != nil {
 		return rec, err
 	}
-	rec.Outputs = files
-	return rec, hist.SetOutputs(ctx, rec.ID, "", files)
+	rec.Outputs = got.Files
+	return rec, hist.SetOutputs(ctx, rec.ID, "", got.Files)
 }

@@ -31,8 +31,9 @@ func (g *globalOptions) newRunner(hist *history.Store, p *ui.Printer, reconnectF
 	}
 	bar := newProgressBar(p)
 	return &agent.Runner{
-		History: hist, Outputs: store, Logger: g.logger, ReconnectFor: reconnectFor,
+		History: hist, Outputs: store, Logger: g.logger, ReconnectFor: reconnectFor, MaxOutputSize: g.maxOutput,
 		Hooks: agent.Hooks{
+			OutputsSkipped: func(id string, got agent.FetchedOutputs) { noteSkipped(g, p, id, got) },
 			Upload: bar.update,
 			Synced: func(res agent.SyncResult, err error) {
 				bar.done()
@@ -179,4 +180,20 @@ func (g *globalOptions) targetNamed(name string) compute.Target {
 		return compute.Target{Name: name}
 	}
 	return t
+}
+
+// noteSkipped tells the user which outputs stayed on the target.
+func noteSkipped(g *globalOptions, p *ui.Printer, id string, got agent.FetchedOutputs) {
+	if len(got.Skipped) == 0 {
+		return
+	}
+	p.Noticef("ferry: %s of run %s (%s) left on the target, over --max-output-size %s (ferry download %s --max-output-size 0 brings all):\n",
+		countFiles(len(got.Skipped)), id, humanBytes(got.SkippedBytes()), g.MaxOutputSize, id)
+	for i, f := range got.Skipped {
+		if i == 10 {
+			p.Noticef("  ... and %d more\n", len(got.Skipped)-i)
+			break
+		}
+		p.Noticef("  %s (%s)\n", f.Path, humanBytes(f.Size))
+	}
 }

@@ -5,11 +5,13 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log"
 	"os"
 	"os/signal"
 	"syscall"
 
+	"github.com/docker/go-units"
 	"github.com/ferry-ml/ferry/internal/buildinfo"
 	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
@@ -27,8 +29,12 @@ type globalOptions struct {
 	LogLevel string
 	LogJSON  bool
 	Home     string
+	// MaxOutputSize is the --max-output-size text; maxOutput its bytes.
+	MaxOutputSize string
 
-	logger hclog.Logger
+	logger       hclog.Logger
+	maxOutput    int64
+	maxOutputSet bool // given on the command line: download fetches again
 }
 
 func newRootCommand() *cobra.Command {
@@ -42,6 +48,7 @@ streams its logs back. Runs survive dropped connections.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			g.maxOutputSet = cmd.Flags().Changed("max-output-size")
 			return g.init()
 		},
 	}
@@ -51,6 +58,7 @@ streams its logs back. Runs survive dropped connections.`,
 	f := root.PersistentFlags()
 	f.StringVar(&g.LogLevel, "log-level", envOr("FERRY_LOG_LEVEL", "warn"), "diagnostics level: trace, debug, info, warn, error (env FERRY_LOG_LEVEL)")
 	f.BoolVar(&g.LogJSON, "log-json", os.Getenv("FERRY_LOG_JSON") != "", "write diagnostics as JSON (env FERRY_LOG_JSON)")
+	f.StringVar(&g.MaxOutputSize, "max-output-size", envOr("FERRY_MAX_OUTPUT_SIZE", "10GiB"), "bring back at most this much of a run's outputs/; larger files stay on the target, listed (0: no cap; env FERRY_MAX_OUTPUT_SIZE)")
 	root.AddCommand(
 		newRunCommand(g),
 		newWatchCommand(g),
@@ -84,6 +92,11 @@ func (g *globalOptions) init() error {
 		return err
 	}
 	g.Home = home
+	n, err := units.RAMInBytes(g.MaxOutputSize)
+	if err != nil || n < 0 {
+		return usageError{fmt.Errorf("--max-output-size %q: want a size such as 500MiB or 10GiB", g.MaxOutputSize)}
+	}
+	g.maxOutput = n
 	return nil
 }
 
