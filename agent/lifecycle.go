@@ -106,7 +106,7 @@ type Runner struct {
 	// (<= 0: no cap); see DefaultMaxOutputSize.
 	MaxOutputSize int64
 	Hooks         Hooks
-	Logger  hclog.Logger
+	Logger        hclog.Logger
 	// ReconnectFor bounds how long a lost connection is tried again
 	// before following gives up (the run goes on); 0: until ctx ends.
 	ReconnectFor time.Duration

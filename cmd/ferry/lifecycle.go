@@ -34,7 +34,7 @@ func (g *globalOptions) newRunner(hist *history.Store, p *ui.Printer, reconnectF
 		History: hist, Outputs: store, Logger: g.logger, ReconnectFor: reconnectFor, MaxOutputSize: g.maxOutput,
 		Hooks: agent.Hooks{
 			OutputsSkipped: func(id string, got agent.FetchedOutputs) { noteSkipped(g, p, id, got) },
-			Upload: bar.update,
+			Upload:         bar.update,
 			Synced: func(res agent.SyncResult, err error) {
 				bar.done()
 				bar.reset()
