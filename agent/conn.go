@@ -97,7 +97,17 @@ func (c *Conn) EnsureExecutor(ctx context.Context) error {
 // Probe reports facts about the target (OS, Python, conda, Docker, GPUs,
 // free disk in the state directory's file system).
 func (c *Conn) Probe(ctx context.Context) (*Facts, error) {
-	return Probe(ctx, shellFunc(func(ctx context.Context, script string) ([]byte, error) {
+	facts, err := Probe(ctx, c.shell())
+	if err != nil || c.Target.Type != compute.TypeHDInsight {
+		return facts, err
+	}
+	facts.Spark, err = ProbeSpark(ctx, c.shell())
+	return facts, err
+}
+
+// shell runs probe scripts on the target.
+func (c *Conn) shell() Shell {
+	return shellFunc(func(ctx context.Context, script string) ([]byte, error) {
 		res, err := c.ep.Script(ctx, expandDir+`FERRY_PROBE_DIR=$d
 `+script, c.stateDirSpec())
 		if err != nil {
@@ -107,7 +117,7 @@ func (c *Conn) Probe(ctx context.Context) (*Facts, error) {
 			return nil, fmt.Errorf("exit status %d (remote output: %s)", res.ExitCode, tail(res.Stderr))
 		}
 		return res.Stdout, nil
-	}))
+	})
 }
 
 type shellFunc func(ctx context.Context, script string) ([]byte, error)
@@ -128,7 +138,7 @@ func openEndpoint(ctx context.Context, t compute.Target, opts ConnectOptions) (e
 	switch t.Type {
 	case compute.TypeLocal:
 		return localEndpoint{}, nil
-	case compute.TypeRemote:
+	case compute.TypeRemote, compute.TypeHDInsight:
 		return dialSSH(ctx, t, opts)
 	}
 	return nil, fmt.Errorf("compute target %s: unknown type %q", t.Name, t.Type)

@@ -27,6 +27,8 @@ type Plan struct {
 	// EnvSpec is the normalised conda spec the key hashes.
 	EnvSpec  string   `json:"environment_spec,omitempty"`
 	Warnings []string `json:"warnings,omitempty"`
+	// Spark is how a run on an hdinsight target is submitted (PlanSpark).
+	Spark *SparkPlan `json:"spark,omitempty"`
 
 	// Spec is what the executor receives as the environment.
 	Spec api.EnvironmentSpec `json:"-"`
@@ -45,6 +47,10 @@ func (p Plan) RunSpec(snapshotID string) api.RunSpec {
 	}
 	if spec.Environment.Kind == "" {
 		spec.Environment = api.EnvironmentSpec{Kind: p.Environment.Kind, Python: p.Environment.Python}
+	}
+	if p.Spark != nil {
+		s := p.Spark.Spec
+		spec.Spark = &s
 	}
 	if p.MaxSeconds > 0 {
 		spec.MaxDuration = time.Duration(p.MaxSeconds) * time.Second

@@ -54,6 +54,8 @@ type Facts struct {
 	MemKB        string   `json:"mem_kb,omitempty"`
 	DiskDir      string   `json:"disk_dir"`
 	DiskFreeKB   string   `json:"disk_free_kb"`
+	// Spark is filled for hdinsight targets.
+	Spark *SparkFacts `json:"spark,omitempty"`
 }
 
 // Shell runs a POSIX shell script on a target and returns its stdout.

@@ -29,7 +29,9 @@ func setFramework(p *parser, path string, v *yaml.Node) error {
 		return err
 	}
 	p.rc.Framework = s
-	if !strings.EqualFold(s, "Python") {
+	if strings.EqualFold(s, "PySpark") {
+		p.warnHDInsight(path, v)
+	} else if !strings.EqualFold(s, "Python") {
 		p.warn(v, path, v, "ferry runs the script with the Python interpreter, without framework-specific launch; ignored")
 	}
 	return nil

@@ -19,6 +19,14 @@ var sparkWarnings = []Warning{
 	{Line: 57, Path: "environment.spark.packages", Value: `[{group: com.microsoft.ml.spark, artifact: mmlspark_2.11, version: "0.12"}]`},
 }
 
+// templateSpark is what an hdinsight target reads from those files: the
+// MMLSpark package and repository, the default deploy mode and the
+// template's spark.configuration less its spark.app.name.
+var templateSpark = &Spark{
+	DeployMode: "cluster", DeployModeLine: 89, Conf: map[string]string{"spark.yarn.maxAppAttempts": "1"},
+	Packages: []string{"com.microsoft.ml.spark:mmlspark_2.11:0.12"}, Repositories: []string{"https://mmlspark.azureedge.net/maven"},
+}
+
 // TestParseCompat parses every real .runconfig in testdata/aml and states
 // the plan fields and warnings each one gives, then parses the conda file
 // it names, resolved against its project directory.
@@ -35,7 +43,7 @@ func TestParseCompat(t *testing.T) {
 			file:    "aml_config/local.runconfig",
 			project: ".",
 			want: RunConfig{
-				Script: "train.py", Target: "local", Framework: "Python", Communicator: "None", NodeCount: 1,
+				Script: "train.py", Target: "local", Framework: "Python", Communicator: "None", NodeCount: 1, Spark: templateSpark,
 				Env:         map[string]string{"EXAMPLE_ENV_VAR": "EXAMPLE_VALUE"},
 				Interpreter: "python", CondaFile: "aml_config/conda_dependencies.yml",
 				Docker: &Docker{Enabled: false, BaseImage: "mcr.microsoft.com/azureml/base:0.2.0"},
@@ -48,7 +56,7 @@ func TestParseCompat(t *testing.T) {
 			file:    "aml_config/docker.runconfig",
 			project: ".",
 			want: RunConfig{
-				Script: "train.py", Target: "local", Framework: "PySpark", Communicator: "None", NodeCount: 1,
+				Script: "train.py", Target: "local", Framework: "PySpark", Communicator: "None", NodeCount: 1, Spark: templateSpark,
 				Env:         map[string]string{"EXAMPLE_ENV_VAR": "EXAMPLE_VALUE"},
 				Interpreter: "python", CondaFile: "aml_config/conda_dependencies.yml",
 				Docker: &Docker{Enabled: true, BaseImage: "mcr.microsoft.com/azureml/base:0.2.0"},
@@ -61,7 +69,7 @@ func TestParseCompat(t *testing.T) {
 			file:    "azureml-cli/.azureml/aml_compute.runconfig",
 			project: "azureml-cli",
 			want: RunConfig{
-				Script: "train.py", Target: "<put your compute target name here>", Framework: "Python", Communicator: "None", NodeCount: 1,
+				Script: "train.py", Target: "<put your compute target name here>", Framework: "Python", Communicator: "None", NodeCount: 1, Spark: templateSpark,
 				Env:         map[string]string{"EXAMPLE_ENV_VAR": "EXAMPLE_VALUE"},
 				Interpreter: "python", CondaFile: ".azureml/conda_dependencies.yml",
 				Docker: &Docker{Enabled: true, BaseImage: "mcr.microsoft.com/azureml/base:0.2.1"},

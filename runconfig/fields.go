@@ -7,7 +7,6 @@ const (
 	reasonDistributed = "ferry runs one process on one node; ignored"
 	reasonAmlCompute  = "ferry does not provision Azure ML compute; ignored"
 	reasonData        = "ferry does not mount or download Azure ML data; ignored"
-	reasonSpark       = "ferry does not run Spark jobs; ignored"
 	reasonDatabricks  = "ferry does not run on Databricks; ignored"
 	reasonRegistry    = "ferry does not log in to registries: the image must be pullable or present on the target; ignored"
 )
@@ -36,14 +35,14 @@ var topFields = []field{
 		inert("enableMLflowTracking"),
 		unsupported("ambientAuthentication", "ferry passes no Azure credentials; ignored"),
 	),
-	section("spark", field{key: "configuration", isDefault: isDefaultSparkConf, reason: reasonSpark}),
+	section("spark", honoured("configuration", setSparkConf)),
 	section("docker",
 		honoured("useDocker", setUseDocker),
 		unsupported("sharedVolumes", "ferry always mounts the run's files; ignored", "True"),
 		honoured("arguments", setRunDockerArguments),
 		honoured("shmSize", setRunShmSize),
 	),
-	section("hdi", unsupported("yarnDeployMode", "ferry does not submit to YARN; ignored", "cluster")),
+	section("hdi", honoured("yarnDeployMode", setYarnDeployMode)),
 	section("tensorflow",
 		unsupported("workerCount", reasonDistributed, "1"),
 		unsupported("parameterServerCount", reasonDistributed, "1"),
@@ -115,8 +114,8 @@ var environmentFields = []field{
 		),
 	),
 	section("spark",
-		unsupported("repositories", "ferry installs no Spark packages; ignored"),
-		unsupported("packages", "ferry installs no Spark packages; ignored"),
+		honoured("repositories", setSparkRepositories),
+		honoured("packages", setSparkPackages),
 		inert("precachePackages"),
 	),
 	section("databricks",

@@ -45,6 +45,9 @@ type RunConfig struct {
 	Framework string
 	// Communicator is communicator as written ("None" when absent).
 	Communicator string
+	// Spark holds the fields an hdinsight target honours; nil when the
+	// file sets none of them.
+	Spark *Spark
 }
 
 // Docker is a run's docker configuration, from environment.docker and the
@@ -89,6 +92,7 @@ type parser struct {
 	rc       RunConfig
 	warnings []Warning
 	runEnv   map[string]string // the run-level environmentVariables
+	key      *yaml.Node        // the key of the field being set
 }
 
 // Parse reads an Azure ML v1 run configuration (a .runconfig file) as it

@@ -60,6 +60,7 @@ func (p *parser) field(k, v *yaml.Node, parent string, fields []field) error {
 	case f.children != nil:
 		return p.section(v, path, f.children)
 	case f.set != nil:
+		p.key = k
 		return f.set(p, path, v)
 	case f.entries:
 		return p.entryWarnings(v, path, f.reason)

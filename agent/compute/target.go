@@ -10,6 +10,9 @@ import (
 const (
 	TypeLocal  = "local"
 	TypeRemote = "remote"
+	// TypeHDInsight is a Spark cluster's head node, reached over SSH like
+	// a remote target; its runs go through spark-submit to YARN.
+	TypeHDInsight = "hdinsight"
 )
 
 // LocalName is the name of the built-in target.
@@ -96,9 +99,9 @@ func (t Target) Validate() error {
 		return err
 	}
 	switch t.Type {
-	case TypeRemote:
+	case TypeRemote, TypeHDInsight:
 		if t.Address == "" {
-			return fmt.Errorf("compute target %s: --address is required for type remote", t.Name)
+			return fmt.Errorf("compute target %s: --address is required for type %s", t.Name, t.Type)
 		}
 		if t.Port < 0 || t.Port > 65535 {
 			return fmt.Errorf("compute target %s: port %d out of range", t.Name, t.Port)
@@ -106,7 +109,12 @@ func (t Target) Validate() error {
 	case TypeLocal:
 		return fmt.Errorf("compute target %s: type local is built in; attach remote targets", t.Name)
 	default:
-		return fmt.Errorf("compute target %s: unknown type %q (supported: remote)", t.Name, t.Type)
+		return fmt.Errorf("compute target %s: unknown type %q (supported: remote, hdinsight)", t.Name, t.Type)
 	}
 	return nil
+}
+
+// SSH reports whether ferry reaches t over SSH (every type but local).
+func (t Target) SSH() bool {
+	return t.Type == TypeRemote || t.Type == TypeHDInsight
 }

@@ -23,7 +23,9 @@ func newComputeCommand(g *globalOptions) *cobra.Command {
 		Use:   "compute",
 		Short: "Attach, list, inspect and detach compute targets",
 		Long: `A compute target is where runs execute: "local" (this machine, always there)
-or any Linux host you can reach over SSH, attached once by name.`,
+or any Linux host you can reach over SSH, attached once by name: type remote
+(a VM, a GPU box) or hdinsight (a Spark cluster's head node, where runs become
+one spark-submit to YARN).`,
 	}
 	cmd.AddCommand(newComputeAttachCommand(g), newComputeListCommand(g), newComputeShowCommand(g),
 		newComputeCheckCommand(g), newComputeDetachCommand(g))
@@ -50,10 +52,14 @@ ferry connects once to check the address, the credentials and the host key,
 unless --no-check. The host key must already be in your known_hosts file
 (~/.ssh/known_hosts or --known-hosts); --accept-new-host-key records an
 unknown key after showing its fingerprint (a changed key is always refused).
-HOST may be an alias from ~/.ssh/config. Keys are recommended over passwords.`,
+HOST may be an alias from ~/.ssh/config. Keys are recommended over passwords.
+With --type hdinsight the host is a Spark cluster's head node (HDInsight:
+<cluster>-ssh.azurehdinsight.net, user sshuser); its runs are PySpark runs
+submitted with spark-submit (see 'ferry run --help').`,
 		Example: `  ferry compute attach myvm --address 10.0.0.4 --username azureuser --private-key ~/.ssh/id_ed25519
   ferry compute attach gpu --address gpu-box          # an alias from ~/.ssh/config
-  echo "$PASS" | ferry compute attach lab --address lab.example.com --username me --password-stdin`,
+  echo "$PASS" | ferry compute attach lab --address lab.example.com --username me --password-stdin
+  ferry compute attach hdi --type hdinsight --address mycluster-ssh.azurehdinsight.net --username sshuser --private-key ~/.ssh/id_ed25519`,
 		Args: exactArgs(1, "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name = args[0]
@@ -61,7 +67,7 @@ HOST may be an alias from ~/.ssh/config. Keys are recommended over passwords.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.Type, "type", "remote", "target type (remote)")
+	f.StringVar(&opts.Type, "type", "remote", "target type: remote (any Linux host over SSH) or hdinsight (a Spark cluster's head node: runs go through spark-submit)")
 	f.StringVar(&opts.Address, "address", "", "host name, IP address or ~/.ssh/config alias")
 	f.IntVar(&opts.Port, "port", 0, "SSH port (default: from ~/.ssh/config, else 22)")
 	f.StringVar(&opts.User, "username", "", "SSH user (default: from ~/.ssh/config, else your user name)")
@@ -148,7 +154,7 @@ func newComputeListCommand(g *globalOptions) *cobra.Command {
 			fmt.Fprintln(tw, "NAME\tTYPE\tADDRESS\tAUTH")
 			for _, t := range targets {
 				addr := "-"
-				if t.Type == compute.TypeRemote {
+				if t.SSH() {
 					addr = orDefault(t.User, "") + "@" + hostPort(t)
 					addr = strings.TrimPrefix(addr, "@")
 				}

@@ -25,7 +25,9 @@ func newComputeCheckCommand(g *globalOptions) *cobra.Command {
 		Short: "Connect to a compute target and report what it has",
 		Long: `Connect to a compute target and report its OS, architecture, Python, conda
 tool (micromamba, mamba or conda), Docker, GPUs (nvidia-smi) and the free disk
-where the executor keeps its state. Nothing is installed.`,
+where the executor keeps its state. For an hdinsight target also the Spark
+version and spark-submit's path, YARN's nodes (running, unhealthy), the
+cluster's default file system and the pythons found. Nothing is installed.`,
 		Args: exactArgs(1, "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runComputeCheck(contextOf(cmd), opts, g, args[0], cmd)
@@ -100,6 +102,12 @@ func printFacts(p *ui.Printer, rep checkReport) {
 		row("gpus", fmt.Sprintf("%d: %s", len(f.GPUs), strings.Join(f.GPUs, "; ")))
 	}
 	row("disk free", humanKB(f.DiskFreeKB)+" in "+f.DiskDir)
+	if s := f.Spark; s != nil {
+		row("spark-submit", orDefault(strings.TrimSpace(s.SparkSubmit+" "+paren(orDefault(s.Version, "version unknown"))), "not found: PySpark runs need spark-submit on the head node's PATH"))
+		row("yarn nodes", s.String())
+		row("default fs", orDefault(s.DefaultFS, "unknown (hdfs not found)"))
+		row("pythons", orDefault(strings.Join(s.Pythons, "; "), "none found"))
+	}
 	tw.Flush()
 }
 

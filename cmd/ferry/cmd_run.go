@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ferry-ml/ferry/agent"
+	"github.com/ferry-ml/ferry/agent/compute"
 	"github.com/ferry-ml/ferry/agent/history"
 	"github.com/ferry-ml/ferry/internal/ui"
 	"github.com/ferry-ml/ferry/snapshot"
@@ -35,8 +36,9 @@ type runOptions struct {
 	GPUs        string
 	DockerArgs  []string
 
-	env      agent.EnvChoice // from --runconfig (flags above win)
-	warnings []string        // from --runconfig and the conda spec
+	env      agent.EnvChoice   // from --runconfig (flags above win)
+	spark    agent.SparkChoice // from --runconfig (hdinsight targets)
+	warnings []string          // from --runconfig and the conda spec
 }
 
 func (o *runOptions) addFlags(cmd *cobra.Command) {
@@ -167,7 +169,8 @@ func resolvePlan(opts runOptions, g *globalOptions, args []string) (agent.Plan, 
 	if opts.MaxDuration < 0 {
 		return agent.Plan{}, usageError{fmt.Errorf("--max-duration must be positive, got %s", opts.MaxDuration)}
 	}
-	if _, err := getTarget(g, opts.Compute); err != nil {
+	target, err := getTarget(g, opts.Compute)
+	if err != nil {
 		return agent.Plan{}, err
 	}
 	env2, err := resolveEnvironment(opts)
@@ -190,6 +193,11 @@ func resolvePlan(opts runOptions, g *globalOptions, args []string) (agent.Plan, 
 	}
 	if opts.MaxDuration > 0 {
 		plan.MaxDuration, plan.MaxSeconds = opts.MaxDuration.String(), int64(opts.MaxDuration.Seconds())
+	}
+	if target.Type == compute.TypeHDInsight {
+		if plan.Spark, err = agent.PlanSpark(plan, target, opts.spark); err != nil {
+			return agent.Plan{}, &UserError{Msg: err.Error()}
+		}
 	}
 	return plan, nil
 }
@@ -260,6 +268,9 @@ func printPlan(p *ui.Printer, plan agent.Plan) error {
 	}
 	if plan.MaxDuration != "" {
 		p.Printf("max duration %s\n", plan.MaxDuration)
+	}
+	if plan.Spark != nil {
+		p.Printf("deploy mode  %s\nsubmit       %s\n", plan.Spark.DeployMode, quoteArgs(plan.Spark.Submit))
 	}
 	return nil
 }

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/ferry-ml/ferry/agent"
+	"github.com/ferry-ml/ferry/agent/compute"
 	"github.com/ferry-ml/ferry/runconfig"
 	"github.com/spf13/cobra"
 )
@@ -33,10 +35,20 @@ func applyRunConfig(opts *runOptions, g *globalOptions, changed func(string) boo
 	if err != nil {
 		return nil, &UserError{Msg: fmt.Sprintf("run configuration %s: %v", opts.RunConfig, err)}
 	}
-	for _, w := range warnings {
-		opts.addWarning(warn, "runconfig "+w.String())
-	}
 	project := projectDir(opts.RunConfig)
+	if !changed("compute") {
+		opts.Compute = runConfigTarget(opts, g, rc.Target, warn)
+	}
+	hdi := false
+	if t, err := getTarget(g, opts.Compute); err == nil && t.Type == compute.TypeHDInsight {
+		hdi = true
+		opts.spark = runConfigSpark(opts.RunConfig, rc.Spark)
+	}
+	for _, w := range warnings {
+		if !(hdi && w.HDInsight()) { // an hdinsight target honours those fields
+			opts.addWarning(warn, "runconfig "+w.String())
+		}
+	}
 	if !changed("source") {
 		opts.Source = project
 	}
@@ -45,9 +57,6 @@ func applyRunConfig(opts *runOptions, g *globalOptions, changed func(string) boo
 			return nil, usageError{fmt.Errorf("%s names no script: give SCRIPT on the command line", opts.RunConfig)}
 		}
 		args = append([]string{filepath.Join(project, filepath.FromSlash(rc.Script))}, rc.Arguments...)
-	}
-	if !changed("compute") {
-		opts.Compute = runConfigTarget(opts, g, rc.Target, warn)
 	}
 	if !changed("max-duration") && rc.MaxDuration > 0 {
 		opts.MaxDuration = rc.MaxDuration
@@ -59,6 +68,18 @@ func applyRunConfig(opts *runOptions, g *globalOptions, changed func(string) boo
 		}
 	}
 	return args, nil
+}
+
+// runConfigSpark is the file's Spark fields as a run asks for them.
+func runConfigSpark(file string, s *runconfig.Spark) agent.SparkChoice {
+	if s == nil {
+		return agent.SparkChoice{}
+	}
+	ch := agent.SparkChoice{DeployMode: s.DeployMode, Conf: s.Conf, Packages: s.Packages, Repositories: s.Repositories}
+	if s.DeployModeLine > 0 {
+		ch.DeployModeFrom = fmt.Sprintf("%s line %d: hdi.yarnDeployMode", file, s.DeployModeLine)
+	}
+	return ch
 }
 
 // addWarning prints a warning and keeps it for the plan.
