@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/ferry-ml/ferry/agent/gitinfo"
@@ -35,6 +36,17 @@ type Plan struct {
 	// EnvWarnings are the warnings about the environment, not yet shown
 	// (also in Warnings).
 	EnvWarnings []string `json:"-"`
+}
+
+type plan Plan
+
+// MarshalJSON writes the plan as "ferry run --dry-run --json" prints it:
+// secret-looking environment values are masked, as in text mode and in
+// the history's records.
+func (p Plan) MarshalJSON() ([]byte, error) {
+	out := plan(p)
+	out.Env = history.RedactEnv(p.Env)
+	return json.Marshal(out)
 }
 
 // RunSpec is what the executor receives to start the plan's run on

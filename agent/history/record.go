@@ -87,10 +87,16 @@ var secretParts = []string{"KEY", "AUTH", "PAT", "SAS", "CONNECTION", "PASS"}
 // names look like secrets (HF_TOKEN, WANDB_API_KEY, DB_PASSWORD, ...)
 // replaced by Redacted.
 func (r Record) RedactedEnv() map[string]string {
-	if r.Env == nil {
+	return RedactEnv(r.Env)
+}
+
+// RedactEnv returns a copy of env with the values of secret-looking names
+// (SecretName) replaced by Redacted; nil stays nil.
+func RedactEnv(env map[string]string) map[string]string {
+	if env == nil {
 		return nil
 	}
-	out := maps.Clone(r.Env)
+	out := maps.Clone(env)
 	for k := range out {
 		if SecretName(k) {
 			out[k] = Redacted
