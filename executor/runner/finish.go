@@ -88,10 +88,15 @@ func (r *Runner) finishFromExitFile(st *runState) bool {
 		code = nil
 	}
 	metrics := readMetrics(st.paths.metrics(), r.log.With("run_id", st.spec.ID))
+	if len(metrics.TooLong) > 0 {
+		if err := appendLogLine(st.paths.log(), tooLongNote(metrics.TooLong)); err != nil {
+			r.log.Warn("note skipped metric lines", "run_id", st.spec.ID, "error", err)
+		}
+	}
 	now := time.Now().UTC()
 	err = r.update(st, func(run *api.Run) {
 		run.Status, run.ExitCode, run.Reason, run.EndedAt = status, code, reason, &now
-		run.Metrics = metrics
+		run.Metrics = metrics.Metrics
 		if fi, err := os.Stat(st.paths.log()); err == nil {
 			run.LogSize = fi.Size()
 		}
