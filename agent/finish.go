@@ -14,14 +14,17 @@ type Finished struct {
 	Outputs int
 	// OutputsErr says why the outputs were not collected (nil: they were).
 	OutputsErr error
+	// RecordErr says why the history could not record the run's end (a
+	// *RecordError; nil: it did). The record then shows a stale status.
+	RecordErr error
 }
 
 // Finish records a run that has ended (status, exit code, metrics) and
 // collects its outputs/ into the local store.
 func (r *Runner) Finish(ctx context.Context, remote Remote, run api.Run) Finished {
-	r.record(ctx, run)
+	recErr := r.record(ctx, run)
 	n, err := r.CollectOutputs(ctx, remote, run.Spec.ID)
-	return Finished{Run: run, Outputs: n, OutputsErr: err}
+	return Finished{Run: run, Outputs: n, OutputsErr: err, RecordErr: recErr}
 }
 
 // CollectOutputs brings run id's outputs/ into the local store and

@@ -17,7 +17,9 @@ import (
 // submit, it is made again and the run submitted again unless it had
 // reached the target.
 //
-// A failure records the run Failed and is returned. When stop closes or
+// A failure records the run Failed and is returned. When the run reached
+// the target but the history could not record that, the error is a
+// *RecordError and the connection and run are returned as on success. When stop closes or
 // ctx ends before the run reached the target, the run is recorded
 // Canceled and the error is ErrStopped (joined with ctx's error when ctx
 // ended). The connection, once connect returned it, is returned even on
@@ -33,6 +35,10 @@ func (r *Runner) Launch(ctx context.Context, connect func(context.Context) (Remo
 		return nil, api.Run{}, r.notStarted(ctx, prep, plan.ID, err)
 	}
 	run, err := r.submit(prep, remote, plan, m)
+	var recErr *RecordError
+	if errors.As(err, &recErr) {
+		return remote, run, err // it runs there; only the history lags
+	}
 	if err != nil {
 		return remote, run, r.notStarted(ctx, prep, plan.ID, err)
 	}
@@ -86,8 +92,7 @@ func (r *Runner) submit(ctx context.Context, remote Remote, plan Plan, m *snapsh
 		return run, fmt.Errorf("connection to %s lost before the run started: %w", remote.Name(), errors.Join(err, rerr))
 	}
 	if got, gerr := remote.Run(ctx, plan.ID); gerr == nil {
-		r.record(ctx, got) // it started before the link dropped
-		return got, nil
+		return got, r.record(ctx, got) // it started before the link dropped
 	}
 	return r.syncSubmit(ctx, remote, plan, m)
 }
@@ -105,14 +110,29 @@ func (r *Runner) syncSubmit(ctx context.Context, remote Remote, plan Plan, m *sn
 	if err != nil {
 		return run, err
 	}
-	r.record(ctx, run)
-	return run, nil
+	return run, r.record(ctx, run)
 }
 
+// RecordError says that the local history could not record what the
+// target reported of a run (a full disk, say): the run itself goes on or
+// ended there as Status says, but ferry runs would show a stale status.
+type RecordError struct {
+	RunID  string
+	Status api.Status
+	Err    error
+}
+
+func (e *RecordError) Error() string {
+	return fmt.Sprintf("run %s is %s on the target, but the local history could not record it: %v", e.RunID, e.Status, e.Err)
+}
+
+func (e *RecordError) Unwrap() error { return e.Err }
+
 // record applies the executor's view of a run to the history; a failure
-// is logged (the run itself goes on).
-func (r *Runner) record(ctx context.Context, run api.Run) {
+// is a *RecordError (the run itself goes on).
+func (r *Runner) record(ctx context.Context, run api.Run) error {
 	if err := r.History.ApplyRun(ctx, run); err != nil {
-		r.logger().Warn("cannot record run", "run_id", run.Spec.ID, "error", err)
+		return &RecordError{RunID: run.Spec.ID, Status: run.Status, Err: err}
 	}
+	return nil
 }

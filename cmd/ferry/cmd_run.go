@@ -321,7 +321,13 @@ func executeRun(ctx context.Context, opts runOptions, g *globalOptions, p *ui.Pr
 		return err
 	}
 	remote, r, err := runner.Launch(ctx, dial.wait, plan, m, nil)
-	if err != nil {
+	var recErr *agent.RecordError
+	switch {
+	case errors.As(err, &recErr) && opts.Detach:
+		return recordFailed(err, nil)
+	case errors.As(err, &recErr):
+		p.Noticef("ferry: warning: %v\n", err)
+	case err != nil:
 		return launchError(g, plan.Compute, err)
 	}
 	p.Noticef("ferry: environment %s; started in %s\n", agent.DescribeEnv(plan.Environment), time.Since(start).Round(time.Millisecond))

@@ -136,6 +136,9 @@ func finishRun(ctx context.Context, runner *agent.Runner, remote agent.Remote, p
 		msg += fmt.Sprintf("; %s in outputs/ (ferry download %s)", countFiles(f.Outputs), id)
 	}
 	p.Noticef("%s\n", msg)
+	if f.RecordErr != nil {
+		return recordFailed(f.RecordErr, runExit(r))
+	}
 	return runExit(r)
 }
 
@@ -196,4 +199,16 @@ func noteSkipped(g *globalOptions, p *ui.Printer, id string, got agent.FetchedOu
 		}
 		p.Noticef("  %s (%s)\n", f.Path, humanBytes(f.Size))
 	}
+}
+
+// recordFailed reports that the history lags what the target said of a
+// run: the script's own failure keeps its exit status, and a run that
+// succeeded makes ferry exit 1, so a script or CI notices either way.
+func recordFailed(err, exit error) error {
+	hint := "free space under FERRY_HOME; 'ferry runs --refresh' then records what the target says"
+	if exit != nil {
+		ui.New(false).Noticef("ferry: error: %v\nferry: hint: %s\n", err, hint)
+		return exit
+	}
+	return &UserError{Msg: err.Error(), Hint: hint}
 }
