@@ -3,6 +3,7 @@ package agent
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -113,7 +114,7 @@ func resolveConda(ch EnvChoice, plan *history.Environment, spec *api.Environment
 	if ch.CondaFile != "" {
 		var err error
 		if data, err = os.ReadFile(ch.CondaFile); err != nil {
-			return nil, fmt.Errorf("read conda file: %w", err)
+			return nil, FileError("conda file", ch.CondaFile, err)
 		}
 		dir = filepath.Dir(ch.CondaFile)
 		plan.File = ch.CondaFile
@@ -145,7 +146,7 @@ func resolveDocker(ch EnvChoice, plan *history.Environment, spec *api.Environmen
 	if ch.Dockerfile != "" {
 		data, err := os.ReadFile(ch.Dockerfile)
 		if err != nil {
-			return fmt.Errorf("read Dockerfile: %w", err)
+			return FileError("Dockerfile", ch.Dockerfile, err)
 		}
 		ch.DockerText = string(data)
 		plan.File = ch.Dockerfile
@@ -177,4 +178,17 @@ func DescribeEnv(e history.Environment) string {
 		return fmt.Sprintf("docker %s (%s)", conda.ShortKey(e.Key), img)
 	}
 	return fmt.Sprintf("%s (%s)", e.Kind, e.Python)
+}
+
+// FileError says which file could not be read; a missing one is named by
+// its absolute path, so that a path relative to the wrong folder shows.
+func FileError(what, name string, err error) error {
+	if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("read %s: %w", what, err)
+	}
+	abs, aerr := filepath.Abs(name)
+	if aerr != nil {
+		abs = name
+	}
+	return fmt.Errorf("%s %s not found (no file %s)", what, name, abs)
 }

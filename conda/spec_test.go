@@ -87,8 +87,8 @@ func TestParseSpecErrors(t *testing.T) {
 	tests := []struct {
 		name, spec, want string
 	}{
-		{"syntax", "name: a\ndependencies:\n  - numpy\n bad: [\n", "parse conda spec: line 4: invalid YAML (yaml: line 3: did not find expected key)"},
-		{"tab indent", "name: a\ndependencies:\n\t- numpy\n", "parse conda spec: line 3: invalid YAML (yaml: line 3: found character that cannot start any token)"},
+		{"syntax", "name: a\ndependencies:\n  - numpy\n bad: [\n", "line 4: invalid YAML (did not find expected key)"},
+		{"tab indent", "name: a\ndependencies:\n\t- numpy\n", "line 3: invalid YAML (found character that cannot start any token)"},
 		{"dependencies not a list", "name: a\ndependencies:\n  numpy: 1\n", "line 3: dependencies must be a list, got a mapping"},
 		{"channels not a list", "channels: conda-forge\n", "line 1: channels must be a list"},
 		{"pip not a list", "dependencies:\n  - pip: numpy\n", "line 2: dependencies.pip must be a list"},

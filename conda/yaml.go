@@ -16,7 +16,7 @@ type ParseError = yamlnode.ParseError
 func parseDocument(data []byte) (*yaml.Node, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("parse conda spec: %w", syntaxError(data, err))
+		return nil, syntaxError(data, err)
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return nil, &ParseError{Line: 1, Msg: "empty environment file"}

@@ -175,3 +175,32 @@ func TestCanceledRunExit(t *testing.T) {
 		t.Errorf("logs -f of a canceled run: exit %d, stdout %q, want 143", r.Code, r.Stdout)
 	}
 }
+
+// TestInputErrorsAreClear: a missing file is named with its absolute path,
+// a YAML error carries one line number (where the file stops making
+// sense), and no message repeats its prefix.
+func TestInputErrorsAreClear(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	src := sourceDir(t, testutil.Tree{
+		"a.py":          "print(1)\n",
+		"bad.yml":       "dependencies:\n  - python=3.10\n  - [bad\n",
+		"bad.runconfig": "script: a.py\nenvironment:\n  python:\n    userManagedDependencies: [1\n",
+	})
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--conda-file", "nosuch.yml", "a.py"}, "ferry: conda file nosuch.yml not found (no file " + src + "/nosuch.yml)\n"},
+		{[]string{"--dockerfile", "nosuch", "a.py"}, "ferry: Dockerfile nosuch not found (no file " + src + "/nosuch)\n"},
+		{[]string{"--runconfig", "nosuch.rc"}, "ferry: run configuration nosuch.rc not found (no file " + src + "/nosuch.rc)\n"},
+		{[]string{"--conda-file", "bad.yml", "a.py"}, "ferry: conda spec bad.yml: line 3: invalid YAML (did not find expected ',' or ']')\n"},
+		{[]string{"--runconfig", "bad.runconfig"}, "ferry: run configuration bad.runconfig: line 4: invalid YAML (did not find expected ',' or ']')\n"},
+	}
+	for _, tt := range tests {
+		r := c.run(src, append([]string{"run", "--dry-run"}, tt.args...)...)
+		if r.Code == 0 || r.Stderr != tt.want {
+			t.Errorf("ferry run %v: exit %d, stderr\n%q\nwant\n%q", tt.args, r.Code, r.Stderr, tt.want)
+		}
+	}
+}

@@ -63,12 +63,23 @@ func TestRunConfigCompatPlans(t *testing.T) {
 		{"aml_config", "aml_config", "aml_config/local.runconfig", "conda", "", []string{"environment.spark.packages"}},
 		{"aml_config", "aml_config", "aml_config/docker.runconfig", "docker", "mcr.microsoft.com/azureml/base:0.2.0", []string{"framework = PySpark", "environment.spark.packages"}},
 		{"azureml-cli", "", ".azureml/aml_compute.runconfig", "docker", "mcr.microsoft.com/azureml/base:0.2.1",
-			[]string{"target = <put your compute target name here>", "dataReferences.workspaceblobstore"}},
+			[]string{"dataReferences.workspaceblobstore"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
 			rcPath := filepath.Join(amlProject(t, tt.from, tt.to), tt.file)
-			r := c.mustRun(t.TempDir(), "run", "--dry-run", "--json", "--runconfig", rcPath)
+			args := []string{"run", "--dry-run", "--json", "--runconfig", rcPath}
+			if tt.from == "azureml-cli" {
+				// Its target is not attached: refused, as Azure ML would,
+				// with the attach command; --compute says where to run.
+				r := c.run(t.TempDir(), args...)
+				if r.Code != 1 || r.Stdout != "" || !strings.Contains(r.Stderr, `target "<put your compute target name here>" is not an attached compute target`) ||
+					!strings.Contains(r.Stderr, "ferry compute attach NAME --address HOST") {
+					t.Fatalf("unattached target: exit %d\nstdout %q\nstderr %q", r.Code, r.Stdout, r.Stderr)
+				}
+				args = append(args, "--compute", "local")
+			}
+			r := c.mustRun(t.TempDir(), args...)
 			var p planJSON
 			if err := json.Unmarshal([]byte(r.Stdout), &p); err != nil {
 				t.Fatalf("%v\n%s", err, r.Stdout)

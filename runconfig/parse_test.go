@@ -166,8 +166,8 @@ func TestParseDefaults(t *testing.T) {
 
 func TestParseErrors(t *testing.T) {
 	tests := []struct{ name, yaml, want string }{
-		{"syntax", "script: a.py\narguments: [a, b\ntarget: local\n", "parse run configuration: line 2: invalid YAML (yaml: line 1: did not find expected ',' or ']')"},
-		{"bad indent", "environment:\n  python:\n    interpreterPath: python\n   docker: {}\n", "parse run configuration: line 4: invalid YAML (yaml: line 1: did not find expected key)"},
+		{"syntax", "script: a.py\narguments: [a, b\ntarget: local\n", "line 2: invalid YAML (did not find expected ',' or ']')"},
+		{"bad indent", "environment:\n  python:\n    interpreterPath: python\n   docker: {}\n", "line 4: invalid YAML (did not find expected key)"},
 		{"arguments not a list", "script: a.py\narguments: --lr 0.1\n", `line 2: arguments must be a list, got "--lr 0.1"`},
 		{"argument a mapping", "arguments:\n- {a: b}\n", "line 2: arguments entries must be strings or numbers, got a mapping"},
 		{"nodeCount text", "nodeCount: two\n", `line 1: nodeCount must be a non-negative integer, got "two"`},

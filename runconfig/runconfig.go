@@ -103,12 +103,12 @@ type parser struct {
 // Scalars are typed by the YAML 1.2 rules of the ruamel.yaml loader Azure
 // ML uses, and script arguments and environment variable values become
 // Python's str() of them: 1e3 is "1000.0", true is "True", 0x10 is "16",
-// '007' (quoted) is "007". Malformed YAML is a wrapped *SyntaxError; a
+// '007' (quoted) is "007". Malformed YAML is a *SyntaxError; a
 // field of the wrong shape is a *ParseError. Both carry a line number.
 func Parse(data []byte) (*RunConfig, []Warning, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, nil, fmt.Errorf("parse run configuration: %w", syntaxError(data, err))
+		return nil, nil, syntaxError(data, err)
 	}
 	p := &parser{rc: RunConfig{Interpreter: "python", NodeCount: 1, Framework: "Python", Communicator: "None"}}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {

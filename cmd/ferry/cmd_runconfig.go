@@ -24,12 +24,13 @@ import (
 // Paths in the file are relative to its project directory: the parent of
 // aml_config/ or .azureml/ when the file lies in one, else its own
 // directory; that is also the default source directory. target "local" (or
-// none) is ferry's local target; another name is used when such a compute
-// target is attached, else the run goes to local with a warning.
+// none) is ferry's local target; another name must be an attached compute
+// target (as Azure ML refuses an unknown one), unless --compute says where
+// to run.
 func applyRunConfig(opts *runOptions, g *globalOptions, changed func(string) bool, args []string, warn io.Writer) ([]string, error) {
 	data, err := os.ReadFile(opts.RunConfig)
 	if err != nil {
-		return nil, &UserError{Msg: fmt.Sprintf("read run configuration: %v", err)}
+		return nil, &UserError{Msg: agent.FileError("run configuration", opts.RunConfig, err).Error()}
 	}
 	rc, warnings, err := runconfig.Parse(data)
 	if err != nil {
@@ -37,7 +38,9 @@ func applyRunConfig(opts *runOptions, g *globalOptions, changed func(string) boo
 	}
 	project := projectDir(opts.RunConfig)
 	if !changed("compute") {
-		opts.Compute = runConfigTarget(opts, g, rc.Target, warn)
+		if opts.Compute, err = runConfigTarget(g, opts.RunConfig, rc.Target); err != nil {
+			return nil, err
+		}
 	}
 	hdi := false
 	if t, err := getTarget(g, opts.Compute); err == nil && t.Type == compute.TypeHDInsight {
@@ -100,16 +103,21 @@ func projectDir(file string) string {
 	return dir
 }
 
-// runConfigTarget maps the file's target to a ferry compute target.
-func runConfigTarget(opts *runOptions, g *globalOptions, target string, warn io.Writer) string {
+// runConfigTarget maps the file's target to a ferry compute target; a name
+// that is not attached is refused with the command that attaches it.
+func runConfigTarget(g *globalOptions, file, target string) (string, error) {
 	if target == "" || target == "local" {
-		return "local"
+		return "local", nil
 	}
 	if _, err := getTarget(g, target); err == nil {
-		return target
+		return target, nil
 	}
-	opts.addWarning(warn, fmt.Sprintf("runconfig target = %s: no such compute target is attached; running on local (--compute NAME to choose)", target))
-	return "local"
+	name := target
+	if compute.ValidateName(target) != nil {
+		name = "NAME"
+	}
+	return "", &UserError{Msg: fmt.Sprintf("run configuration %s: target %q is not an attached compute target", file, target),
+		Hint: fmt.Sprintf("attach it with 'ferry compute attach %s --address HOST' (see 'ferry compute list'), or choose one with --compute (--compute local: this machine)", name)}
 }
 
 // runConfigEnv returns the file's environment variables as --env entries,

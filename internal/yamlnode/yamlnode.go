@@ -6,6 +6,7 @@ package yamlnode
 import (
 	"bytes"
 	"fmt"
+	"regexp"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -33,13 +34,19 @@ type SyntaxError struct {
 	Err  error // the YAML parser's own error
 }
 
-// Error returns "line N: invalid YAML (parser message)".
+// Error returns "line N: invalid YAML (parser message)". The parser's own
+// "yaml: line M:" prefix is left out: M is where the enclosing collection
+// starts, and a second line number only confuses.
 func (e *SyntaxError) Error() string {
+	msg := parserPrefix.ReplaceAllString(e.Err.Error(), "")
 	if e.Line == 0 {
-		return fmt.Sprintf("invalid YAML (%v)", e.Err)
+		return fmt.Sprintf("invalid YAML (%s)", msg)
 	}
-	return fmt.Sprintf("line %d: invalid YAML (%v)", e.Line, e.Err)
+	return fmt.Sprintf("line %d: invalid YAML (%s)", e.Line, msg)
 }
+
+// parserPrefix is the location the YAML parser puts before its messages.
+var parserPrefix = regexp.MustCompile(`^yaml: (line \d+: )?`)
 
 // Unwrap returns the parser's error.
 func (e *SyntaxError) Unwrap() error {
