@@ -122,7 +122,7 @@ func loadKey(path string, agentSigners []ssh.Signer, passphrase func() ([]byte, 
 	if as := findKey(agentSigners, pub); as != nil {
 		return as, ", from agent", nil
 	}
-	s, err = decryptKey(path, data, passphrase)
+	s, err = decryptedKeys.get(data, func() (ssh.Signer, error) { return decryptKey(path, data, passphrase) })
 	return s, "", err
 }
 

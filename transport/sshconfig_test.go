@@ -77,3 +77,42 @@ func TestProxyJump(t *testing.T) {
 		t.Fatalf("got %v, want the jump host's key reported unknown", err)
 	}
 }
+
+// TestProxyJumpEncryptedKeyAsksOnce: one encrypted key, not in an agent,
+// logs in to the jump host and to the target: the passphrase is read once
+// (a second read fails, as --passphrase-stdin's would), also on a second
+// Dial (a reconnect).
+func TestProxyJumpEncryptedKeyAsksOnce(t *testing.T) {
+	t.Setenv("SSH_AUTH_SOCK", "")
+	jump := testutil.StartSSHD(t, testutil.SSHDOptions{HostKeyTypes: []string{"ed25519"}})
+	target := testutil.StartSSHD(t, testutil.SSHDOptions{HostKeyTypes: []string{"ed25519"}})
+	dir := t.TempDir()
+	key := filepath.Join(dir, "enc")
+	testutil.GenerateKey(t, "ed25519", key, "sekrit")
+	jump.AuthorizeKey(t, key+".pub")
+	target.AuthorizeKey(t, key+".pub")
+	testutil.WriteTree(t, dir, testutil.Tree{"config": "Host jumpbox\n  HostName 127.0.0.1\n  Port " + itoa(jump.Port) +
+		"\n  IdentityFile " + key + "\n" +
+		"Host behind\n  HostName 127.0.0.1\n  Port " + itoa(target.Port) + "\n  ProxyJump root@jumpbox\n  IdentityFile " + key + "\n"})
+	reads := 0
+	cfg := transporttest.Config(t, target)
+	cfg.Host, cfg.Port, cfg.KeyFile, cfg.SSHConfigFile = "behind", 0, "", filepath.Join(dir, "config")
+	cfg.KnownHostsFiles = []string{target.KnownHosts, jump.KnownHosts}
+	cfg.UseAgent = false
+	cfg.Passphrase = func() ([]byte, error) {
+		if reads++; reads > 1 {
+			return nil, errors.New("stdin already read")
+		}
+		return []byte("sekrit"), nil
+	}
+	for i := range 2 {
+		c, err := transport.Dial(t.Context(), cfg)
+		if err != nil {
+			t.Fatalf("dial %d through the jump host: %v (passphrase read %d times)", i+1, err, reads)
+		}
+		c.Close()
+	}
+	if reads != 1 {
+		t.Fatalf("passphrase read %d times, want once", reads)
+	}
+}
