@@ -24,6 +24,10 @@ type ContainerOptions struct {
 	Network string
 	// ExtraArgs are added to `docker run` before the image name.
 	ExtraArgs []string
+	// HDInsight runs the head-node image instead (scripts/build-hdi-image.sh):
+	// the fakespark TEST STAND-INS for spark-submit, yarn and hdfs, with
+	// YARN containers running as user "yarn".
+	HDInsight bool
 }
 
 // ContainerTarget is a running container that plays a remote Linux compute
@@ -64,6 +68,9 @@ type ContainerTarget struct {
 func StartContainerTarget(t testing.TB, opts ContainerOptions) *ContainerTarget {
 	t.Helper()
 	image := requireTargetImage(t)
+	if opts.HDInsight {
+		image = requireHDIImage(t)
+	}
 	dir := t.TempDir()
 	pub, err := writeUserKey(filepath.Join(dir, "id_ed25519"))
 	if err != nil {

@@ -205,3 +205,22 @@ func outputTail(s string) string {
 	}
 	return s
 }
+
+// requireHDIImage builds (once per content) and returns the head-node test
+// image, ferry-test-hdi:<tag>; call it after requireTargetImage.
+func requireHDIImage(t testing.TB) string {
+	t.Helper()
+	root, err := findRepoRoot()
+	if err != nil {
+		SkipOrFail(t, fmt.Sprintf("find scripts/build-hdi-image.sh: %v", err))
+	}
+	out, err := exec.Command("bash", filepath.Join(root, "scripts", "build-hdi-image.sh")).Output()
+	if err != nil {
+		SkipOrFail(t, fmt.Sprintf("build head-node image: %v (output: %s)", err, outputTail(string(out))))
+	}
+	lines := strings.Fields(string(out))
+	if len(lines) == 0 {
+		SkipOrFail(t, "build-hdi-image.sh printed no image name")
+	}
+	return lines[len(lines)-1]
+}
