@@ -105,7 +105,13 @@ unchanged (--conda-file), or a docker container (--docker-image, or
 into the image). For docker runs, --gpus and --docker-arg apply; of
 'docker run' arguments ferry honours --shm-size, --gpus, -e/--env, --ipc,
 --network, -m/--memory, --cpus, --cap-add, --ulimit and -v/--volume, and
-names any other in a warning. --runconfig reads an Azure ML .runconfig.`,
+names any other in a warning. --runconfig reads an Azure ML .runconfig.
+
+On an hdinsight target (a Spark cluster's head node) the run is one
+spark-submit to YARN, cluster mode unless the run configuration's
+hdi.yarnDeployMode says client; spark.configuration, environment.spark
+packages and repositories apply, and --dry-run --json shows the exact
+spark-submit argv. See README "HDInsight".`,
 		Example: `  ferry run train.py --epochs 3
   ferry run --compute myvm --env SEED=1 train.py --lr 0.1
   ferry run --detach --max-duration 2h train.py
