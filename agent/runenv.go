@@ -13,6 +13,7 @@ import (
 	"github.com/ferry-ml/ferry/executor/api"
 	"github.com/ferry-ml/ferry/executor/docker/imagespec"
 	"github.com/ferry-ml/ferry/executor/docker/runargs"
+	"github.com/ferry-ml/ferry/pipenv"
 )
 
 // EnvChoice is the environment a run asks for, before resolution: from
@@ -27,6 +28,11 @@ type EnvChoice struct {
 	GPUs        string // a --gpus value
 	ShmSize     string
 	DockerArgs  []string // extra docker run arguments
+	// Requirements is a pip requirements file (a path); the environment is
+	// a venv of Python built on the target. It must lie in Source.
+	Requirements string
+	// Source is the run's source directory, which pip paths resolve in.
+	Source string
 }
 
 // ResolvedEnv is an environment resolved: what the plan shows and records,
@@ -62,8 +68,15 @@ func ResolveEnvironment(ch EnvChoice) (ResolvedEnv, error) {
 	}
 	spec := api.EnvironmentSpec{Kind: api.EnvUserManaged, Python: ch.Python}
 	plan := history.Environment{Kind: api.EnvUserManaged, Python: ch.Python}
+	if ch.Requirements != "" && (ch.CondaFile != "" || ch.CondaInline != nil || ch.DockerImage != "" || ch.Dockerfile != "" || ch.DockerText != "") {
+		return ResolvedEnv{}, &InvalidError{errors.New("a requirements file (pip environment) excludes a conda spec and docker: " +
+			"put the pip packages in the conda spec's pip: section, or install them in a Dockerfile")}
+	}
 	warnings, err := resolveConda(ch, &plan, &spec)
 	if err != nil {
+		return ResolvedEnv{}, err
+	}
+	if err := resolvePip(ch, &plan, &spec); err != nil {
 		return ResolvedEnv{}, err
 	}
 	if err := resolveDocker(ch, &plan, &spec); err != nil {
@@ -165,9 +178,49 @@ func resolveDocker(ch EnvChoice, plan *history.Environment, spec *api.Environmen
 	return nil
 }
 
+// resolvePip checks a requirements file, the files it names and the local
+// packages it installs (before any upload) into spec and plan. The plan's
+// key is the requirements' alone: the target adds its interpreter's
+// version to the key it builds the venv under.
+func resolvePip(ch EnvChoice, plan *history.Environment, spec *api.EnvironmentSpec) error {
+	if ch.Requirements == "" {
+		return nil
+	}
+	src, err := filepath.Abs(orDot(ch.Source))
+	if err != nil {
+		return fmt.Errorf("resolve source directory: %w", err)
+	}
+	file, err := filepath.Abs(ch.Requirements)
+	if err != nil {
+		return fmt.Errorf("resolve requirements file: %w", err)
+	}
+	rel, err := filepath.Rel(src, file)
+	if err != nil || !filepath.IsLocal(rel) {
+		return &InvalidError{fmt.Errorf("requirements file %s is not inside the source directory %s: "+
+			"the target sees only the snapshot (move it in, or use --source)", ch.Requirements, src)}
+	}
+	req, err := pipenv.Parse(src, filepath.ToSlash(rel))
+	if err != nil {
+		return fmt.Errorf("requirements %s: %w", ch.Requirements, err)
+	}
+	plan.Kind, plan.File, plan.Key = api.EnvPip, ch.Requirements, req.Key("")
+	spec.Kind, spec.Requirements, spec.Key = api.EnvPip, req.File, plan.Key
+	return nil
+}
+
+// orDot is dir, or "." when empty.
+func orDot(dir string) string {
+	if dir == "" {
+		return "."
+	}
+	return dir
+}
+
 // DescribeEnv is the one-line form of an environment for people.
 func DescribeEnv(e history.Environment) string {
 	switch e.Kind {
+	case api.EnvPip:
+		return fmt.Sprintf("pip venv of %s (%s)", e.Python, e.File)
 	case api.EnvConda:
 		return fmt.Sprintf("conda %s (%s)", conda.ShortKey(e.Key), e.File)
 	case api.EnvDocker:

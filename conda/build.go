@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/ferry-ml/ferry/internal/fsutil"
@@ -52,10 +53,28 @@ type BuildError struct {
 }
 
 func (e *BuildError) Error() string {
-	return fmt.Sprintf("build conda environment %s with %s: %v (output: %s)", short(e.Key), filepath.Base(e.Tool), e.Err, e.Tail)
+	msg := fmt.Sprintf("build conda environment %s with %s: %v", short(e.Key), filepath.Base(e.Tool), e.Err)
+	if hint := tosHint(e.Tail); hint != "" {
+		msg += " (" + hint + ")"
+	}
+	// The tail follows on its own lines: the run's log shows the tool's
+	// output once, and only the first line is repeated there.
+	return msg + "\n" + e.Tail
 }
 
 func (e *BuildError) Unwrap() error { return e.Err }
+
+// tosHint says how to get past the defaults channels' Terms of Service
+// refusal (recent conda refuses a non-interactive build on Anaconda's
+// channels until their terms are accepted), or "" for any other failure.
+func tosHint(tail string) string {
+	if !strings.Contains(tail, "CondaToSNonInteractiveError") && !strings.Contains(tail, "Terms of Service have not been accepted") {
+		return ""
+	}
+	return "the defaults channels refuse to serve before their Terms of Service are accepted: add 'nodefaults' to the spec's channels " +
+		"(with conda-forge), or accept them on the target once: conda tos accept --override-channels --channel https://repo.anaconda.com/pkgs/main " +
+		"--channel https://repo.anaconda.com/pkgs/r"
+}
 
 // FindTool returns the absolute path of the tool that builds prefixes:
 // override when set (a name on PATH or a path), else the first of Tools on

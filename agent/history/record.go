@@ -39,15 +39,17 @@ type Record struct {
 // Environment describes the environment a run used, as resolved by the
 // agent (what "ferry run --dry-run" shows).
 type Environment struct {
-	// Kind is "user-managed", "conda" or "docker".
+	// Kind is "user-managed", "conda", "pip" or "docker".
 	Kind string `json:"kind"`
-	// Python is the interpreter of a user-managed environment.
+	// Python is the interpreter of a user-managed environment, or the one
+	// a pip environment's venv is made from.
 	Python string `json:"python,omitempty"`
 	// Key is the cache key: the hash of the normalised spec.
 	Key string `json:"key,omitempty"`
 	// Image is the docker base image (or the built image's tag).
 	Image string `json:"image,omitempty"`
-	// File is the spec file as given: a conda file or a Dockerfile.
+	// File is the spec file as given: a conda file, a requirements file
+	// or a Dockerfile.
 	File string `json:"file,omitempty"`
 	// GPUs, ShmSize and DockerArgs are a docker run's --gpus, shm size
 	// and extra docker run arguments, as resolved.

@@ -20,21 +20,22 @@ import (
 )
 
 type runOptions struct {
-	Compute     string
-	Source      string
-	Experiment  string
-	Python      string
-	Env         []string
-	MaxDuration time.Duration
-	Detach      bool
-	DryRun      bool
-	JSON        bool
-	RunConfig   string
-	CondaFile   string
-	DockerImage string
-	Dockerfile  string
-	GPUs        string
-	DockerArgs  []string
+	Compute      string
+	Source       string
+	Experiment   string
+	Python       string
+	Env          []string
+	MaxDuration  time.Duration
+	Detach       bool
+	DryRun       bool
+	JSON         bool
+	RunConfig    string
+	CondaFile    string
+	Requirements string
+	DockerImage  string
+	Dockerfile   string
+	GPUs         string
+	DockerArgs   []string
 
 	env      agent.EnvChoice   // from --runconfig (flags above win)
 	spark    agent.SparkChoice // from --runconfig (hdinsight targets)
@@ -73,6 +74,7 @@ func (o *runOptions) addPlanFlags(cmd *cobra.Command) {
 	f.DurationVar(&o.MaxDuration, "max-duration", 0, "stop the run after this long, e.g. 2h (Azure ML's maxRunDurationSeconds)")
 	f.StringVar(&o.RunConfig, "runconfig", "", "Azure ML v1 .runconfig file to run (flags given explicitly override it)")
 	f.StringVar(&o.CondaFile, "conda-file", "", "conda environment file (environment.yml, conda_dependencies.yml): built once on the target, then reused")
+	f.StringVar(&o.Requirements, "requirements", "", "pip requirements file (inside the source directory): a venv of --python built on the target once per content and interpreter, then reused")
 	f.StringVar(&o.DockerImage, "docker-image", "", "run in a docker environment from this base image")
 	f.StringVar(&o.Dockerfile, "dockerfile", "", "run in a docker environment built from this Dockerfile")
 	f.StringVar(&o.GPUs, "gpus", "", "docker runs: the target's GPUs to expose: all, a count, device=ID[,ID] or 0 for none")
@@ -100,7 +102,8 @@ ferry_run.log("loss", 0.3)' records a metric.
 
 Environments: the interpreter as it is (--python, the default), a conda
 environment built on the target once per spec and reused while the spec is
-unchanged (--conda-file), or a docker container (--docker-image, or
+unchanged (--conda-file), a pip venv of --python built once per
+requirements file content and interpreter version (--requirements), or a docker container (--docker-image, or
 --dockerfile built once per content; with --conda-file the spec is baked
 into the image). For docker runs, --gpus and --docker-arg apply; of
 'docker run' arguments ferry honours --shm-size, --gpus, -e/--env, --ipc,
@@ -116,6 +119,7 @@ spark-submit argv. See README "HDInsight".`,
   ferry run --compute myvm --env SEED=1 train.py --lr 0.1
   ferry run --detach --max-duration 2h train.py
   ferry run --conda-file environment.yml train.py
+  ferry run --requirements requirements.txt train.py
   ferry run --compute gpu --docker-image pytorch/pytorch:2.3.0 --gpus all \
       --docker-arg=--ipc=host --docker-arg=-v=/data:/data:ro train.py`,
 		Args: func(cmd *cobra.Command, args []string) error {

@@ -65,7 +65,7 @@ func applyRunConfig(opts *runOptions, g *globalOptions, changed func(string) boo
 		opts.MaxDuration = rc.MaxDuration
 	}
 	opts.Env = append(runConfigEnv(opts, rc.Env, warn), opts.Env...)
-	if !changed("python") && !changed("conda-file") && !changed("docker-image") && !changed("dockerfile") {
+	if !changed("python") && !changed("conda-file") && !changed("requirements") && !changed("docker-image") && !changed("dockerfile") {
 		if err := runConfigEnvironment(opts, rc, project); err != nil {
 			return nil, err
 		}

@@ -299,12 +299,16 @@ func reasonStr(r history.Record) string {
 	return statusReason(r.Status, r.Reason)
 }
 
-// statusReason is ": reason" when the reason says more than the status.
+// statusReason is ": reason" (its first line) when the reason says more
+// than the status.
 func statusReason(st api.Status, reason string) string {
 	if reason == "" || st == api.StatusCompleted || strings.EqualFold(reason, string(st)) {
 		return ""
 	}
-	return ": " + reason
+	// A failed build's reason carries the tool's output tail on the
+	// lines after the first; the run's log has shown it already.
+	line, _, _ := strings.Cut(reason, "\n")
+	return ": " + line
 }
 
 func newLogsCommand(g *globalOptions) *cobra.Command {

@@ -60,7 +60,10 @@ func printSynced(p *ui.Printer, res agent.SyncResult) {
 // the run configuration's choice.
 func resolveEnvironment(opts runOptions) (agent.ResolvedEnv, error) {
 	ch := opts.env
-	ch.Python = opts.Python
+	ch.Python, ch.Source = opts.Python, opts.Source
+	if opts.Requirements != "" {
+		ch.Requirements = opts.Requirements
+	}
 	if opts.CondaFile != "" {
 		ch.CondaFile, ch.CondaInline = opts.CondaFile, nil
 	}

@@ -18,7 +18,7 @@ import "time"
 // EnvInfo describes one cached environment on the target.
 type EnvInfo struct {
 	Key  string `json:"key"`
-	Kind string `json:"kind"` // EnvConda or EnvDocker
+	Kind string `json:"kind"` // EnvConda, EnvPip or EnvDocker
 	// Prefix is a conda environment's directory, or a docker image's
 	// reference (ferry-env:<key12>).
 	Prefix string `json:"prefix"`

@@ -41,8 +41,13 @@ func (s Status) Terminal() bool {
 
 // EnvironmentSpec says how to prepare the run's environment.
 type EnvironmentSpec struct {
-	Kind   string `json:"kind"`             // "user-managed", "conda" or "docker"
-	Python string `json:"python,omitempty"` // interpreter for user-managed; default "python3"
+	Kind   string `json:"kind"`             // "user-managed", "conda", "pip" or "docker"
+	Python string `json:"python,omitempty"` // interpreter for user-managed and pip; default "python3"
+
+	// Requirements is a pip environment's requirements file: its path in
+	// the snapshot, "/"-separated. The executor reads it, the files it
+	// names and the local packages from the run's materialised snapshot.
+	Requirements string `json:"requirements,omitempty"`
 
 	// CondaSpec is the conda environment file's content as the user wrote
 	// it (kind "conda", or a docker image with conda baked in).
@@ -77,6 +82,7 @@ const (
 	EnvUserManaged = "user-managed"
 	EnvConda       = "conda"
 	EnvDocker      = "docker"
+	EnvPip         = "pip"
 )
 
 // RunSpec is what the agent submits.

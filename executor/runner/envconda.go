@@ -39,6 +39,8 @@ func (r *Runner) prepareEnv(ctx context.Context, st *runState) (envSetup, error)
 		return envSetup{python: python}, err
 	case api.EnvConda:
 		return r.prepareConda(ctx, st)
+	case api.EnvPip:
+		return r.preparePip(ctx, st)
 	case api.EnvDocker:
 		return r.prepareDocker(ctx, st)
 	}

@@ -84,7 +84,11 @@ func (r *Runner) openEnvs(ctx context.Context) (set *envSet, closeSet func(), er
 	if err != nil {
 		return nil, nil, err
 	}
-	set = &envSet{conda: cache, uses: r.imageUses(), log: r.log}
+	pip, err := r.pipCache()
+	if err != nil {
+		return nil, nil, err
+	}
+	set = &envSet{conda: cache, pip: pip, uses: r.imageUses(), log: r.log}
 	c, err := r.envEngine(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -118,15 +122,15 @@ func (r *Runner) envEngine(ctx context.Context) (*docker.Client, error) {
 	return c, nil
 }
 
-func envInfos(ents []conda.Entry) []api.EnvInfo {
+func envInfos(ents []conda.Entry, kind string) []api.EnvInfo {
 	out := make([]api.EnvInfo, 0, len(ents))
 	for _, e := range ents {
-		out = append(out, envInfo(e))
+		out = append(out, envInfo(e, kind))
 	}
 	return out
 }
 
-func envInfo(e conda.Entry) api.EnvInfo {
-	return api.EnvInfo{Key: e.Key, Kind: api.EnvConda, Prefix: e.Prefix, Size: e.Size, Tool: e.Tool,
+func envInfo(e conda.Entry, kind string) api.EnvInfo {
+	return api.EnvInfo{Key: e.Key, Kind: kind, Prefix: e.Prefix, Size: e.Size, Tool: e.Tool,
 		CreatedAt: e.CreatedAt, LastUsed: e.LastUsed}
 }

@@ -33,12 +33,13 @@ type envImages interface {
 
 var _ envImages = (*docker.Client)(nil)
 
-// envSet is the target's cached environments of both kinds: the conda
-// cache's prefixes and the docker engine's derived images. Last use orders
-// them together.
+// envSet is the target's cached environments of every kind: the conda
+// cache's prefixes, the pip venvs and the docker engine's derived images.
+// Last use orders them together.
 type envSet struct {
 	conda  *conda.Cache
-	images envImages // nil when no engine answers
+	pip    *conda.Cache // pip venvs, kept by the same cache code (nil in tests without one)
+	images envImages    // nil when no engine answers
 	uses   imageUses
 	log    hclog.Logger
 }
@@ -49,7 +50,14 @@ func (s *envSet) list(ctx context.Context) ([]api.EnvInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := envInfos(ents)
+	out := envInfos(ents, api.EnvConda)
+	if s.pip != nil {
+		pips, err := s.pip.List()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, envInfos(pips, api.EnvPip)...)
+	}
 	if s.images != nil {
 		imgs, err := s.images.ListImages(ctx)
 		if err != nil {
@@ -91,7 +99,11 @@ func (s *envSet) remove(ctx context.Context, key string) (api.EnvInfo, error) {
 	e, err := matchEnv(all, key)
 	if errors.Is(err, errEnvNotFound) && len(key) == 64 {
 		ent, err := s.conda.Remove(key)
-		return envInfo(ent), err
+		if errors.Is(err, conda.ErrNotFound) && s.pip != nil {
+			ent, err = s.pip.Remove(key)
+			return envInfo(ent, api.EnvPip), err
+		}
+		return envInfo(ent, api.EnvConda), err
 	}
 	if err != nil {
 		return api.EnvInfo{}, err
@@ -101,8 +113,12 @@ func (s *envSet) remove(ctx context.Context, key string) (api.EnvInfo, error) {
 
 // removeEntry deletes the listed environment e.
 func (s *envSet) removeEntry(ctx context.Context, e api.EnvInfo) error {
-	if e.Kind != api.EnvDocker {
+	switch e.Kind {
+	case api.EnvConda:
 		_, err := s.conda.Remove(e.Key)
+		return err
+	case api.EnvPip:
+		_, err := s.pip.Remove(e.Key)
 		return err
 	}
 	if s.images == nil {

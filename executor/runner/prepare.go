@@ -184,7 +184,10 @@ func absPath(p string) string {
 
 // fail ends st as Failed with reason, which also goes to the run's log.
 func (r *Runner) fail(st *runState, reason string) {
-	if err := appendLogLine(st.paths.log(), reason); err != nil {
+	// Only the first line goes to the log: the lines after it are a
+	// tool's output tail (a failed environment build), already there.
+	line, _, _ := strings.Cut(reason, "\n")
+	if err := appendLogLine(st.paths.log(), line); err != nil {
 		r.log.Warn("append to run log", "run_id", st.spec.ID, "error", err)
 	}
 	r.end(st, api.StatusFailed, nil, reason)

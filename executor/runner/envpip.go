@@ -1,0 +1,60 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/ferry-ml/ferry/conda"
+	"github.com/ferry-ml/ferry/executor/api"
+	"github.com/ferry-ml/ferry/pipenv"
+)
+
+// pipCache opens the executor's cache of pip venvs (envs/pip), kept by the
+// same code as the conda prefixes: lock, completion marker, last use.
+func (r *Runner) pipCache() (*conda.Cache, error) {
+	return conda.OpenCache(filepath.Join(filepath.Dir(r.runsDir), envsDirName, api.EnvPip), r.log)
+}
+
+// preparePip builds (once per key) or reuses the run's venv: the key is
+// the requirements as the run's snapshot has them (nested files and local
+// packages included) and the interpreter's version. The build's output
+// goes to the run's log.
+func (r *Runner) preparePip(ctx context.Context, st *runState) (envSetup, error) {
+	spec := st.spec.Environment
+	python, err := resolveInterpreter(spec.Python, st.paths.work())
+	if err != nil {
+		return envSetup{}, err
+	}
+	req, err := pipenv.Parse(st.paths.work(), spec.Requirements)
+	if err != nil {
+		return envSetup{}, err
+	}
+	version, err := pipenv.PythonVersion(ctx, python)
+	if err != nil {
+		return envSetup{}, err
+	}
+	cache, err := r.pipCache()
+	if err != nil {
+		return envSetup{}, err
+	}
+	logf, err := os.OpenFile(st.paths.log(), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return envSetup{}, fmt.Errorf("open run log: %w", err)
+	}
+	defer logf.Close()
+	key := req.Key(version)
+	_, err = cache.EnsureWith(ctx, key, api.EnvPip, logf, func(ctx context.Context, prefix string) (string, error) {
+		return "pip", pipenv.Build(ctx, python, prefix, st.paths.work(), req.File, logf)
+	})
+	if err != nil {
+		return envSetup{}, err
+	}
+	prefix := cache.Prefix(key)
+	bin := filepath.Join(prefix, "bin")
+	return envSetup{python: filepath.Join(bin, "python"), vars: [][2]string{
+		{"PATH", bin + string(os.PathListSeparator) + os.Getenv("PATH")},
+		{"VIRTUAL_ENV", prefix},
+	}}, nil
+}
