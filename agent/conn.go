@@ -52,7 +52,10 @@ type ConnectOptions struct {
 	Passphrase func() ([]byte, error)
 	// AcceptNewHostKey records an unknown host key instead of refusing.
 	AcceptNewHostKey bool
-	Logger           hclog.Logger
+	// AcceptHostKeyFingerprint records an unknown host key only when it
+	// has exactly this fingerprint (one a person confirmed).
+	AcceptHostKeyFingerprint string
+	Logger                   hclog.Logger
 }
 
 // Dial opens a connection to t (an SSH handshake for a remote target,

@@ -36,6 +36,8 @@ func dialSSH(ctx context.Context, t compute.Target, opts ConnectOptions) (*sshEn
 		AcceptNewHostKey: opts.AcceptNewHostKey,
 		UseAgent:         true,
 		Logger:           opts.Logger,
+
+		AcceptHostKeyFingerprint: opts.AcceptHostKeyFingerprint,
 	}
 	if t.KnownHosts != "" {
 		cfg.KnownHostsFiles = []string{t.KnownHosts}

@@ -50,6 +50,11 @@ type Config struct {
 	// (OpenSSH's StrictHostKeyChecking=accept-new). A changed key is
 	// refused regardless.
 	AcceptNewHostKey bool
+	// AcceptHostKeyFingerprint records an unknown host's key only when its
+	// SHA-256 fingerprint ("SHA256:...") is exactly this one: the key a
+	// person saw and confirmed, so that a key swapped in between is still
+	// refused. A changed key is refused regardless.
+	AcceptHostKeyFingerprint string
 	// UseAgent offers keys held by the agent at $SSH_AUTH_SOCK.
 	UseAgent bool
 	// SSHConfigFile is the ssh config to read: "" means ~/.ssh/config,

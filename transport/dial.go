@@ -84,7 +84,7 @@ func dialJump(ctx context.Context, cfg Config, t *target, jumps []string, log hc
 
 // connect dials t (directly or through jump) and runs the SSH handshake.
 func connect(ctx context.Context, cfg Config, t *target, jump *Client, log hclog.Logger) (*Client, error) {
-	hk, err := newHostKeyChecker(t, cfg.AcceptNewHostKey, log)
+	hk, err := newHostKeyChecker(t, cfg.AcceptNewHostKey, cfg.AcceptHostKeyFingerprint, log)
 	if err != nil {
 		return nil, err
 	}

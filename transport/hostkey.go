@@ -29,6 +29,7 @@ type hostKeyChecker struct {
 	hostPort  string   // host:port as dialled (the HostName, not the IP)
 	files     []string // user files; the first receives new keys
 	acceptNew bool
+	acceptFP  string // accept an unknown key with exactly this fingerprint
 	log       hclog.Logger
 	check     ssh.HostKeyCallback
 
@@ -37,7 +38,7 @@ type hostKeyChecker struct {
 	err error         // why verification failed, if it did
 }
 
-func newHostKeyChecker(t *target, acceptNew bool, log hclog.Logger) (*hostKeyChecker, error) {
+func newHostKeyChecker(t *target, acceptNew bool, acceptFP string, log hclog.Logger) (*hostKeyChecker, error) {
 	var existing []string
 	for _, f := range append(slices.Clone(t.knownHosts), t.globalKnown...) {
 		_, err := os.Stat(f)
@@ -52,7 +53,8 @@ func newHostKeyChecker(t *target, acceptNew bool, log hclog.Logger) (*hostKeyChe
 	if err != nil {
 		return nil, permanent(fmt.Errorf("read known hosts: %w", err))
 	}
-	return &hostKeyChecker{hostPort: t.hostPort(), files: t.knownHosts, acceptNew: acceptNew, log: log, check: check}, nil
+	return &hostKeyChecker{hostPort: t.hostPort(), files: t.knownHosts, acceptNew: acceptNew,
+		acceptFP: acceptFP, log: log, check: check}, nil
 }
 
 // knownKeys returns every key recorded for the host, in file order. It asks
@@ -140,7 +142,8 @@ func (h *hostKeyChecker) verify(key ssh.PublicKey) error {
 func (h *hostKeyChecker) unknown(key ssh.PublicKey) error {
 	host := knownhosts.Normalize(h.hostPort)
 	fp := ssh.FingerprintSHA256(key)
-	if !h.acceptNew || len(h.files) == 0 {
+	accept := h.acceptNew || (h.acceptFP != "" && h.acceptFP == fp)
+	if !accept || len(h.files) == 0 {
 		return &HostKeyUnknownError{Host: host, KeyType: key.Type(), Fingerprint: fp}
 	}
 	recorded, err := appendKnownHost(h.files[0], knownhosts.Line([]string{host}, key))

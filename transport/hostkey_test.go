@@ -60,6 +60,34 @@ func TestUnknownHostKeyRefusedThenAccepted(t *testing.T) {
 	c.Close()
 }
 
+func TestUnknownHostKeyAcceptedOnlyWithConfirmedFingerprint(t *testing.T) {
+	s := testutil.StartSSHD(t, testutil.SSHDOptions{KnownHostKeyTypes: []string{}})
+	cfg := transporttest.Config(t, s)
+	cfg.KnownHostsFiles = []string{filepath.Join(t.TempDir(), "known_hosts")}
+	want := keygenFingerprint(t, s.HostKeyFiles["ed25519"]+".pub")
+
+	cfg.AcceptHostKeyFingerprint = "SHA256:not-the-servers-key"
+	var unknown *transport.HostKeyUnknownError
+	if _, err := transport.Dial(t.Context(), cfg); !errors.As(err, &unknown) {
+		t.Fatalf("another fingerprint confirmed: got %v, want *HostKeyUnknownError", err)
+	}
+	if _, err := os.Stat(cfg.KnownHostsFiles[0]); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("known_hosts written for an unconfirmed key: %v", err)
+	}
+	cfg.AcceptHostKeyFingerprint = want
+	c, err := transport.Dial(t.Context(), cfg)
+	if err != nil {
+		t.Fatalf("confirmed fingerprint: %v", err)
+	}
+	c.Close()
+	cfg.AcceptHostKeyFingerprint = ""
+	c, err = transport.Dial(t.Context(), cfg)
+	if err != nil {
+		t.Fatalf("dial after recording the confirmed key: %v", err)
+	}
+	c.Close()
+}
+
 func TestChangedHostKeyRefused(t *testing.T) {
 	s := testutil.StartSSHD(t, testutil.SSHDOptions{HostKeyTypes: []string{"ed25519"}})
 	other := testutil.GenerateKey(t, "ed25519", filepath.Join(t.TempDir(), "other"), "")

@@ -275,3 +275,22 @@ func TestSetMetricsOutputsApplyRun(t *testing.T) {
 		}
 	}
 }
+
+func TestExperiments(t *testing.T) {
+	s, _ := openTest(t)
+	now := time.Now()
+	for i, e := range []string{"b", "a", "b", "c"} {
+		r := testRecord("r"+string(rune('0'+i)), now.Add(time.Duration(i)*time.Second))
+		r.Experiment = e
+		if err := s.Put(t.Context(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Experiments(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"a", "b", "c"}; !slices.Equal(got, want) {
+		t.Fatalf("Experiments = %v, want %v", got, want)
+	}
+}

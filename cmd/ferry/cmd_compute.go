@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -217,15 +216,12 @@ func newComputeDetachCommand(g *globalOptions) *cobra.Command {
 		Short: "Forget a compute target (nothing on the machine is touched)",
 		Args:  exactArgs(1, "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			store := compute.Open(g.Home)
-			if err := store.Remove(args[0]); err != nil {
+			if err := agent.Detach(g.Home, args[0]); err != nil {
 				if errors.Is(err, compute.ErrNotFound) {
 					return unknownTarget(args[0])
 				}
 				return err
 			}
-			os.Remove(g.Home + "/cache/targets/" + args[0] + ".json")
-			os.Remove(g.Home + "/cache/synced/" + args[0] + ".manifest")
 			p := ui.New(jsonOut)
 			if jsonOut {
 				return p.PrintJSON(map[string]any{"name": args[0], "detached": true})

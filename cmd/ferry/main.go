@@ -73,6 +73,7 @@ streams its logs back. Runs survive dropped connections.`,
 		newVersionCommand(g),
 		newEnvCommand(g),
 		newRunconfigCommand(g),
+		newUICommand(g),
 	)
 	usageArgs(root)
 	registerCompletions(root)
