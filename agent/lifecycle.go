@@ -117,6 +117,9 @@ type Runner struct {
 	// CancelOnDone makes the end of Follow's ctx cancel the run, as stop
 	// does (ferry watch); by default it only stops following (detach).
 	CancelOnDone bool
+	// RefreshTimeout bounds how long RefreshAll spends on one target
+	// (default RefreshTimeout).
+	RefreshTimeout time.Duration
 }
 
 // Dialer opens a connection to a compute target (ready to use), for the

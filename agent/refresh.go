@@ -8,7 +8,8 @@ import (
 	"github.com/ferry-ml/ferry/agent/history"
 )
 
-// RefreshTimeout bounds how long RefreshAll spends on one target.
+// RefreshTimeout bounds how long RefreshAll spends on one target, unless
+// Runner.RefreshTimeout says otherwise.
 const RefreshTimeout = 20 * time.Second
 
 // RefreshAll brings the records of unfinished runs in recs up to date from
@@ -28,7 +29,7 @@ func (r *Runner) RefreshAll(ctx context.Context, dial Dialer, recs []history.Rec
 	var wg sync.WaitGroup
 	for name, idx := range byCompute {
 		wg.Go(func() {
-			cctx, cancel := context.WithTimeout(ctx, RefreshTimeout)
+			cctx, cancel := context.WithTimeout(ctx, r.refreshTimeout())
 			defer cancel()
 			if err := r.refreshTarget(cctx, dial, name, recs, idx); err != nil && unreachable != nil {
 				unreachable(name, len(idx), err)
@@ -56,4 +57,11 @@ func (r *Runner) refreshTarget(ctx context.Context, dial Dialer, name string, re
 		recs[i] = fresh
 	}
 	return nil
+}
+
+func (r *Runner) refreshTimeout() time.Duration {
+	if r.RefreshTimeout > 0 {
+		return r.RefreshTimeout
+	}
+	return RefreshTimeout
 }

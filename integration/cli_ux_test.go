@@ -204,3 +204,44 @@ func TestInputErrorsAreClear(t *testing.T) {
 		}
 	}
 }
+
+// TestRunsShowTruth: a detached run is reported as started, ferry runs asks
+// the target about unfinished runs (so a canceled run reads Canceled, not
+// Running), and --no-refresh marks what it did not ask about.
+func TestRunsShowTruth(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	src := sourceDir(t, testutil.Tree{"s.py": "import time\nprint('up', flush=True)\ntime.sleep(120)\n"})
+	var det struct{ ID, Status string }
+	r := c.mustRun(src, "run", "--detach", "--json", "s.py")
+	if err := json.Unmarshal([]byte(r.Stdout), &det); err != nil || det.Status != "Running" {
+		t.Fatalf("run --detach --json: %q, %v; want status Running", r.Stdout, err)
+	}
+	listed := func(args ...string) map[string]any {
+		var recs []map[string]any
+		out := c.mustRun("", append([]string{"runs", "--json"}, args...)...).Stdout
+		if err := json.Unmarshal([]byte(out), &recs); err != nil || len(recs) != 1 {
+			t.Fatalf("runs --json: %q, %v", out, err)
+		}
+		return recs[0]
+	}
+	if rec := listed("--no-refresh"); rec["status"] != "Running" || rec["stale"] != true {
+		t.Errorf("runs --no-refresh: %v, want Running marked stale", rec)
+	}
+	if out := c.mustRun("", "runs", "--no-refresh").Stdout; !strings.Contains(out, "Running?") {
+		t.Errorf("runs --no-refresh text does not mark the status:\n%s", out)
+	}
+	if rec := listed(); rec["status"] != "Running" || rec["stale"] != nil {
+		t.Errorf("runs: %v, want Running, fresh", rec)
+	}
+	c.mustRun("", "cancel", det.ID)
+	deadline := time.Now().Add(30 * time.Second)
+	rec := listed()
+	for rec["status"] != "Canceled" && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+		rec = listed()
+	}
+	if rec["status"] != "Canceled" || rec["ended_at"] == nil {
+		t.Errorf("runs after cancel: %v, want Canceled with an end", rec)
+	}
+}

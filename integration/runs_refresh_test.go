@@ -18,8 +18,10 @@ func TestRunsRefresh(t *testing.T) {
 	src := sourceDir(t, testutil.Tree{"job.py": "import os, time\ntime.sleep(0.5)\n" +
 		"open(os.path.join(os.environ['FERRY_OUTPUTS_DIR'], 'm.txt'), 'w').write('m')\nraise SystemExit(3)\n"})
 	id := runIDOf(t, c.mustRun(src, "run", "--detach", "job.py").Stderr)
-	if rec := c.runsOf(t, filepath.Base(src))[0]; rec.ID != id || rec.Status == "Failed" {
-		t.Fatalf("right after --detach: %+v", rec)
+	var first []runRecord
+	if err := json.Unmarshal([]byte(c.mustRun("", "runs", "--no-refresh", "--json").Stdout), &first); err != nil ||
+		len(first) != 1 || first[0].ID != id || first[0].Status == "Failed" {
+		t.Fatalf("right after --detach, not asking the target: %+v, %v", first, err)
 	}
 	type withOutputs struct {
 		runRecord

@@ -303,6 +303,11 @@ func quoteArgs(args []string) string {
 	return strings.Join(out, " ")
 }
 
+// detachWait bounds how long --detach waits for the script to start (an
+// environment being built may take longer: the run is then reported as
+// Preparing).
+const detachWait = 10 * time.Second
+
 // executeRun snapshots, syncs, submits and follows.
 func executeRun(ctx context.Context, opts runOptions, g *globalOptions, p *ui.Printer, plan agent.Plan) error {
 	start := time.Now()
@@ -340,9 +345,10 @@ func executeRun(ctx context.Context, opts runOptions, g *globalOptions, p *ui.Pr
 	case err != nil:
 		return launchError(g, plan.Compute, err)
 	}
-	p.Noticef("ferry: environment %s; started in %s\n", agent.DescribeEnv(plan.Environment), time.Since(start).Round(time.Millisecond))
+	p.Noticef("ferry: environment %s; submitted in %s\n", agent.DescribeEnv(plan.Environment), time.Since(start).Round(time.Millisecond))
 	if opts.Detach {
-		p.Noticef("ferry: detached. Follow: ferry logs -f %s   Cancel: ferry cancel %s\n", plan.ID, plan.ID)
+		r = runner.AwaitStart(ctx, remote, r, detachWait)
+		p.Noticef("ferry: detached (%s). Follow: ferry logs -f %s   Cancel: ferry cancel %s\n", r.Status, plan.ID, plan.ID)
 		if opts.JSON {
 			return p.PrintJSON(map[string]string{"id": plan.ID, "status": string(r.Status)})
 		}

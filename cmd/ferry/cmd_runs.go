@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -23,19 +25,25 @@ type runsOptions struct {
 	Limit      int
 	JSON       bool
 	Refresh    bool
+	NoRefresh  bool
 }
+
+// quickRefresh bounds how long ferry runs waits for each target of an
+// unfinished run before it lists that run as last seen, marked stale.
+const quickRefresh = 3 * time.Second
 
 func newRunsCommand(g *globalOptions) *cobra.Command {
 	var opts runsOptions
 	cmd := &cobra.Command{
 		Use:   "runs",
 		Short: "List runs, newest first (from the local history: instant, no connection)",
-		Long: `List runs from the local history, newest first: instant, and no
-connection is made. A run's status there is the last one ferry saw; a run
-followed to its end (ferry run, watch, logs -f, show) is up to date, while one
-left with --detach, or whose ferry process was killed, may still read Running.
---refresh asks the targets of the unfinished runs listed (one connection per
-target) and records what they say, outputs included.`,
+		Long: `List runs from the local history, newest first. Finished runs come from
+the history alone; the targets of unfinished ones (a run left with --detach,
+or whose ferry process went away) are asked for their status first, for at
+most 3 s each, one connection per target, and what they say is recorded,
+outputs included. A run whose target did not answer in time is listed as
+last seen, its status marked with '?' (JSON: "stale": true). --refresh waits
+up to 20 s per target; --no-refresh makes no connection at all.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runRuns(contextOf(cmd), opts, g)
@@ -47,7 +55,8 @@ target) and records what they say, outputs included.`,
 	f.StringVar(&opts.Status, "status", "", "only this status (Running, Completed, Failed, ...)")
 	f.IntVar(&opts.Limit, "limit", 50, "at most this many runs (0: all)")
 	f.BoolVar(&opts.JSON, "json", false, "print a JSON array")
-	f.BoolVar(&opts.Refresh, "refresh", false, "first update unfinished runs from their compute targets")
+	f.BoolVar(&opts.Refresh, "refresh", false, "wait up to 20 s per target for unfinished runs' status (default 3 s)")
+	f.BoolVar(&opts.NoRefresh, "no-refresh", false, "ask no target: list unfinished runs as last seen")
 	return cmd
 }
 
@@ -66,16 +75,12 @@ func runRuns(ctx context.Context, opts runsOptions, g *globalOptions) error {
 		return err
 	}
 	p := ui.New(opts.JSON)
-	if opts.Refresh {
-		if err := refreshAll(ctx, g, hist, p, recs); err != nil {
-			return err
-		}
+	stale, err := opts.refresh(ctx, g, hist, p, recs)
+	if err != nil {
+		return err
 	}
 	if opts.JSON {
-		if recs == nil {
-			recs = []history.Record{}
-		}
-		return p.PrintJSON(recs)
+		return printRunsJSON(p, recs, stale)
 	}
 	if len(recs) == 0 {
 		return noRuns(ctx, hist, p, opts)
@@ -83,10 +88,77 @@ func runRuns(ctx context.Context, opts runsOptions, g *globalOptions) error {
 	tw := tabwriter.NewWriter(p.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "RUN\tSTATUS\tEXIT\tCOMPUTE\tEXPERIMENT\tCREATED\tDURATION\tSCRIPT")
 	for _, r := range recs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Status, exitStr(r.ExitCode), r.Compute,
-			r.Experiment, r.CreatedAt.Local().Format("2006-01-02 15:04:05"), duration(r), r.Script)
+		st, took := string(r.Status), duration(r)
+		if isStale(r, stale) {
+			st, took = st+"?", took+"?"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, st, exitStr(r.ExitCode), r.Compute,
+			r.Experiment, r.CreatedAt.Local().Format("2006-01-02 15:04:05"), took, r.Script)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(stale) > 0 {
+		p.Noticef("ferry: ? = as last seen: %s did not answer (ferry runs --refresh waits longer)\n", strings.Join(sortedKeys(stale), ", "))
+	}
+	return nil
+}
+
+// refresh asks the targets of the unfinished runs in recs for their status
+// (see the command's help) and returns the targets that did not answer.
+func (opts runsOptions) refresh(ctx context.Context, g *globalOptions, hist *history.Store, p *ui.Printer, recs []history.Record) (map[string]bool, error) {
+	if opts.NoRefresh {
+		stale := map[string]bool{}
+		for _, r := range recs {
+			if !r.Status.Terminal() {
+				stale[r.Compute] = true
+			}
+		}
+		return stale, nil
+	}
+	timeout := quickRefresh
+	if opts.Refresh {
+		timeout = agent.RefreshTimeout
+	}
+	return refreshAll(ctx, g, hist, p, recs, timeout)
+}
+
+// isStale reports whether r is listed as last seen.
+func isStale(r history.Record, stale map[string]bool) bool {
+	return !r.Status.Terminal() && stale[r.Compute]
+}
+
+// printRunsJSON prints the records as a JSON array, each unfinished one
+// whose target did not answer with "stale": true.
+func printRunsJSON(p *ui.Printer, recs []history.Record, stale map[string]bool) error {
+	out := make([]any, len(recs))
+	for i, r := range recs {
+		out[i] = r
+		if !isStale(r, stale) {
+			continue
+		}
+		b, err := json.Marshal(r)
+		if err != nil {
+			return fmt.Errorf("encode run %s: %w", r.ID, err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			return fmt.Errorf("encode run %s: %w", r.ID, err)
+		}
+		m["stale"] = true
+		out[i] = m
+	}
+	return p.PrintJSON(out)
+}
+
+// sortedKeys returns m's keys in order.
+func sortedKeys(m map[string]bool) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // filter checks the options and returns the history filter they ask for.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/ferry-ml/ferry/agent"
@@ -134,7 +135,12 @@ func finishRun(ctx context.Context, runner *agent.Runner, remote agent.Remote, p
 		took = " in " + r.EndedAt.Sub(*r.StartedAt).Round(time.Millisecond).String()
 	}
 	msg := fmt.Sprintf("ferry: run %s %s%s", id, r.Status, took)
-	msg += statusReason(r.Status, r.Reason)
+	if r.Status == api.StatusFailed && r.StartedAt == nil {
+		// The executor wrote the reason into the log just followed.
+		msg += " before its script started (the reason is in the log above)"
+	} else {
+		msg += statusReason(r.Status, r.Reason)
+	}
 	if f.Outputs > 0 {
 		msg += fmt.Sprintf("; %s in outputs/ (ferry download %s)", countFiles(f.Outputs), id)
 	}
@@ -166,17 +172,25 @@ func runExit(r api.Run) error {
 }
 
 // refreshAll brings the records of unfinished runs in recs up to date from
-// their targets; see agent.Runner.RefreshAll.
-func refreshAll(ctx context.Context, g *globalOptions, hist *history.Store, p *ui.Printer, recs []history.Record) error {
+// their targets, spending at most timeout on each; see
+// agent.Runner.RefreshAll. It returns the names of the targets it could not
+// reach in time, whose unfinished records are as last seen.
+func refreshAll(ctx context.Context, g *globalOptions, hist *history.Store, p *ui.Printer, recs []history.Record, timeout time.Duration) (map[string]bool, error) {
 	runner, err := g.newRunner(hist, p, 0)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	runner.RefreshTimeout = timeout
 	dial := func(ctx context.Context, name string) (agent.Remote, error) { return g.connect(ctx, name) }
+	var mu sync.Mutex
+	stale := map[string]bool{}
 	runner.RefreshAll(ctx, dial, recs, func(name string, n int, err error) {
-		p.Noticef("ferry: warning: cannot reach %s to refresh %d unfinished run(s); shown as last known: %v\n", name, n, err)
+		mu.Lock()
+		stale[name] = true
+		mu.Unlock()
+		g.logger.Debug("cannot refresh runs", "compute", name, "runs", n, "error", err)
 	})
-	return nil
+	return stale, nil
 }
 
 // targetNamed is the attached compute target name, for messages.
