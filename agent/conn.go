@@ -258,15 +258,23 @@ var ErrNoExecutorBinary = errors.New("executor binary not found")
 
 // runEnsure starts the executor if needed and returns its protocol line.
 func (c *Conn) runEnsure(ctx context.Context) (string, error) {
-	script := expandDir + `exe="$d/executor/$2/ferry-executor"
-[ -x "$exe" ] || exit 127
+	sums, err := c.executorSums()
+	if err != nil {
+		return "", err
+	}
+	script := expandDir + safePathScript + `safe_dir
+exe="$d/executor/$2/ferry-executor"
+safe_exe "$exe" "$3" || exit 127
 exec "$exe" ensure --state-dir "$d"`
-	res, err := c.ep.Script(ctx, script, c.stateDirSpec(), buildinfo.String())
+	res, err := c.ep.Script(ctx, script, c.stateDirSpec(), buildinfo.String(), strings.Join(sums, " "))
 	if err != nil {
 		return "", fmt.Errorf("start executor on %s: %w", c.Target.Name, err)
 	}
-	if res.ExitCode == 127 {
+	switch res.ExitCode {
+	case 127:
 		return "", errExecutorMissing
+	case exitUnsafe:
+		return "", c.unsafeError(res.Stderr)
 	}
 	if res.ExitCode != 0 {
 		return "", fmt.Errorf("start executor on %s: exit status %d (remote output: %s)",
@@ -300,7 +308,13 @@ func (c *Conn) adopt(line string) error {
 // install uploads the executor for the target's architecture and lets it
 // rename itself into place.
 func (c *Conn) install(ctx context.Context) error {
-	res, err := c.ep.Script(ctx, expandDir+`mkdir -p "$d/tmp" && chmod 700 "$d" "$d/tmp" && cd "$d" && pwd -P && uname -m`, c.stateDirSpec())
+	res, err := c.ep.Script(ctx, expandDir+safePathScript+`safe_dir
+mkdir -p "$d/tmp" && chmod 700 "$d" "$d/tmp" || exit 1
+safe_dir
+cd "$d" && pwd -P && uname -m`, c.stateDirSpec())
+	if err == nil && res.ExitCode == exitUnsafe {
+		return c.unsafeError(res.Stderr)
+	}
 	if err != nil || res.ExitCode != 0 {
 		return fmt.Errorf("prepare state directory %s on %s: %w (remote output: %s)",
 			c.stateDirSpec(), c.Target.Name, errors.Join(err, exitErr(res.ExitCode)), tail(res.Stderr))
