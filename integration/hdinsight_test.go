@@ -17,7 +17,7 @@ import (
 
 // etlScript is a PySpark-style script. It reads a data file relative to
 // the snapshot, makes a SparkSession (in client mode that creates the YARN
-// application), writes outputs/ and exits with $CODE. SLEEP_BEFORE and
+// application), writes outputs/, logs a metric and exits with $CODE. SLEEP_BEFORE and
 // SLEEP make it wait before and after the session, for cancel tests.
 const etlScript = `import os, sys, time
 time.sleep(float(os.environ.get("SLEEP_BEFORE", "0")))
@@ -27,6 +27,8 @@ print("driver python=%s uid=%d cwd=%s args=%s" % (sys.executable, os.getuid(), o
 print("data:", open("data/in.txt").read().strip())
 os.makedirs("outputs", exist_ok=True)
 open("outputs/result.txt", "w").write("ok " + os.environ["FERRY_RUN_ID"] + "\n")
+import ferry_run
+ferry_run.log("rows", 42)
 time.sleep(float(os.environ.get("SLEEP", "0")))
 sys.exit(int(os.environ.get("CODE", "0")))
 `
@@ -165,6 +167,9 @@ func (h *hdiCase) clusterUserManaged(t *testing.T) {
 	h.c.mustRun("", "download", id, "--to", dir)
 	if data, err := os.ReadFile(filepath.Join(dir, "result.txt")); err != nil || string(data) != "ok "+id+"\n" {
 		t.Errorf("outputs from the default file system: %q %v", data, err)
+	}
+	if m := h.c.show(id).Metrics; len(m) != 1 || m[0].Name != "rows" || m[0].Value != 42 {
+		t.Errorf("metrics of a cluster-mode driver: %+v", m)
 	}
 }
 

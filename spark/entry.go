@@ -12,9 +12,12 @@ import (
 // client mode), so that relative imports and data files work as they do
 // locally, then runs the script as __main__ with its arguments. In cluster
 // mode, files the script left in outputs/ are copied to FERRY_OUTPUTS_DIR on
-// the default file system (the container's disk is gone afterwards).
+// the default file system (the container's disk is gone afterwards), and
+// the metrics the script logged (ferry_run) to MetricsPath beside it.
 var entryTemplate = template.Must(template.New("entry").Parse(`# ferry: the driver's entry point for run {{.RunID}} (generated).
-import os, runpy, subprocess, sys
+import os, posixpath, runpy, subprocess, sys
+if {{.Cluster}}:
+    os.environ["FERRY_METRICS_FILE"] = os.path.abspath("ferry-metrics.jsonl")
 snap = {{.Snapshot}}
 script = os.path.join(snap, {{.Script}})
 os.chdir(snap)
@@ -32,6 +35,12 @@ finally:
         sys.stdout.flush()
         if dest and subprocess.call(["hdfs", "dfs", "-put", "-f"] + names + [dest]) != 0:
             sys.stderr.write("ferry: could not copy outputs/ to %s\n" % dest)
+    metrics = os.environ.get("FERRY_METRICS_FILE", "")
+    if {{.Cluster}} and os.path.exists(metrics) and os.environ.get("FERRY_OUTPUTS_DIR"):
+        sys.stdout.flush()
+        dest = posixpath.join(posixpath.dirname(os.environ["FERRY_OUTPUTS_DIR"]), "metrics.jsonl")
+        if subprocess.call(["hdfs", "dfs", "-put", "-f", metrics, dest]) != 0:
+            sys.stderr.write("ferry: could not copy metrics to %s\n" % dest)
 sys.exit(code)
 `))
 

@@ -190,6 +190,12 @@ func (j Job) containerEnv() map[string]string {
 	return env
 }
 
+// MetricsPath is where a cluster-mode driver leaves its metrics, beside
+// outputsDir (see EntryPoint).
+func MetricsPath(outputsDir string) string {
+	return path.Join(path.Dir(outputsDir), "metrics.jsonl")
+}
+
 // OutputsPath is FERRY_OUTPUTS_DIR of a cluster-mode run of user: a path on
 // the cluster's default file system, under the user's home there (never on
 // the head node's disk).

@@ -52,7 +52,7 @@ func (l sparkLauncher) launch(ctx context.Context, st *runState, env envSetup) (
 	}
 	plan := sparkrun.Plan{
 		RunID: job.RunID, Mode: job.Mode(), Argv: job.Argv(), Dir: dir,
-		OutputsDFS: job.OutputsDir, Outputs: absPath(st.paths.outputs()),
+		OutputsDFS: job.OutputsDir, Outputs: absPath(st.paths.outputs()), Metrics: absPath(st.paths.metrics()),
 	}
 	planPath := filepath.Join(dir, sparkPlanFile)
 	if err := sparkrun.WritePlan(planPath, plan); err != nil {

@@ -28,6 +28,7 @@ func (t *tracker) finishCluster(submitCode int, signals <-chan os.Signal) int {
 	t.say("YARN application %s ended: state %s, final status %s%s", app, rep.State, rep.FinalState, diagnostics(rep))
 	t.appendLogs(app)
 	t.fetchOutputs()
+	t.fetchMetrics()
 	return rep.ExitCode()
 }
 
@@ -104,6 +105,29 @@ func (t *tracker) fetchOutputs() {
 		}
 	}
 	_ = os.RemoveAll(tmp)
+}
+
+// fetchMetrics appends the metrics the driver logged (EntryPoint copies
+// them next to FERRY_OUTPUTS_DIR) to the run's metrics file.
+func (t *tracker) fetchMetrics() {
+	src := spark.MetricsPath(t.plan.OutputsDFS)
+	if t.plan.Metrics == "" || t.hadoop(context.Background(), "hdfs", "dfs", "-test", "-e", src) != nil {
+		return
+	}
+	data, err := t.output(context.Background(), "hdfs", "dfs", "-cat", src)
+	if err != nil {
+		t.say("fetch metrics from %s: %v", src, err)
+		return
+	}
+	f, err := os.OpenFile(t.plan.Metrics, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		t.say("fetch metrics: %v", err)
+		return
+	}
+	defer f.Close()
+	if _, err := f.Write(data); err != nil {
+		t.say("fetch metrics: %v", err)
+	}
 }
 
 // hadoop runs a yarn or hdfs command; its output goes to the log only when

@@ -24,6 +24,9 @@ type Plan struct {
 	// Outputs is the run's local outputs/ directory, where OutputsDFS is
 	// copied when the run ends.
 	Outputs string `json:"outputs"`
+	// Metrics is the run's metrics file, where the metrics a cluster-mode
+	// driver left on the default file system are appended.
+	Metrics string `json:"metrics,omitempty"`
 }
 
 // WritePlan stores p at path (temp file + rename, 0600).
