@@ -30,6 +30,23 @@ while not os.path.exists(sys.argv[1]):
     time.sleep(0.05)
 print("second half of the log", flush=True)
 `,
+	// kinds.py: one metric of each of Azure ML's other kinds, through its API.
+	"kinds.py": `import struct, zlib
+from azureml.core import Run
+def png(path):  # a 4x4 red PNG, without PIL
+    raw = b"".join(b"\x00" + b"\xff\x00\x00" * 4 for _ in range(4))
+    chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+    open(path, "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 4, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+run = Run.get_context()
+run.log_row("epochs", epoch=1, acc=0.5)
+run.log_row("epochs", epoch=2, acc=0.75)
+run.log_table("confusion", {"cat": [9, 1], "dog": [2, 8]})
+png("red.png")
+run.log_image("sample", path="red.png", description="a red square")
+run.tag("team", "vision")
+run.log("optimizer", "adam")
+`,
 	// sleep.py: says so and sleeps until canceled.
 	"sleep.py": `import time
 print("sleeping until canceled", flush=True)
@@ -108,6 +125,29 @@ func TestUIMetricChart(t *testing.T) {
 	}
 	waitJS(t, ctx, "the log", `document.getElementById("log").textContent.includes("step 19 of 20")`, 20*time.Second)
 	screenshot(t, ctx, "run")
+}
+
+func TestUIMetricKinds(t *testing.T) {
+	c := newCLI(t)
+	src := sourceDir(t, uiTree)
+	id := runIDOf(t, c.mustRun(src, "run", "kinds.py").Stderr)
+	p := c.startUI(t)
+	ctx := browser(t, p)
+	navigate(t, ctx, p, "/runs/"+id)
+	waitJS(t, ctx, "the image metric loaded", `(() => { const i = document.querySelector('figure[data-metric="sample"] img'); return !!i && i.complete && i.naturalWidth === 4 })()`, 20*time.Second)
+	rows := evalJS[[]string](t, ctx, `[...document.querySelectorAll('.mtable[data-metric="epochs"] tbody tr')].map(r => r.innerText.replace(/\s+/g, " ").trim())`)
+	if strings.Join(rows, "|") != "0.5 1|0.75 2" {
+		t.Errorf("log_row table rows %q, want acc/epoch 0.5 1 and 0.75 2", rows)
+	}
+	cols := evalJS[[]string](t, ctx, `[...document.querySelectorAll('.mtable[data-metric="confusion"] th')].map(th => th.textContent)`)
+	if strings.Join(cols, ",") != "cat,dog" {
+		t.Errorf("log_table columns %q, want cat,dog", cols)
+	}
+	tags := evalJS[string](t, ctx, `document.querySelector('table.tags').innerText`)
+	if !strings.Contains(tags, "vision") || !strings.Contains(tags, "adam") {
+		t.Errorf("tags table %q lacks the tag and the text metric", tags)
+	}
+	screenshot(t, ctx, "kinds")
 }
 
 func TestUICompareOverlaysRuns(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ferry-ml/ferry/agent/history"
+	"github.com/ferry-ml/ferry/executor/api"
 )
 
 // Bounds on how many runs a comparison takes.
@@ -46,7 +47,7 @@ func (s *Server) handleCompare(w http.ResponseWriter, r *http.Request) {
 		runs = append(runs, rec)
 	}
 	v := compareView{Runs: runs, Charts: overlay(runs), Rows: compareRows(runs)}
-	s.page(w, r, "compare.html", "Compare runs", "compare", v)
+	s.page(w, r, "compare.html", "Compare runs", "runs", v)
 }
 
 // overlay draws one chart per metric name any run has, with a line per
@@ -111,6 +112,11 @@ func newRow(name string, runs []history.Record, get func(history.Record) string)
 	for _, r := range runs {
 		row.Values = append(row.Values, get(r))
 	}
+	for i, v := range row.Values {
+		if v == "" {
+			row.Values[i] = "–"
+		}
+	}
 	for _, v := range row.Values[1:] {
 		row.Differs = row.Differs || v != row.Values[0]
 	}
@@ -156,8 +162,9 @@ func metricNames(runs []history.Record) []string {
 
 func lastValue(r history.Record, name string) string {
 	for i := len(r.Metrics) - 1; i >= 0; i-- {
-		if r.Metrics[i].Name == name {
-			return fmtNum(r.Metrics[i].Value)
+		m := r.Metrics[i]
+		if m.Name == name && m.KindOrScalar() == api.MetricScalar && m.Text == "" {
+			return fmtNum(m.Value)
 		}
 	}
 	return ""

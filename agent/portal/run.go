@@ -66,7 +66,7 @@ func (s *Server) handleRunMetrics(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) runView(rec history.Record) runView {
-	v := runView{Run: rec, Metrics: buildMetrics(rec.Metrics), CanRerun: s.cfg.Rerun != nil, Targets: s.targetNames()}
+	v := runView{Run: rec, CanRerun: s.cfg.Rerun != nil, Targets: s.targetNames()}
 	env := rec.RedactedEnv()
 	for _, k := range sortedKeys(env) {
 		v.Env = append(v.Env, keyValue{k, env[k]})
@@ -75,6 +75,7 @@ func (s *Server) runView(rec history.Record) runView {
 		u := "/runs/" + url.PathEscape(rec.ID) + "/outputs/" + escapePath(f.Path)
 		v.Outputs = append(v.Outputs, outputView{OutputFile: f, URL: u, Image: f.Link == "" && imageType(f.Path) != ""})
 	}
+	v.Metrics = buildMetrics(rec.Metrics, v.Outputs)
 	return v
 }
 
