@@ -155,6 +155,9 @@ func (c *Cache) Remove(key string) (Entry, error) {
 	if err := c.discard(key); err != nil {
 		return Entry{}, err
 	}
+	if err := unregister(ent.Prefix); err != nil {
+		c.log.Warn("unlist removed environment", "prefix", ent.Prefix, "error", err)
+	}
 	return ent, nil
 }
 

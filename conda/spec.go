@@ -84,6 +84,11 @@ func (s *Spec) Warnings() []string {
 	if s.Prefix != "" {
 		out = append(out, fmt.Sprintf("prefix %q ignored: ferry builds the environment in its own cache", s.Prefix))
 	}
+	for k := range s.Variables {
+		if reservedVariable(k) {
+			out = append(out, fmt.Sprintf("variables: %s is reserved and ignored, as conda does (activation puts the environment's bin first on PATH)", k))
+		}
+	}
 	for _, k := range s.Unknown {
 		out = append(out, fmt.Sprintf("unknown key %q ignored", k))
 	}
@@ -143,6 +148,12 @@ func (s *Spec) setInstallers(m *yaml.Node) error {
 		return err
 	}
 	for _, p := range kv {
+		if sel, ok := selector(p[0].Value); ok {
+			if err := s.addSelected(sel, p[1]); err != nil {
+				return err
+			}
+			continue
+		}
 		if p[0].Value != "pip" {
 			return &ParseError{Line: p[0].Line, Msg: fmt.Sprintf("dependencies: unknown installer %q (only pip is supported)", p[0].Value)}
 		}
@@ -155,6 +166,36 @@ func (s *Spec) setInstallers(m *yaml.Node) error {
 				s.Pip = append(s.Pip, e)
 			}
 		}
+	}
+	return nil
+}
+
+// selector reads micromamba's "sel(PLATFORM)" key (a "- sel(linux): pkg"
+// entry of dependencies, which YAML reads as a one-key mapping).
+func selector(key string) (string, bool) {
+	inner, ok := strings.CutPrefix(strings.TrimSpace(key), "sel(")
+	if !ok || !strings.HasSuffix(inner, ")") {
+		return "", false
+	}
+	return strings.TrimSpace(strings.TrimSuffix(inner, ")")), true
+}
+
+// addSelected adds a selector's package when the platform is one ferry's
+// targets match: they are Linux, so "linux" and "unix" hold and "win" and
+// "osx" do not, as micromamba decides on Linux (install.cpp).
+func (s *Spec) addSelected(platform string, v *yaml.Node) error {
+	dep, err := scalarString(v, "dependencies.sel("+platform+")")
+	if err != nil {
+		return err
+	}
+	switch platform {
+	case "linux", "unix":
+		if dep = strings.TrimSpace(dep); dep != "" {
+			s.Conda = append(s.Conda, dep)
+		}
+	case "win", "osx":
+	default:
+		return &ParseError{Line: v.Line, Msg: fmt.Sprintf("dependencies: unknown selector sel(%s) (micromamba knows linux, osx, win, unix)", platform)}
 	}
 	return nil
 }

@@ -141,3 +141,22 @@ func TestParseSpecRequirementForms(t *testing.T) {
 func keys(m map[string][]byte) string {
 	return strings.Join(slices.Sorted(maps.Keys(m)), " ")
 }
+
+func TestSelectorsAndReservedPath(t *testing.T) {
+	s, err := ParseSpec([]byte("dependencies:\n- python=3.11\n- sel(linux): libgcc\n- sel(win): pywin32\n- sel(unix): bash\nvariables:\n  PATH: /x\n  A: b\n"), ".", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(s.Conda, ","); got != "python=3.11,libgcc,bash" {
+		t.Fatalf("conda deps %q", got)
+	}
+	if w := strings.Join(s.Warnings(), ";"); !strings.Contains(w, "PATH is reserved") {
+		t.Fatalf("warnings %q", w)
+	}
+	if v := SortedVariables(s.Variables); len(v) != 1 || v[0][0] != "A" {
+		t.Fatalf("variables %v", v)
+	}
+	if _, err := ParseSpec([]byte("dependencies:\n- sel(amiga): x\n"), ".", nil); err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Fatalf("unknown selector: %v", err)
+	}
+}

@@ -20,7 +20,8 @@ func condaCLI(t *testing.T, extraEnv ...string) (*cli, string) {
 	testutil.RequireCommand(t, "python3")
 	c := newCLI(t)
 	logPath := filepath.Join(c.home, "fakeconda.log")
-	c.env = append(c.env, "PATH="+fakeconda.Dir()+string(os.PathListSeparator)+os.Getenv("PATH"), "FAKECONDA_LOG="+logPath)
+	// HOME too: the tool registers prefixes in ~/.conda/environments.txt.
+	c.env = append(c.env, "PATH="+fakeconda.Dir()+string(os.PathListSeparator)+os.Getenv("PATH"), "FAKECONDA_LOG="+logPath, "HOME="+c.home)
 	c.env = append(c.env, extraEnv...)
 	return c, logPath
 }

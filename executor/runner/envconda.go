@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 
 	"github.com/ferry-ml/ferry/conda"
 	"github.com/ferry-ml/ferry/executor/api"
@@ -78,26 +77,15 @@ func (r *Runner) prepareConda(ctx context.Context, st *runState) (envSetup, erro
 	if err != nil {
 		return envSetup{}, err
 	}
-	bin := filepath.Join(env.Prefix, "bin")
-	setup := envSetup{python: filepath.Join(bin, "python"), prefix: env.Prefix, condaKey: env.Key, vars: [][2]string{
-		{"PATH", bin + string(os.PathListSeparator) + os.Getenv("PATH")},
-		{"CONDA_PREFIX", env.Prefix},
-		{"CONDA_DEFAULT_ENV", env.Prefix},
-	}}
-	setup.vars = append(setup.vars, condaVariables(env.Spec)...)
-	return setup, nil
+	// The variables "conda activate" would set, activate.d scripts included.
+	vars, err := conda.Activation(ctx, env.Prefix, os.Environ(), env.Spec.Variables)
+	if err != nil {
+		return envSetup{}, err
+	}
+	python := filepath.Join(env.Prefix, "bin", "python")
+	return envSetup{python: python, prefix: env.Prefix, condaKey: env.Key, vars: vars}, nil
 }
 
-// condaVariables returns the spec's variables:, sorted by name.
-func condaVariables(s *conda.Spec) [][2]string {
-	names := make([]string, 0, len(s.Variables))
-	for k := range s.Variables {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	vars := make([][2]string, 0, len(names))
-	for _, k := range names {
-		vars = append(vars, [2]string{k, s.Variables[k]})
-	}
-	return vars
-}
+// condaVariables returns the spec's variables:, sorted by name, without
+// the reserved PATH.
+func condaVariables(s *conda.Spec) [][2]string { return conda.SortedVariables(s.Variables) }
