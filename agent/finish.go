@@ -19,10 +19,14 @@ type Finished struct {
 	RecordErr error
 }
 
-// Finish records a run that has ended (status, exit code, metrics) and
-// collects its outputs/ into the local store.
+// Finish records a run that has ended (status, exit code, metrics), keeps
+// its log in the local history and collects its outputs/ into the local
+// store.
 func (r *Runner) Finish(ctx context.Context, remote Remote, run api.Run) Finished {
 	recErr := r.record(ctx, run)
+	if err := r.keepLog(ctx, remote, run.Spec.ID); err != nil {
+		r.logger().Warn("cannot keep the run's log locally", "run_id", run.Spec.ID, "error", err)
+	}
 	n, err := r.CollectOutputs(ctx, remote, run.Spec.ID)
 	return Finished{Run: run, Outputs: n, OutputsErr: err, RecordErr: recErr}
 }
@@ -52,6 +56,11 @@ func (r *Runner) Refresh(ctx context.Context, remote Remote, rec history.Record)
 	}
 	if err := r.History.ApplyRun(ctx, run); err != nil {
 		return rec, err
+	}
+	if run.Status.Terminal() && !rec.Status.Terminal() {
+		if err := r.keepLog(ctx, remote, rec.ID); err != nil {
+			r.logger().Warn("cannot keep the run's log locally", "run_id", rec.ID, "error", err)
+		}
 	}
 	// A run seen ending now, or ended with its outputs never collected.
 	if run.Status.Terminal() && (!rec.Status.Terminal() || rec.Outputs == nil) {

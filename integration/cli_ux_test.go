@@ -2,6 +2,8 @@ package integration
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -243,5 +245,39 @@ func TestRunsShowTruth(t *testing.T) {
 	}
 	if rec["status"] != "Canceled" || rec["ended_at"] == nil {
 		t.Errorf("runs after cancel: %v, want Canceled with an end", rec)
+	}
+}
+
+// TestLogsKeptLocally: a finished run's log is kept, compressed, in the
+// local history: logs, logs -f and logs --json work with the target's state
+// gone, and --json ends with the run's status.
+func TestLogsKeptLocally(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	src := sourceDir(t, testutil.Tree{"a.py": "import sys\nprint('one')\nprint('two', file=sys.stderr)\nsys.stdout.write('three')\nsys.exit(4)\n"})
+	r := c.run(src, "run", "a.py")
+	id := runIDOf(t, r.Stderr)
+	if r.Code != 4 {
+		t.Fatalf("run: exit %d\n%s", r.Code, r.Stderr)
+	}
+	c.stopLocalExecutor()
+	if err := os.RemoveAll(filepath.Join(c.home, "local")); err != nil {
+		t.Fatal(err)
+	}
+	matches, _ := filepath.Glob(filepath.Join(c.home, "logs", id+".log.gz"))
+	if len(matches) != 1 {
+		t.Fatalf("no compressed log of %s under %s/logs", id, c.home)
+	}
+	if r := c.mustRun("", "logs", id); r.Stdout != "one\ntwo\nthree" {
+		t.Errorf("logs with the target's state gone: %q", r.Stdout)
+	}
+	if r := c.run("", "logs", "-f", id); r.Code != 4 || r.Stdout != "one\ntwo\nthree" {
+		t.Errorf("logs -f: exit %d, %q; want 4", r.Code, r.Stdout)
+	}
+	r = c.mustRun("", "logs", "--json", id)
+	want := `{"line":"one"}` + "\n" + `{"line":"two"}` + "\n" + `{"line":"three"}` + "\n" +
+		`{"exit_code":4,"id":"` + id + `","status":"Failed"}` + "\n"
+	if r.Stdout != want {
+		t.Errorf("logs --json:\n%s\nwant\n%s", r.Stdout, want)
 	}
 }

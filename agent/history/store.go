@@ -21,6 +21,7 @@ const busyTimeoutMS = 10000
 // several goroutines and several processes.
 type Store struct {
 	db     *sql.DB
+	logs   string // folder of the finished runs' logs (see logs.go)
 	logger hclog.Logger
 }
 
@@ -48,7 +49,7 @@ func Open(path string, logger hclog.Logger) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open history: %w", err)
 	}
-	s := &Store{db: db, logger: logger.Named("history")}
+	s := &Store{db: db, logs: filepath.Join(filepath.Dir(abs), "logs"), logger: logger.Named("history")}
 	if err := s.migrate(context.Background()); err != nil {
 		return nil, errors.Join(fmt.Errorf("open history %s: %w", abs, err), db.Close())
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -381,39 +380,4 @@ func statusReason(st api.Status, reason string) string {
 	// lines after the first; the run's log has shown it already.
 	line, _, _ := strings.Cut(reason, "\n")
 	return ": " + line
-}
-
-func newLogsCommand(g *globalOptions) *cobra.Command {
-	var follow bool
-	cmd := &cobra.Command{
-		Use:   "logs RUN [--follow]",
-		Short: "Print a run's log; with --follow, stream it until the run ends",
-		Long: `Print a run's log (the script's stdout and stderr, merged in order). With
---follow, keep streaming as the run writes, then exit with the run's status.
-Ctrl-C stops following; the run goes on.`,
-		Args: exactArgs(1, "RUN"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runLogs(contextOf(cmd), g, args[0], follow)
-		},
-	}
-	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "stream the log until the run ends")
-	return cmd
-}
-
-func runLogs(ctx context.Context, g *globalOptions, id string, follow bool) error {
-	hist, rec, conn, err := openRunConn(ctx, g, id)
-	if err != nil {
-		return err
-	}
-	defer hist.Close()
-	defer conn.Close()
-	p := ui.New(false)
-	if !follow {
-		return conn.ReadLog(ctx, rec.ID, 0, os.Stdout)
-	}
-	runner, err := g.newRunner(hist, p, runReconnectFor)
-	if err != nil {
-		return err
-	}
-	return followRun(ctx, g, runner, conn, p, rec.ID)
 }
