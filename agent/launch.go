@@ -28,6 +28,11 @@ func (r *Runner) Launch(ctx context.Context, connect func(context.Context) (Remo
 	if err := r.History.Put(ctx, NewRecord(ctx, plan, m, r.logger())); err != nil {
 		return nil, api.Run{}, err
 	}
+	if r.Manifests != nil {
+		if err := r.Manifests.Put(m); err != nil {
+			r.logger().Warn("cannot keep the snapshot's manifest; this run cannot be rerun after its source changes", "run_id", plan.ID, "error", err)
+		}
+	}
 	prep, cancel := stopContext(ctx, stop)
 	defer cancel()
 	remote, err := connect(prep)
@@ -99,7 +104,16 @@ func (r *Runner) submit(ctx context.Context, remote Remote, plan Plan, m *snapsh
 
 // syncSubmit uploads what the target lacks, then starts the run.
 func (r *Runner) syncSubmit(ctx context.Context, remote Remote, plan Plan, m *snapshot.Manifest) (api.Run, error) {
-	res, err := remote.Sync(ctx, plan.Source, m, r.Hooks.Upload)
+	root := plan.Source
+	if plan.Blobs != nil {
+		dir, cleanup, err := plan.Blobs.stage(ctx, remote, m)
+		if err != nil {
+			return api.Run{}, err
+		}
+		defer cleanup()
+		root = dir
+	}
+	res, err := remote.Sync(ctx, root, m, r.Hooks.Upload)
 	if r.Hooks.Synced != nil {
 		r.Hooks.Synced(res, err)
 	}

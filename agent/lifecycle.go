@@ -105,8 +105,11 @@ type Runner struct {
 	// MaxOutputSize caps the bytes of outputs/ brought back per run
 	// (<= 0: no cap); see DefaultMaxOutputSize.
 	MaxOutputSize int64
-	Hooks         Hooks
-	Logger        hclog.Logger
+	// Manifests keeps each launched run's snapshot manifest, for reruns
+	// (nil: not kept).
+	Manifests *Manifests
+	Hooks     Hooks
+	Logger    hclog.Logger
 	// ReconnectFor bounds how long a lost connection is tried again
 	// before following gives up (the run goes on); 0: until ctx ends.
 	ReconnectFor time.Duration

@@ -126,6 +126,9 @@ func TestLifecycleCompletes(t *testing.T) {
 	if rec.Status != api.StatusCompleted || rec.ExitCode == nil || *rec.ExitCode != 0 || len(rec.Outputs) != 1 || rec.Snapshot != l.m.ID().String() {
 		t.Fatalf("record %+v, want Completed, exit 0, one output", rec)
 	}
+	if rec.EnvSpec == nil || rec.EnvSpec.Python != "python3" || strings.Join(rec.Args, " ") != "--lr 0.1" {
+		t.Fatalf("record keeps env spec %+v, args %v; want what a rerun needs", rec.EnvSpec, rec.Args)
+	}
 }
 
 // TestLifecycleScriptFails: the script's exit code is recorded and

@@ -31,6 +31,15 @@ type Plan struct {
 	// Spark is how a run on an hdinsight target is submitted (PlanSpark).
 	Spark *SparkPlan `json:"spark,omitempty"`
 
+	// RerunOf is the run this plan reruns (ferry rerun), if any.
+	RerunOf string `json:"rerun_of,omitempty"`
+
+	// Git is the source's git state to record; nil: captured from Source
+	// when the run is recorded (a rerun keeps its original's).
+	Git *gitinfo.Info `json:"-"`
+	// Blobs, when set, is where the snapshot's content comes from instead
+	// of the files under Source (a rerun, after the source changed).
+	Blobs *BlobSources `json:"-"`
 	// Spec is what the executor receives as the environment.
 	Spec api.EnvironmentSpec `json:"-"`
 	// EnvWarnings are the warnings about the environment, not yet shown
@@ -73,14 +82,19 @@ func (p Plan) RunSpec(snapshotID string) api.RunSpec {
 // NewRecord is the history record of the plan's run, Queued, on snapshot
 // m, with the source's git information when it is a repository.
 func NewRecord(ctx context.Context, p Plan, m *snapshot.Manifest, logger hclog.Logger) history.Record {
-	info, err := gitinfo.Capture(ctx, p.Source, logger)
-	if err != nil {
-		logger.Debug("no git info", "error", err)
+	info := p.Git
+	if info == nil {
+		var err error
+		if info, err = gitinfo.Capture(ctx, p.Source, logger); err != nil {
+			logger.Debug("no git info", "error", err)
+		}
 	}
+	env := p.RunSpec("").Environment
 	return history.Record{
 		ID: p.ID, Experiment: p.Experiment, Compute: p.Compute, Status: api.StatusQueued,
 		Script: p.Script, Args: p.Arguments, Snapshot: m.ID().String(),
 		Environment: p.Environment, Env: p.Env, Git: info,
 		CreatedAt: time.Now().UTC(), SourceDir: p.Source,
+		RerunOf: p.RerunOf, MaxSeconds: p.MaxSeconds, EnvSpec: &env,
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ferry-ml/ferry/executor/api"
 	"github.com/ferry-ml/ferry/executor/client"
+	"github.com/ferry-ml/ferry/snapshot"
 )
 
 // Submit starts a run on the target. The snapshot must have been synced.
@@ -141,4 +142,22 @@ func (c *Conn) ReadLog(ctx context.Context, id string, offset int64, w io.Writer
 		return fmt.Errorf("read log of run %s: %w", id, err)
 	}
 	return nil
+}
+
+// MissingBlobs lists the blobs of m the target lacks (one round trip).
+func (c *Conn) MissingBlobs(ctx context.Context, m *snapshot.Manifest) ([]string, error) {
+	ids, err := c.Executor.Missing(ctx, blobIDs(m.Entries), false)
+	if err != nil {
+		return nil, fmt.Errorf("ask %s for missing blobs: %w", c.Target.Name, err)
+	}
+	return ids, nil
+}
+
+// Blob streams a blob stored on the target; the caller closes it.
+func (c *Conn) Blob(ctx context.Context, id string) (io.ReadCloser, error) {
+	body, err := c.Executor.Blob(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("read blob %.8s from %s: %w", id, c.Target.Name, err)
+	}
+	return body, nil
 }

@@ -26,6 +26,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /v1/sync/plan", s.handlePlan)
 	mux.HandleFunc("POST /v1/packs", s.handlePackStream)
 	mux.HandleFunc("GET /v1/snapshots/{id}", s.handleGetSnapshot)
+	mux.HandleFunc("GET /v1/blobs/{id}", s.handleGetBlob)
 	if s.cfg.Runs != nil {
 		mux.Handle("/v1/runs", s.cfg.Runs)
 		mux.Handle("/v1/runs/", s.cfg.Runs)

@@ -17,13 +17,16 @@ const columns = `id, experiment, compute, status, exit_code, reason,
 // spec is the part of a Record stored as JSON in the spec column: fields
 // that are read whole and never filtered on.
 type spec struct {
-	Script      string            `json:"script"`
-	Args        []string          `json:"args,omitempty"`
-	Snapshot    string            `json:"snapshot"`
-	Environment Environment       `json:"environment"`
-	Env         map[string]string `json:"env,omitempty"` // as given, not redacted
-	Git         *gitinfo.Info     `json:"git,omitempty"`
-	SourceDir   string            `json:"source_dir,omitempty"`
+	Script      string               `json:"script"`
+	Args        []string             `json:"args,omitempty"`
+	Snapshot    string               `json:"snapshot"`
+	Environment Environment          `json:"environment"`
+	Env         map[string]string    `json:"env,omitempty"` // as given, not redacted
+	Git         *gitinfo.Info        `json:"git,omitempty"`
+	SourceDir   string               `json:"source_dir,omitempty"`
+	RerunOf     string               `json:"rerun_of,omitempty"`
+	MaxSeconds  int64                `json:"max_duration_seconds,omitempty"`
+	EnvSpec     *api.EnvironmentSpec `json:"env_spec,omitempty"`
 }
 
 // row is a Record in column form.
@@ -65,6 +68,7 @@ func (w row) record() (Record, error) {
 	}
 	r.Script, r.Args, r.Snapshot, r.Environment = sp.Script, sp.Args, sp.Snapshot, sp.Environment
 	r.Env, r.Git, r.SourceDir = sp.Env, sp.Git, sp.SourceDir
+	r.RerunOf, r.MaxSeconds, r.EnvSpec = sp.RerunOf, sp.MaxSeconds, sp.EnvSpec
 	if err := json.Unmarshal([]byte(w.metrics), &r.Metrics); err != nil {
 		return Record{}, fmt.Errorf("decode metrics of run %s: %w", w.id, err)
 	}
@@ -79,6 +83,7 @@ func args(r Record) ([]any, error) {
 	sp, err := json.Marshal(spec{
 		Script: r.Script, Args: r.Args, Snapshot: r.Snapshot, Environment: r.Environment,
 		Env: r.Env, Git: r.Git, SourceDir: r.SourceDir,
+		RerunOf: r.RerunOf, MaxSeconds: r.MaxSeconds, EnvSpec: r.EnvSpec,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("encode run %s: %w", r.ID, err)

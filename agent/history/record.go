@@ -34,6 +34,15 @@ type Record struct {
 	SourceDir   string            `json:"source_dir,omitempty"`  // local directory that was snapshotted
 	OutputsDir  string            `json:"outputs_dir,omitempty"` // local directory the outputs were downloaded to
 	Outputs     []api.OutputFile  `json:"outputs,omitempty"`
+	// RerunOf is the run this one reran (ferry rerun), if any.
+	RerunOf string `json:"rerun_of,omitempty"`
+	// MaxSeconds is the run's time limit, 0 for none.
+	MaxSeconds int64 `json:"max_duration_seconds,omitempty"`
+	// EnvSpec is the environment exactly as the executor received it
+	// (conda spec, Dockerfile text...), so that a rerun gets the same one
+	// after the files changed. Not in the JSON output (it can be large);
+	// nil for runs recorded before ferry kept it.
+	EnvSpec *api.EnvironmentSpec `json:"-"`
 }
 
 // Environment describes the environment a run used, as resolved by the

@@ -335,21 +335,33 @@ func executeRun(ctx context.Context, opts runOptions, g *globalOptions, p *ui.Pr
 	if err != nil {
 		return err
 	}
+	return launchAndFollow(ctx, g, p, runner, dial, plan, m, launchOptions{start: start, detach: opts.Detach, json: opts.JSON})
+}
+
+// launchOptions say how ferry run and rerun present a launch.
+type launchOptions struct {
+	start        time.Time // when the command began, for "submitted in"
+	detach, json bool
+}
+
+// launchAndFollow launches the plan's run over the connection being
+// dialed, then follows it to its end (or detaches).
+func launchAndFollow(ctx context.Context, g *globalOptions, p *ui.Printer, runner *agent.Runner, dial *dialing, plan agent.Plan, m *snapshot.Manifest, o launchOptions) error {
 	remote, r, err := runner.Launch(ctx, dial.wait, plan, m, nil)
 	var recErr *agent.RecordError
 	switch {
-	case errors.As(err, &recErr) && opts.Detach:
+	case errors.As(err, &recErr) && o.detach:
 		return recordFailed(err, nil)
 	case errors.As(err, &recErr):
 		p.Noticef("ferry: warning: %v\n", err)
 	case err != nil:
 		return launchError(g, plan.Compute, err)
 	}
-	p.Noticef("ferry: environment %s; submitted in %s\n", agent.DescribeEnv(plan.Environment), time.Since(start).Round(time.Millisecond))
-	if opts.Detach {
+	p.Noticef("ferry: environment %s; submitted in %s\n", agent.DescribeEnv(plan.Environment), time.Since(o.start).Round(time.Millisecond))
+	if o.detach {
 		r = runner.AwaitStart(ctx, remote, r, detachWait)
 		p.Noticef("ferry: detached (%s). Follow: ferry logs -f %s   Cancel: ferry cancel %s\n", r.Status, plan.ID, plan.ID)
-		if opts.JSON {
+		if o.json {
 			return p.PrintJSON(map[string]string{"id": plan.ID, "status": string(r.Status)})
 		}
 		return nil

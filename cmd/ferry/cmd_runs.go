@@ -340,6 +340,9 @@ func printRecord(p *ui.Printer, r history.Record) {
 	row("exit code", exitStr(r.ExitCode))
 	row("compute", r.Compute)
 	row("experiment", r.Experiment)
+	if r.RerunOf != "" {
+		row("rerun of", r.RerunOf)
+	}
 	row("script", strings.TrimSpace(r.Script+" "+quoteArgs(r.Args)))
 	row("environment", r.Environment.Kind+" ("+r.Environment.Python+")")
 	row("snapshot", r.Snapshot)

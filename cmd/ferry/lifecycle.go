@@ -30,9 +30,13 @@ func (g *globalOptions) newRunner(hist *history.Store, p *ui.Printer, reconnectF
 	if err != nil {
 		return nil, err
 	}
+	manifests, err := agent.OpenManifests(filepath.Join(g.Home, "manifests"))
+	if err != nil {
+		return nil, err
+	}
 	bar := newProgressBar(p)
 	return &agent.Runner{
-		History: hist, Outputs: store, Logger: g.logger, ReconnectFor: reconnectFor, MaxOutputSize: g.maxOutput,
+		History: hist, Outputs: store, Manifests: manifests, Logger: g.logger, ReconnectFor: reconnectFor, MaxOutputSize: g.maxOutput,
 		Hooks: agent.Hooks{
 			OutputsSkipped: func(id string, got agent.FetchedOutputs) { noteSkipped(g, p, id, got) },
 			Upload:         bar.update,
@@ -93,8 +97,13 @@ func resolveEnvironment(opts runOptions) (agent.ResolvedEnv, error) {
 // launchError says what to do about a run that did not start.
 func launchError(g *globalOptions, name string, err error) error {
 	var re *agent.ReconnectError
-	if errors.As(err, &re) && re.GaveUp == 0 {
+	var mf *agent.MissingFilesError
+	switch {
+	case errors.As(err, &re) && re.GaveUp == 0:
 		return connectError(g.targetNamed(name), re.Err)
+	case errors.As(err, &mf):
+		return &UserError{Msg: "cannot rerun: " + mf.Error(),
+			Hint: "they changed or were deleted here since, and the original target does not hold them (any more): restore them, or run anew with 'ferry run'"}
 	}
 	return err
 }
@@ -181,10 +190,9 @@ func refreshAll(ctx context.Context, g *globalOptions, hist *history.Store, p *u
 		return nil, err
 	}
 	runner.RefreshTimeout = timeout
-	dial := func(ctx context.Context, name string) (agent.Remote, error) { return g.connect(ctx, name) }
 	var mu sync.Mutex
 	stale := map[string]bool{}
-	runner.RefreshAll(ctx, dial, recs, func(name string, n int, err error) {
+	runner.RefreshAll(ctx, g.dialer(), recs, func(name string, n int, err error) {
 		mu.Lock()
 		stale[name] = true
 		mu.Unlock()
@@ -228,4 +236,15 @@ func recordFailed(err, exit error) error {
 		return exit
 	}
 	return &UserError{Msg: err.Error(), Hint: hint}
+}
+
+// dialer connects to compute targets by name for the lifecycle.
+func (g *globalOptions) dialer() agent.Dialer {
+	return func(ctx context.Context, name string) (agent.Remote, error) {
+		conn, err := g.connect(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		return conn, nil
+	}
 }

@@ -61,6 +61,7 @@ streams its logs back. Runs survive dropped connections.`,
 	f.StringVar(&g.MaxOutputSize, "max-output-size", envOr("FERRY_MAX_OUTPUT_SIZE", "10GiB"), "bring back at most this much of a run's outputs/; larger files stay on the target, listed (0: no cap; env FERRY_MAX_OUTPUT_SIZE)")
 	root.AddCommand(
 		newRunCommand(g),
+		newRerunCommand(g),
 		newWatchCommand(g),
 		newRunsCommand(g),
 		newShowCommand(g),

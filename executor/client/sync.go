@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 
@@ -58,4 +59,14 @@ func (c *Client) Snapshot(ctx context.Context, id string) ([]byte, error) {
 	}
 	defer resp.Body.Close()
 	return readAll(resp)
+}
+
+// Blob streams a stored blob's content by id (ErrNotFound if absent). The
+// caller closes it and checks the content against the id.
+func (c *Client) Blob(ctx context.Context, id string) (io.ReadCloser, error) {
+	resp, err := c.send(ctx, http.MethodGet, "/v1/blobs/"+url.PathEscape(id), nil)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
 }
