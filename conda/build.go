@@ -19,7 +19,9 @@ import (
 var Tools = []string{"micromamba", "mamba", "conda"}
 
 // ErrNoTool: the target has none of the conda tools.
-var ErrNoTool = errors.New("no conda tool (micromamba, mamba or conda) on PATH: install micromamba, a single static binary (https://mamba.readthedocs.io/en/latest/installation/micromamba-installation.html), or conda")
+var ErrNoTool = errors.New("no conda tool (micromamba, mamba or conda) on the target's PATH: install micromamba, a single static binary " +
+	"(https://mamba.readthedocs.io/en/latest/installation/micromamba-installation.html), or conda; or run without conda: " +
+	"--python PATH (an interpreter as it is; a runconfig's userManagedDependencies: true) or --requirements requirements.txt (a pip venv)")
 
 // Request asks Ensure for the environment of a spec.
 type Request struct {

@@ -66,7 +66,7 @@ func applyRunConfig(opts *runOptions, g *globalOptions, changed func(string) boo
 	}
 	opts.Env = append(runConfigEnv(opts, rc.Env, warn), opts.Env...)
 	if !changed("python") && !changed("conda-file") && !changed("requirements") && !changed("docker-image") && !changed("dockerfile") {
-		if err := runConfigEnvironment(opts, rc, project); err != nil {
+		if err := runConfigEnvironment(opts, rc, project, warn); err != nil {
 			return nil, err
 		}
 	}
@@ -139,10 +139,22 @@ func runConfigEnv(opts *runOptions, env map[string]string, warn io.Writer) []str
 	return out
 }
 
+// amlDefaultEnvironment is the environment Azure ML builds for a system-
+// managed run configuration that names no conda dependencies: python with
+// pip (Azure ML added its own azureml-defaults, which ferry's azureml.core
+// stands in for).
+const amlDefaultEnvironment = `name: azureml_default
+channels:
+- conda-forge
+dependencies:
+- python
+- pip
+`
+
 // runConfigEnvironment picks the environment the file describes: docker
 // when enabled (with the conda spec baked in unless user-managed), conda
 // when not user-managed, else the interpreter as it is.
-func runConfigEnvironment(opts *runOptions, rc *runconfig.RunConfig, project string) error {
+func runConfigEnvironment(opts *runOptions, rc *runconfig.RunConfig, project string, warn io.Writer) error {
 	if !rc.UserManaged {
 		switch {
 		case rc.CondaFile != "":
@@ -150,8 +162,10 @@ func runConfigEnvironment(opts *runOptions, rc *runconfig.RunConfig, project str
 		case rc.CondaSpec != nil:
 			opts.env.CondaInline = rc.CondaSpec
 		default:
-			return &UserError{Msg: fmt.Sprintf("%s: environment.python.userManagedDependencies is false but no condaDependenciesFile or condaDependencies is given", opts.RunConfig),
-				Hint: "name a conda spec, or set userManagedDependencies: true to run with interpreterPath"}
+			// Azure ML built its default environment here: python with pip.
+			opts.env.CondaInline = []byte(amlDefaultEnvironment)
+			opts.addWarning(warn, "runconfig environment.python: userManagedDependencies is false and no conda dependencies are given: "+
+				"building Azure ML's default environment (python and pip from conda-forge) with the target's conda tool")
 		}
 	} else {
 		opts.Python = rc.Interpreter
