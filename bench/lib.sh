@@ -8,7 +8,7 @@ export PATH=/usr/local/go/bin:$PATH
 RUNS=${RUNS:-7}
 B=$PWD/.bench
 mkdir -p "$B"
-FERRY=$PWD/bin/ferry
+FERRY=${FERRY:-$PWD/bin/ferry}
 export FERRY_EXECUTOR_DIR=${FERRY_EXECUTOR_DIR:-$PWD/bin}
 PIDS=()
 cleanup() {
@@ -96,12 +96,12 @@ CFG
 	SSHOPTS="-i $KEY -p $SSH_PORT -o UserKnownHostsFile=$KH -o BatchMode=yes"
 }
 
-# start_proxy DELAY: a counting (and delaying) proxy in front of sshd; sets
-# PROXY_PORT and PROXY_STATS.
+# start_proxy DELAY [MBIT]: a counting (and delaying, and with MBIT
+# bandwidth-limiting) proxy in front of sshd; sets PROXY_PORT and PROXY_STATS.
 start_proxy() {
 	PROXY_STATS=$B/proxy.stats
 	rm -f "$PROXY_STATS" "$B/proxy.addr"
-	"$B/delayproxy" -listen 127.0.0.1:0 -target "127.0.0.1:$SSH_PORT" -delay "$1" -stats "$PROXY_STATS" >"$B/proxy.addr" &
+	"$B/delayproxy" -listen 127.0.0.1:0 -target "127.0.0.1:$SSH_PORT" -delay "$1" -mbit "${2:-0}" -stats "$PROXY_STATS" >"$B/proxy.addr" &
 	PIDS+=($!)
 	while [[ ! -s $B/proxy.addr ]]; do sleep 0.05; done
 	PROXY_PORT=$(sed 's/.*://' "$B/proxy.addr")

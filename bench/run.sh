@@ -8,5 +8,7 @@ echo; echo "### Sync, standard tree, loopback"
 bash bench/sync.sh
 echo; echo "### Sync, 1,002 files, 10 ms RTT"
 TREE=1k DELAY=5ms bash bench/sync.sh
+echo; echo "### Sync, ML project, 100 Mbit/s, 20 ms RTT"
+TREE=project bash bench/sync.sh
 echo; echo "### Runs and log latency"
 bash bench/runs.sh

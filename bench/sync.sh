@@ -8,7 +8,9 @@
 #
 #   bash bench/sync.sh                      # standard tree, loopback
 #   TREE=1k DELAY=5ms bash bench/sync.sh    # 1,002 files, 10 ms RTT
+#   TREE=project bash bench/sync.sh         # ML project, 100 Mbit/s, 20 ms RTT
 set -euo pipefail
+if [[ ${TREE:-} == project ]]; then exec bash "$(dirname "$0")/sync_wan.sh"; fi
 source "$(dirname "$0")/lib.sh"
 TREE_KIND=${TREE:-std}
 DELAY=${DELAY:-0s}

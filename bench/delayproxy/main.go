@@ -5,7 +5,13 @@
 // connection ends it writes the running totals, "UP DOWN\n", to the stats
 // file (temp file + rename), so a script can diff them around a command.
 //
-// Usage: delayproxy -listen 127.0.0.1:PORT -target 127.0.0.1:22 [-delay 5ms] [-stats FILE]
+// With -mbit each direction is also a link of that many Mbit/s, shared by
+// all connections: a chunk is serialised onto the link once the chunks
+// before it have been (len*8/rate seconds each), then delayed. The proxy
+// buffers at most linkBuffer bytes per connection and direction, so a
+// sender is held back, as by a real bottleneck, once that queue is full.
+//
+// Usage: delayproxy -listen 127.0.0.1:PORT -target 127.0.0.1:22 [-delay 5ms] [-mbit 100] [-stats FILE]
 package main
 
 import (
@@ -24,15 +30,41 @@ import (
 	"time"
 )
 
-const chunkSize = 64 << 10
+const (
+	chunkSize  = 16 << 10
+	linkBuffer = 1 << 20 // queued bytes per connection and direction
+)
 
 // proxy holds the settings and the byte counters.
 type proxy struct {
-	target   string
-	delay    time.Duration
-	stats    string
-	up, down atomic.Int64
-	statsMu  sync.Mutex
+	target         string
+	delay          time.Duration
+	stats          string
+	up, down       atomic.Int64
+	upLink, dnLink link
+	statsMu        sync.Mutex
+}
+
+// link is one direction's bottleneck: the time it is busy until.
+type link struct {
+	mu      sync.Mutex
+	bitRate float64 // bits per second; 0: unlimited
+	busy    time.Time
+}
+
+// due returns when a chunk of n bytes read at "at" leaves the link.
+func (l *link) due(at time.Time, n int) time.Time {
+	if l.bitRate == 0 {
+		return at
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	start := l.busy
+	if at.After(start) {
+		start = at
+	}
+	l.busy = start.Add(time.Duration(float64(n*8) / l.bitRate * float64(time.Second)))
+	return l.busy
 }
 
 func main() {
@@ -40,6 +72,7 @@ func main() {
 	target := flag.String("target", "", "address to forward to")
 	delay := flag.Duration("delay", 0, "delay added to each direction")
 	stats := flag.String("stats", "", "file to write \"UP DOWN\" byte totals to")
+	mbit := flag.Float64("mbit", 0, "bandwidth of each direction in Mbit/s (0: unlimited)")
 	flag.Parse()
 	if *target == "" {
 		fmt.Fprintln(os.Stderr, "delayproxy: -target is required")
@@ -48,6 +81,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	p := &proxy{target: *target, delay: *delay, stats: *stats}
+	p.upLink.bitRate, p.dnLink.bitRate = *mbit*1e6, *mbit*1e6
 	if err := p.serve(ctx, *listen); err != nil {
 		fmt.Fprintln(os.Stderr, "delayproxy:", err)
 		os.Exit(1)
@@ -91,8 +125,8 @@ func (p *proxy) handle(ctx context.Context, c net.Conn) {
 	}
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); p.pipe(s, c, &p.up) }()
-	go func() { defer wg.Done(); p.pipe(c, s, &p.down) }()
+	go func() { defer wg.Done(); p.pipe(s, c, &p.up, &p.upLink) }()
+	go func() { defer wg.Done(); p.pipe(c, s, &p.down, &p.dnLink) }()
 	wg.Wait()
 	p.writeStats()
 }
@@ -103,14 +137,15 @@ type chunk struct {
 	at   time.Time
 }
 
-// pipe copies src to dst through a delay line and half-closes dst at EOF.
-func (p *proxy) pipe(dst, src net.Conn, count *atomic.Int64) {
-	ch := make(chan chunk, 256)
+// pipe copies src to dst through the link and a delay line and
+// half-closes dst at EOF.
+func (p *proxy) pipe(dst, src net.Conn, count *atomic.Int64, l *link) {
+	ch := make(chan chunk, linkBuffer/chunkSize)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for c := range ch {
-			if wait := time.Until(c.at.Add(p.delay)); wait > 0 {
+			if wait := time.Until(l.due(c.at, len(c.data)).Add(p.delay)); wait > 0 {
 				time.Sleep(wait)
 			}
 			if c.data == nil {

@@ -4,10 +4,14 @@
 // logs/ directories) so that ignoring is exercised. The included part is
 // 10,021 files (with the .gitignore), about 209 MB.
 //
-// Usage: go run ./bench/gentree DIR
+// With -project it writes the realistic ML project tree instead (see
+// project.go).
+//
+// Usage: go run ./bench/gentree [-project] DIR
 package main
 
 import (
+	"flag"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -25,11 +29,17 @@ const (
 )
 
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: gentree DIR")
+	project := flag.Bool("project", false, "write the realistic ML project tree")
+	flag.Parse()
+	if flag.NArg() != 1 {
+		fmt.Fprintln(os.Stderr, "usage: gentree [-project] DIR")
 		os.Exit(2)
 	}
-	if err := generate(os.Args[1]); err != nil {
+	gen := generate
+	if *project {
+		gen = generateProject
+	}
+	if err := gen(flag.Arg(0)); err != nil {
 		fmt.Fprintln(os.Stderr, "gentree:", err)
 		os.Exit(1)
 	}
