@@ -20,15 +20,17 @@ import (
 
 // SyncResult reports one sync (the JSON of `ferry sync --json`).
 type SyncResult struct {
-	Snapshot      string        `json:"snapshot"`
-	Files         int           `json:"files"`
-	Bytes         int64         `json:"bytes"`
-	UploadedFiles int           `json:"uploaded_files"`
-	UploadedBytes int64         `json:"uploaded_bytes"`
-	Packs         int           `json:"packs"`
-	Delta         bool          `json:"delta"` // the manifest went as a delta
-	UpToDate      bool          `json:"up_to_date"`
-	Duration      time.Duration `json:"duration_ns"`
+	Snapshot      string `json:"snapshot"`
+	Files         int    `json:"files"`
+	Bytes         int64  `json:"bytes"`
+	UploadedFiles int    `json:"uploaded_files"`
+	UploadedBytes int64  `json:"uploaded_bytes"`
+	// WireBytes is what the packs took on the wire (compressed or not).
+	WireBytes int64         `json:"wire_bytes"`
+	Packs     int           `json:"packs"`
+	Delta     bool          `json:"delta"` // the manifest went as a delta
+	UpToDate  bool          `json:"up_to_date"`
+	Duration  time.Duration `json:"duration_ns"`
 }
 
 // Progress receives upload progress; it is called from several goroutines.
@@ -135,30 +137,38 @@ func blobsToSend(m *snapshot.Manifest, missing []string) ([]snapshot.Entry, erro
 	return out, nil
 }
 
-// upload streams blobs in packs, packStreams at a time.
+// upload streams blobs in packs, packStreams at a time, compressed as
+// the link calls for (linkrate.go).
 func (c *Conn) upload(ctx context.Context, root string, todo []snapshot.Entry, res *SyncResult, progress Progress) error {
 	packs := makePacks(todo)
-	var total, done atomic.Int64
+	up := packUpload{root: root, level: c.compression(), progress: progress}
 	for _, e := range todo {
-		total.Add(e.Size)
+		up.total += e.Size
 	}
+	start := time.Now()
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(packStreams)
 	for _, p := range packs {
-		g.Go(func() error {
-			if err := c.sendPack(gctx, root, p, &done, total.Load(), progress); err != nil {
-				return err
-			}
-			return nil
-		})
+		g.Go(func() error { return c.sendPack(gctx, &up, p) })
 	}
 	if err := g.Wait(); err != nil {
 		return fmt.Errorf("upload to %s: %w", c.Target.Name, err)
 	}
+	c.rememberRate(up.wire.Load(), time.Since(start))
 	res.Packs = len(packs)
 	res.UploadedFiles = len(todo)
-	res.UploadedBytes = total.Load()
+	res.UploadedBytes = up.total
+	res.WireBytes = up.wire.Load()
 	return nil
+}
+
+// packUpload is what the packs of one upload share.
+type packUpload struct {
+	root       string
+	level      api.Compression
+	progress   Progress
+	total      int64
+	done, wire atomic.Int64
 }
 
 // makePacks groups entries: large blobs alone, small ones together.
@@ -195,26 +205,26 @@ func packBytes(p []snapshot.Entry) int64 {
 }
 
 // sendPack writes one pack into a pipe that streams to the executor.
-func (c *Conn) sendPack(ctx context.Context, root string, p []snapshot.Entry, done *atomic.Int64, total int64, progress Progress) error {
+func (c *Conn) sendPack(ctx context.Context, up *packUpload, p []snapshot.Entry) error {
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(writePack(pw, root, p, done, total, progress)) }()
+	go func() { pw.CloseWithError(up.write(wireCounter{pw, &up.wire}, p)) }()
 	_, err := c.Executor.UploadPack(ctx, pr)
 	pr.CloseWithError(errors.New("upload ended"))
 	return err
 }
 
-func writePack(w io.Writer, root string, p []snapshot.Entry, done *atomic.Int64, total int64, progress Progress) error {
-	pw, err := api.NewPackWriter(w)
+func (up *packUpload) write(w io.Writer, p []snapshot.Entry) error {
+	pw, err := api.NewPackWriterCompressed(w, up.level)
 	if err != nil {
 		return err
 	}
 	for _, e := range p {
-		if err := addEntry(pw, root, e); err != nil {
+		if err := addEntry(pw, up.root, e); err != nil {
 			return err
 		}
-		n := done.Add(e.Size)
-		if progress != nil {
-			progress(n, total)
+		n := up.done.Add(e.Size)
+		if up.progress != nil {
+			up.progress(n, up.total)
 		}
 	}
 	return pw.Close()

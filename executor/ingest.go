@@ -108,6 +108,7 @@ func (s *Store) unpack(ctx context.Context, r io.Reader) ([]pendingBlob, packRes
 	if err != nil {
 		return nil, res, err
 	}
+	defer pr.Close()
 	for {
 		if err := ctx.Err(); err != nil {
 			return pend, res, err

@@ -3,7 +3,9 @@ package api
 // ProtocolVersion is the wire protocol version. It changes only when the
 // protocol changes, independently of the release version. The agent requires
 // an exact match and replaces an executor that disagrees.
-const ProtocolVersion = 1
+//
+// 2: packs may be zstd-compressed (PackMagicZstd).
+const ProtocolVersion = 2
 
 // Magic starts the first line the executor prints on stdout when it is
 // started by the agent ("ferry-executor ensure"), so that shell noise from rc

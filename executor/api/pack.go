@@ -58,7 +58,8 @@ func (r PackRecord) IDString() string { return hex.EncodeToString(r.ID[:]) }
 // returns that error.
 type PackWriter struct {
 	w     *bufio.Writer
-	sum   hash.Hash // over magic, headers and trailer prefix
+	seg   *segmentWriter // nil for version 1
+	sum   hash.Hash      // over magic, headers and trailer prefix
 	count uint64
 	bytes int64
 	err   error
@@ -99,6 +100,24 @@ func (p *PackWriter) Add(id [32]byte, r io.Reader, size int64) error {
 	return nil
 }
 
+// NewPackWriterCompressed writes a version 2 pack (see PackMagicZstd)
+// compressed at level c; CompressNone writes version 1.
+func NewPackWriterCompressed(w io.Writer, c Compression) (*PackWriter, error) {
+	if c == CompressNone {
+		return NewPackWriter(w)
+	}
+	seg, err := newSegmentWriter(w, c)
+	if err != nil {
+		return nil, err
+	}
+	p := &PackWriter{w: bufio.NewWriterSize(seg, 256<<10), seg: seg, sum: sha256.New()}
+	p.sum.Write([]byte(PackMagicZstd))
+	if _, err := w.Write([]byte(PackMagicZstd)); err != nil {
+		p.err = fmt.Errorf("write pack: %w", err)
+	}
+	return p, p.err
+}
+
 // Close writes the trailer and flushes. It does not close the underlying
 // writer.
 func (p *PackWriter) Close() error {
@@ -118,8 +137,23 @@ func (p *PackWriter) Close() error {
 		p.err = fmt.Errorf("flush pack: %w", err)
 		return p.err
 	}
+	if p.seg != nil {
+		if err := p.seg.Close(); err != nil {
+			p.err = err
+			return p.err
+		}
+	}
 	p.err = errors.New("pack writer closed")
 	return nil
+}
+
+// Compressed returns how many body and header bytes went compressed and
+// how many were stored as they are (both 0 for version 1), once closed.
+func (p *PackWriter) Compressed() (packed, stored int64) {
+	if p.seg == nil {
+		return 0, 0
+	}
+	return p.seg.packed, p.seg.stored
 }
 
 // Count returns the number of records added so far.

@@ -23,8 +23,9 @@ import (
 //	}
 type PackReader struct {
 	r       *bufio.Reader
-	sum     hash.Hash // over magic and headers, as the writer computes it
-	body    hash.Hash // over the current record's body
+	seg     *segmentReader // nil for version 1
+	sum     hash.Hash      // over magic and headers, as the writer computes it
+	body    hash.Hash      // over the current record's body
 	cur     PackRecord
 	left    int64 // unread body bytes of cur
 	checked bool  // cur's body hash has been compared
@@ -39,10 +40,25 @@ func NewPackReader(r io.Reader) (*PackReader, error) {
 	if err := p.readHeader(magic); err != nil {
 		return nil, err
 	}
-	if string(magic) != PackMagic {
+	switch string(magic) {
+	case PackMagic:
+	case PackMagicZstd:
+		seg, err := newSegmentReader(p.r)
+		if err != nil {
+			return nil, err
+		}
+		p.seg, p.r = seg, bufio.NewReaderSize(seg, 64<<10)
+	default:
 		return nil, fmt.Errorf("%w: bad magic %q", ErrPackCorrupt, magic)
 	}
 	return p, nil
+}
+
+// Close releases the decompressor of a version 2 pack.
+func (p *PackReader) Close() {
+	if p.seg != nil {
+		p.seg.Close()
+	}
 }
 
 // Next skips what is left of the current record and returns the next one.

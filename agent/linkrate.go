@@ -1,0 +1,85 @@
+package agent
+
+import (
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/ferry-ml/ferry/agent/compute"
+	"github.com/ferry-ml/ferry/executor/api"
+	"github.com/ferry-ml/ferry/internal/fsutil"
+)
+
+// Pack compression is chosen from the throughput the last upload to the
+// target reached: compressing costs CPU that only pays where the link,
+// not the CPU, is the bottleneck. Loopback and LAN links (tens of MB/s and
+// more here) send packs as they are; a laptop-to-cloud link (100 Mbit/s is
+// 12.5 MB/s) gets zstd, at its default level below fastLink. A target
+// never measured gets zstd's fastest level: its sampling keeps random data
+// cheap, and the first sync measures the link for the next.
+const (
+	fastLink      = 50 << 20 // bytes/s from which packs go uncompressed
+	slowLink      = 20 << 20 // bytes/s below which zstd's default level is used
+	minRateSample = 4 << 20  // uploads smaller than this measure latency, not rate
+)
+
+// linkRate is what is remembered of a target's link.
+type linkRate struct {
+	BytesPerSecond int64 `json:"bytes_per_second"`
+}
+
+func (c *Conn) linkRatePath() string {
+	return filepath.Join(c.home, "cache", "targets", c.Target.Name+".link")
+}
+
+// compression picks the pack compression for this target.
+func (c *Conn) compression() api.Compression {
+	if c.Target.Type == compute.TypeLocal {
+		return api.CompressNone
+	}
+	var lr linkRate
+	data, err := os.ReadFile(c.linkRatePath())
+	if err != nil || json.Unmarshal(data, &lr) != nil || lr.BytesPerSecond <= 0 {
+		return api.CompressFast
+	}
+	return compressionFor(lr.BytesPerSecond)
+}
+
+func compressionFor(bytesPerSecond int64) api.Compression {
+	switch {
+	case bytesPerSecond >= fastLink:
+		return api.CompressNone
+	case bytesPerSecond >= slowLink:
+		return api.CompressFast
+	}
+	return api.CompressMore
+}
+
+// rememberRate records the upload's throughput on the wire, when it moved
+// enough bytes to say something about the link.
+func (c *Conn) rememberRate(wire int64, d time.Duration) {
+	if c.Target.Type == compute.TypeLocal || wire < minRateSample || d <= 0 {
+		return
+	}
+	rate := int64(float64(wire) / d.Seconds())
+	data, _ := json.Marshal(linkRate{BytesPerSecond: rate})
+	if err := fsutil.WriteFileAtomic(c.linkRatePath(), data, 0o600); err != nil {
+		c.logger.Warn("cannot remember link rate", "error", err)
+	}
+	c.logger.Debug("upload rate", "bytes_per_second", rate, "next_compression", compressionFor(rate))
+}
+
+// wireCounter counts the bytes written through it, from several goroutines.
+type wireCounter struct {
+	w io.Writer
+	n *atomic.Int64
+}
+
+func (cw wireCounter) Write(p []byte) (int, error) {
+	n, err := cw.w.Write(p)
+	cw.n.Add(int64(n))
+	return n, err
+}
