@@ -38,15 +38,21 @@ themselves; sync is for seeing what would travel, or warming a target.`,
 
 func runSync(ctx context.Context, opts syncOptions, g *globalOptions) error {
 	p := ui.New(opts.JSON)
+	// The connection, and the executor's install on first contact,
+	// overlap the snapshot.
+	dial, err := g.connectAsync(ctx, opts.Compute)
+	if err != nil {
+		return err
+	}
+	defer dial.close()
 	m, _, err := takeSnapshot(ctx, g, opts.Source, p)
 	if err != nil {
 		return err
 	}
-	conn, err := g.connect(ctx, opts.Compute)
+	conn, err := dial.wait(ctx)
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
 	bar := newProgressBar(p)
 	res, err := conn.Sync(ctx, opts.Source, m, bar.update)
 	bar.done()

@@ -44,6 +44,9 @@ type dialing struct {
 	ch   chan dialResult
 	got  bool
 	conn *agent.Conn
+	// ready: the executor was readied in the background too (connectAsync).
+	ready  bool
+	cancel context.CancelFunc
 }
 
 type dialResult struct {
@@ -66,6 +69,23 @@ func (g *globalOptions) dialAsync(ctx context.Context, name string) (*dialing, e
 	return d, nil
 }
 
+// connectAsync opens a connection to the named target and readies its
+// executor (installing it on first contact) in the background, so that
+// both overlap the caller's snapshot.
+func (g *globalOptions) connectAsync(ctx context.Context, name string) (*dialing, error) {
+	t, err := getTarget(g, name)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	d := &dialing{t: t, ch: make(chan dialResult, 1), ready: true, cancel: cancel}
+	go func() {
+		conn, err := agent.Connect(ctx, t, g.connectOptions(passphraseSource(false, nil), false))
+		d.ch <- dialResult{conn, err}
+	}()
+	return d, nil
+}
+
 // receive takes the handshake's result, once.
 func (d *dialing) receive() dialResult {
 	if d.got {
@@ -82,6 +102,9 @@ func (d *dialing) wait(ctx context.Context) (agent.Remote, error) {
 	if r.err != nil {
 		return nil, connectError(d.t, r.err)
 	}
+	if d.ready {
+		return r.conn, nil
+	}
 	if err := r.conn.EnsureExecutor(ctx); err != nil {
 		return nil, connectError(d.t, err)
 	}
@@ -90,6 +113,9 @@ func (d *dialing) wait(ctx context.Context) (agent.Remote, error) {
 
 // close closes the connection once the handshake ends.
 func (d *dialing) close() {
+	if d.cancel != nil {
+		d.cancel()
+	}
 	if r := d.receive(); r.conn != nil {
 		r.conn.Close()
 	}
