@@ -12,7 +12,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -168,11 +167,9 @@ func (c *Conn) ensureExecutor(ctx context.Context) error {
 		return nil
 	}
 	line, err := c.runEnsure(ctx)
-	if errors.Is(err, errExecutorMissing) {
-		if err := c.install(ctx); err != nil {
-			return err
-		}
-		line, err = c.runEnsure(ctx)
+	var missing *missingExecutor
+	if errors.As(err, &missing) {
+		line, err = c.install(ctx, missing)
 	}
 	if err != nil {
 		return err
@@ -250,35 +247,52 @@ func (c *Conn) stateDirSpec() string {
 const expandDir = `d=$1; case $d in "~") d=$HOME;; "~/"*) d=$HOME/${d#"~/"};; esac
 `
 
-var errExecutorMissing = errors.New("executor not installed")
-
 // ErrNoExecutorBinary means the executor binary for the target's
 // architecture is not available to install.
 var ErrNoExecutorBinary = errors.New("executor binary not found")
 
-// runEnsure starts the executor if needed and returns its protocol line.
+// ensureScript starts the installed executor of version $2, once
+// safe_exe has checked it against the sums ferry ships ($3), and prints its
+// protocol line. When that version is missing (or not one ferry ships) it
+// prepares the state directory instead and prints what an install needs
+// (install.go): the resolved directory, the machine and whether gzip is
+// there; exit 127.
+const ensureScript = expandDir + safePathScript + `safe_dir
+exe="$d/executor/$2/ferry-executor"
+if ! safe_exe "$exe" "$3"; then
+	mkdir -p "$d/tmp" && chmod 700 "$d" "$d/tmp" || exit 1
+	safe_dir
+	cd "$d" && pwd -P && uname -m || exit 1
+	if command -v gzip >/dev/null 2>&1; then echo gzip; else echo plain; fi
+	exit 127
+fi
+exec "$exe" ensure --state-dir "$d"`
+
+// runEnsure starts the executor if needed and returns its protocol line,
+// or a *missingExecutor error when this version is not installed.
 func (c *Conn) runEnsure(ctx context.Context) (string, error) {
 	sums, err := c.executorSums()
 	if err != nil {
 		return "", err
 	}
-	script := expandDir + safePathScript + `safe_dir
-exe="$d/executor/$2/ferry-executor"
-safe_exe "$exe" "$3" || exit 127
-exec "$exe" ensure --state-dir "$d"`
-	res, err := c.ep.Script(ctx, script, c.stateDirSpec(), buildinfo.String(), strings.Join(sums, " "))
+	res, err := c.ep.Script(ctx, ensureScript, c.stateDirSpec(), buildinfo.String(), strings.Join(sums, " "))
 	if err != nil {
 		return "", fmt.Errorf("start executor on %s: %w", c.Target.Name, err)
 	}
 	switch res.ExitCode {
 	case 127:
-		return "", errExecutorMissing
+		return "", c.parseMissing(res.Stdout)
 	case exitUnsafe:
 		return "", c.unsafeError(res.Stderr)
 	}
+	return c.protocolLine(res, "start executor")
+}
+
+// protocolLine finds the executor's protocol line in a script's output.
+func (c *Conn) protocolLine(res scriptResult, what string) (string, error) {
 	if res.ExitCode != 0 {
-		return "", fmt.Errorf("start executor on %s: exit status %d (remote output: %s)",
-			c.Target.Name, res.ExitCode, tail(res.Stderr))
+		return "", fmt.Errorf("%s on %s: exit status %d (remote output: %s)",
+			what, c.Target.Name, res.ExitCode, tail(res.Stderr))
 	}
 	sc := bufio.NewScanner(bytes.NewReader(res.Stdout))
 	for sc.Scan() {
@@ -286,8 +300,8 @@ exec "$exe" ensure --state-dir "$d"`
 			return sc.Text(), nil
 		}
 	}
-	return "", fmt.Errorf("start executor on %s: no protocol line in its output (remote output: %s)",
-		c.Target.Name, tail(append(res.Stdout, res.Stderr...)))
+	return "", fmt.Errorf("%s on %s: no protocol line in its output (remote output: %s)",
+		what, c.Target.Name, tail(append(res.Stdout, res.Stderr...)))
 }
 
 // adopt parses "FERRY-EXECUTOR <protocol> <version> <socket>".
@@ -302,53 +316,6 @@ func (c *Conn) adopt(line string) error {
 	}
 	c.Socket = f[3]
 	c.StateDir = filepath.Dir(f[3])
-	return nil
-}
-
-// install uploads the executor for the target's architecture and lets it
-// rename itself into place.
-func (c *Conn) install(ctx context.Context) error {
-	res, err := c.ep.Script(ctx, expandDir+safePathScript+`safe_dir
-mkdir -p "$d/tmp" && chmod 700 "$d" "$d/tmp" || exit 1
-safe_dir
-cd "$d" && pwd -P && uname -m`, c.stateDirSpec())
-	if err == nil && res.ExitCode == exitUnsafe {
-		return c.unsafeError(res.Stderr)
-	}
-	if err != nil || res.ExitCode != 0 {
-		return fmt.Errorf("prepare state directory %s on %s: %w (remote output: %s)",
-			c.stateDirSpec(), c.Target.Name, errors.Join(err, exitErr(res.ExitCode)), tail(res.Stderr))
-	}
-	lines := strings.Fields(string(res.Stdout))
-	if len(lines) < 2 {
-		return fmt.Errorf("prepare state directory on %s: unexpected output %q", c.Target.Name, res.Stdout)
-	}
-	stateDir, arch := lines[0], GoArch(lines[len(lines)-1])
-	if c.Target.Type == compute.TypeLocal {
-		arch = runtime.GOARCH
-	}
-	if arch == "" {
-		return fmt.Errorf("compute target %s runs on %s, which ferry-executor is not built for (linux/amd64, linux/arm64)", c.Target.Name, lines[len(lines)-1])
-	}
-	bin, err := c.executorBinary(arch)
-	if err != nil {
-		return err
-	}
-	f, err := os.Open(bin)
-	if err != nil {
-		return fmt.Errorf("open executor binary: %w", err)
-	}
-	defer f.Close()
-	tmp := stateDir + "/tmp/.ferry-executor-" + randHex(8)
-	c.logger.Info("installing executor", "binary", bin, "to", stateDir)
-	if err := c.ep.PutFile(ctx, tmp, f, 0o700); err != nil {
-		return fmt.Errorf("upload executor to %s: %w", c.Target.Name, err)
-	}
-	res, err = c.ep.Script(ctx, `exec "$1" install --state-dir "$2"`, tmp, stateDir)
-	if err != nil || res.ExitCode != 0 {
-		return fmt.Errorf("install executor on %s: %w (remote output: %s)",
-			c.Target.Name, errors.Join(err, exitErr(res.ExitCode)), tail(res.Stderr))
-	}
 	return nil
 }
 

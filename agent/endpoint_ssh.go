@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"os"
@@ -53,7 +52,11 @@ func dialSSH(ctx context.Context, t compute.Target, opts ConnectOptions) (*sshEn
 }
 
 func (e *sshEndpoint) Script(ctx context.Context, script string, args ...string) (scriptResult, error) {
-	res, err := e.c.Exec(ctx, append([]string{"sh", "-c", script, "sh"}, args...), nil)
+	return e.ScriptInput(ctx, nil, script, args...)
+}
+
+func (e *sshEndpoint) ScriptInput(ctx context.Context, r io.Reader, script string, args ...string) (scriptResult, error) {
+	res, err := e.c.Exec(ctx, append([]string{"sh", "-c", script, "sh"}, args...), r)
 	if err != nil {
 		return scriptResult{}, err
 	}
@@ -85,31 +88,6 @@ func (e *sshEndpoint) DialUnix(ctx context.Context, sock string) (net.Conn, erro
 func isForwardingRefused(err error) bool {
 	var oce *ssh.OpenChannelError
 	return errors.Is(err, transport.ErrForwardingRefused) || (errors.As(err, &oce) && oce.Reason == ssh.Prohibited)
-}
-
-func (e *sshEndpoint) PutFile(ctx context.Context, name string, r io.Reader, perm os.FileMode) error {
-	sc, err := e.c.SFTP()
-	if err != nil {
-		return fmt.Errorf("open sftp: %w", err)
-	}
-	tmp := name + ".part"
-	f, err := sc.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY)
-	if err != nil {
-		return fmt.Errorf("create %s: %w", tmp, err)
-	}
-	if _, err = f.ReadFrom(r); err != nil {
-		f.Close() // the copy's error says it all; a lost link fails these too
-	} else {
-		err = errors.Join(f.Chmod(perm), f.Close())
-	}
-	if err == nil {
-		err = sc.PosixRename(tmp, name)
-	}
-	if err != nil {
-		sc.Remove(tmp)
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	return nil
 }
 
 func (e *sshEndpoint) Close() error { return e.c.Close() }

@@ -1,0 +1,123 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+
+	"github.com/ferry-ml/ferry/agent/compute"
+	"github.com/ferry-ml/ferry/executor/api"
+	"github.com/ferry-ml/ferry/internal/buildinfo"
+	"github.com/klauspost/compress/gzip"
+)
+
+// Installing the executor on first contact takes two remote processes
+// and no SFTP session: ensureScript (conn.go) finds the version missing and
+// prepares the state directory in the same process, then installScript
+// receives the binary on its stdin (gzip-compressed where the target has
+// gzip: a 9.8 MB binary travels as about 4 MB), lets it rename itself
+// into place and starts it, printing the protocol line. On a link where
+// each remote process costs a round trip or more and bytes are scarce,
+// that is most of what first contact costs.
+
+// missingExecutor is runEnsure's error when this version is not installed;
+// it carries what ensureScript found out for the install.
+type missingExecutor struct {
+	stateDir string // resolved (pwd -P)
+	machine  string // uname -m
+	gzip     bool
+}
+
+func (m *missingExecutor) Error() string { return "executor not installed" }
+
+// parseMissing reads ensureScript's last three lines of output (anything
+// before them is shell start-up noise).
+func (c *Conn) parseMissing(stdout []byte) error {
+	lines := strings.Split(strings.TrimRight(string(stdout), "\n"), "\n")
+	if len(lines) < 3 {
+		return fmt.Errorf("prepare state directory on %s: unexpected output %q", c.Target.Name, stdout)
+	}
+	lines = lines[len(lines)-3:]
+	return &missingExecutor{stateDir: lines[0], machine: strings.TrimSpace(lines[1]), gzip: lines[2] == "gzip"}
+}
+
+// installScript: $1 state dir (physical, checked by ensureScript), $2
+// version, $3 temp name, $4 gzip|plain, $5 the sums ferry ships. The
+// installed binary is checked as ensureScript checks it before it runs.
+const installScript = safePathScript + `umask 077
+d=$1; exe="$d/executor/$2/ferry-executor"; tmp="$d/tmp/.ferry-executor-$3"
+if [ "$4" = gzip ]; then gzip -dc >"$tmp"; else cat >"$tmp"; fi || { rm -f "$tmp"; exit 1; }
+chmod 700 "$tmp" && "$tmp" install --state-dir "$d" >&2 || { rm -f "$tmp"; exit 1; }
+safe_exe "$exe" "$5" || refuse "$exe is not the build just sent"
+exec "$exe" ensure --state-dir "$d"`
+
+// install sends the executor for the target's machine, installs and
+// starts it, and returns its protocol line.
+func (c *Conn) install(ctx context.Context, m *missingExecutor) (string, error) {
+	arch := GoArch(m.machine)
+	if c.Target.Type == compute.TypeLocal {
+		arch = runtime.GOARCH
+	}
+	if arch == "" {
+		return "", fmt.Errorf("compute target %s runs on %s, which ferry-executor is not built for (linux/amd64, linux/arm64)", c.Target.Name, m.machine)
+	}
+	bin, err := c.executorBinary(arch)
+	if err != nil {
+		return "", err
+	}
+	f, err := os.Open(bin)
+	if err != nil {
+		return "", fmt.Errorf("open executor binary: %w", err)
+	}
+	defer f.Close()
+	level := c.compression()
+	mode := "plain"
+	var body io.Reader = f
+	if m.gzip && level != api.CompressNone {
+		var gz bytes.Buffer
+		if err := gzipTo(&gz, f, level); err != nil {
+			return "", err
+		}
+		mode, body = "gzip", &gz
+	}
+	sums, err := c.executorSums()
+	if err != nil {
+		return "", err
+	}
+	c.logger.Info("installing executor", "binary", bin, "to", m.stateDir, "encoding", mode)
+	res, err := c.ep.ScriptInput(ctx, body, installScript, m.stateDir, buildinfo.String(), randHex(8), mode, strings.Join(sums, " "))
+	if err != nil {
+		return "", fmt.Errorf("install executor on %s: %w", c.Target.Name, err)
+	}
+	if res.ExitCode == exitUnsafe {
+		return "", c.unsafeError(res.Stderr)
+	}
+	return c.protocolLine(res, "install executor")
+}
+
+// gzipTo compresses r into w (the binary, about 4 MB compressed, is held
+// in memory).
+func gzipTo(w io.Writer, r io.Reader, level api.Compression) error {
+	gz, err := gzip.NewWriterLevel(w, gzipLevel(level))
+	if err != nil {
+		return fmt.Errorf("compress executor: %w", err)
+	}
+	if _, err := io.Copy(gz, r); err != nil {
+		return fmt.Errorf("compress executor: %w", err)
+	}
+	if err := gz.Close(); err != nil {
+		return fmt.Errorf("compress executor: %w", err)
+	}
+	return nil
+}
+
+func gzipLevel(level api.Compression) int {
+	if level >= api.CompressMore {
+		return gzip.DefaultCompression
+	}
+	return gzip.BestSpeed
+}
