@@ -17,6 +17,8 @@ const dockerCondaScript = `import os, sys
 print("PYTHON " + sys.executable)
 print("CONDA_PREFIX " + os.environ.get("CONDA_PREFIX", "unset"))
 print("MYVAR " + os.environ.get("MYVAR", "unset"))
+for k in ["CONDA_DEFAULT_ENV", "CONDA_SHLVL", "JAVA_HOME", "GDAL_DATA"]:
+    print(k + " " + os.environ.get(k, "unset"))
 print("PIP " + open(os.environ["CONDA_PREFIX"] + "/conda-meta/pip-requirements").read().replace("\n", ";"))
 `
 
@@ -54,7 +56,7 @@ func TestDockerWithConda(t *testing.T) {
 	c := newCLI(t)
 	src := sourceDir(t, testutil.Tree{
 		"train.py":             dockerCondaScript,
-		"env/environment.yml":  "name: demo\ndependencies:\n- python=3.11\n- pip\n- pip:\n  - -r requirements.txt\nvariables:\n  MYVAR: from-spec\n",
+		"env/environment.yml":  "name: demo\ndependencies:\n- python=3.11\n- openjdk\n- gdal\n- pip\n- pip:\n  - -r requirements.txt\nvariables:\n  MYVAR: from-spec\n",
 		"env/requirements.txt": "torch==2.3.0\n",
 	})
 	run := func() (result, string) {
@@ -74,7 +76,8 @@ func TestDockerWithConda(t *testing.T) {
 	if !strings.Contains(first.Stderr, "environment docker "+strings.TrimPrefix(img, "ferry-env:")+" ") {
 		t.Errorf("the plan names another key than the image %s:\n%s", img, first.Stderr)
 	}
-	for _, want := range []string{"PYTHON /opt/ferry/env/bin/python\n", "CONDA_PREFIX /opt/ferry/env\n", "MYVAR from-spec\n", "PIP torch==2.3.0;\n"} {
+	for _, want := range []string{"PYTHON /opt/ferry/env/bin/python\n", "CONDA_PREFIX /opt/ferry/env\n", "MYVAR from-spec\n", "PIP torch==2.3.0;\n",
+		"CONDA_DEFAULT_ENV /opt/ferry/env\n", "CONDA_SHLVL 1\n", "JAVA_HOME /opt/ferry/env\n", "GDAL_DATA /opt/ferry/env/share/gdal\n"} {
 		if !strings.Contains(first.Stdout, want) {
 			t.Errorf("first run lacks %q:\n%s", want, first.Stdout)
 		}
@@ -85,7 +88,7 @@ func TestDockerWithConda(t *testing.T) {
 	}
 	// Another name: and a comment: the normalised spec is the same.
 	writeFile(t, filepath.Join(src, "env", "environment.yml"),
-		"# the demo env\nname: renamed\ndependencies:\n- pip\n- python=3.11\n- pip:\n  - -r requirements.txt\nvariables:\n  MYVAR: from-spec\n")
+		"# the demo env\nname: renamed\ndependencies:\n- gdal\n- pip\n- openjdk\n- python=3.11\n- pip:\n  - -r requirements.txt\nvariables:\n  MYVAR: from-spec\n")
 	if renamed, rebuilt := run(); rebuilt != "" || !strings.Contains(renamed.Stdout, img+" (cached)") {
 		t.Errorf("a spec that normalises the same rebuilt the image:\n%s", renamed.Stdout)
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/ferry-ml/ferry/conda"
@@ -175,7 +176,7 @@ func (r *Runner) dockerLaunch(st *runState, env envSetup) *dockerLaunch {
 	return &dockerLaunch{
 		Image:   env.image,
 		Name:    containerName(spec.ID),
-		Argv:    append([]string{env.python, spec.Script}, spec.Args...),
+		Argv:    dockerArgv(env.python, spec.Script, spec.Args),
 		Env:     vars,
 		WorkDir: absPath(st.paths.work()),
 		Mounts: []docker.Mount{
@@ -188,6 +189,32 @@ func (r *Runner) dockerLaunch(st *runState, env envSetup) *dockerLaunch {
 		Args:    spec.Environment.DockerArgs,
 		Labels:  map[string]string{"ferry.run": spec.ID},
 	}
+}
+
+// containerActivate does in a container what "conda activate" adds to the
+// image's ENV (package imagespec): it merges the prefix's
+// etc/conda/env_vars.d/*.json (read with the environment's own python, the
+// image may have no other JSON reader) and sources its
+// etc/conda/activate.d/*.sh in name order, their output kept off stdout,
+// then runs the script. See conda.Activation for the host's side.
+const containerActivate = `p=` + docker.CondaPrefix + `
+for f in "$p"/etc/conda/env_vars.d/*.json; do
+	[ -f "$f" ] && eval "$("$p/bin/python" -c 'import json, shlex, sys
+for k, v in sorted(json.load(open(sys.argv[1])).items()): print("export %s=%s" % (k, shlex.quote(str(v))))' "$f")"
+done
+for f in "$p"/etc/conda/activate.d/*.sh; do
+	[ -f "$f" ] && . "$f"
+done >&2
+exec "$@"`
+
+// dockerArgv is a container's command: python with the script, through
+// containerActivate when python is the baked-in conda environment's.
+func dockerArgv(python, script string, args []string) []string {
+	argv := append([]string{python, script}, args...)
+	if !strings.HasPrefix(python, docker.CondaPrefix+"/") {
+		return argv
+	}
+	return append([]string{"/bin/sh", "-c", containerActivate, "sh"}, argv...)
 }
 
 // removeContainer force-removes the container of a docker run whose shim

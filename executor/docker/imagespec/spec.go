@@ -27,7 +27,7 @@ const (
 	CondaPrefix = "/opt/ferry/env"
 	// generatorVersion changes whenever the generated Dockerfile changes
 	// shape, so old images are not reused for a new recipe.
-	generatorVersion = "ferry-docker-2"
+	generatorVersion = "ferry-docker-3"
 	// DockerfileName is the generated Dockerfile's name in the build
 	// context; Spec.Context may not use it.
 	DockerfileName = "Dockerfile.ferry"
@@ -143,18 +143,25 @@ func dockerfile(s Spec) []byte {
 }
 
 // condaLayer installs the conda spec with whichever of micromamba, mamba
-// and conda the image has, as root, then hands PATH to the environment.
+// and conda the image has, as root, then hands PATH to the environment and
+// sets what activation sets (CONDA_PREFIX, CONDA_DEFAULT_ENV, CONDA_SHLVL).
+// ENV_NAME is for mambaorg/micromamba images: their entrypoint runs
+// "micromamba activate $ENV_NAME" (base by default, which would put
+// /opt/conda first), so it activates ferry's prefix instead. The tools are
+// also looked for where continuumio/miniconda3 and condaforge/miniforge3
+// keep them (/opt/conda/bin) and where mambaorg/micromamba does (/bin), in
+// case a Dockerfile left them off PATH.
 // The command lines are the executor's own (package conda), so what works
 // on a target works in an image.
 const condaLayer = `USER root
 COPY ` + condaDir + `/ /tmp/ferry/
-RUN set -e; f=/tmp/ferry/` + condaFileName + `; p=` + CondaPrefix + `; \
+RUN set -e; f=/tmp/ferry/` + condaFileName + `; p=` + CondaPrefix + `; PATH="$PATH:/opt/conda/bin:/bin"; \
     if command -v micromamba >/dev/null 2>&1; then micromamba create --yes --quiet --prefix "$p" --file "$f"; micromamba clean --all --yes >/dev/null 2>&1 || true; \
     elif command -v mamba >/dev/null 2>&1; then mamba env create --quiet --prefix "$p" --file "$f"; mamba clean --all --yes >/dev/null 2>&1 || true; \
     elif command -v conda >/dev/null 2>&1; then conda env create --quiet --prefix "$p" --file "$f"; conda clean --all --yes >/dev/null 2>&1 || true; \
     else echo "ferry: the image has none of micromamba, mamba, conda: cannot install the conda spec" >&2; exit 127; fi; \
     chmod -R a+rX "$p"; rm -rf /tmp/ferry
-ENV PATH=` + CondaPrefix + `/bin:$PATH CONDA_PREFIX=` + CondaPrefix + `
+ENV PATH=` + CondaPrefix + `/bin:$PATH CONDA_PREFIX=` + CondaPrefix + ` CONDA_DEFAULT_ENV=` + CondaPrefix + ` CONDA_SHLVL=1 ENV_NAME=` + CondaPrefix + `
 `
 
 // validContextName reports whether name is a safe relative path in the
