@@ -160,3 +160,15 @@ func TestSelectorsAndReservedPath(t *testing.T) {
 		t.Fatalf("unknown selector: %v", err)
 	}
 }
+
+func TestTermsOfServiceHint(t *testing.T) {
+	err := &BuildError{Key: strings.Repeat("a", 64), Tool: "conda", Err: errors.New("exit status 1"),
+		Tail: "CondaToSNonInteractiveError: Terms of Service have not been accepted for the following channels"}
+	if msg := err.Error(); !strings.Contains(msg, "nodefaults") || !strings.Contains(msg, "conda tos accept") {
+		t.Fatalf("message %q", msg)
+	}
+	other := &BuildError{Key: strings.Repeat("a", 64), Tool: "conda", Err: errors.New("exit status 1"), Tail: "nothing provides x"}
+	if strings.Contains(other.Error(), "Terms of Service") {
+		t.Fatalf("hint on another failure: %q", other.Error())
+	}
+}
