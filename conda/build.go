@@ -66,6 +66,10 @@ func (e *BuildError) Error() string {
 
 func (e *BuildError) Unwrap() error { return e.Err }
 
+// TermsOfServiceHint is tosHint for a build's output seen elsewhere (a
+// docker image's conda layer): how to fix the refusal, or "".
+func TermsOfServiceHint(output string) string { return tosHint(output) }
+
 // tosHint says how to get past the defaults channels' Terms of Service
 // refusal (recent conda refuses a non-interactive build on Anaconda's
 // channels until their terms are accepted), or "" for any other failure.

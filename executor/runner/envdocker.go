@@ -108,7 +108,16 @@ func dockerClient(ctx context.Context, log hclog.Logger) (*docker.Client, error)
 // build it once: the others wait, then find it. Its use is recorded for
 // ferry env list and prune (the engine keeps no last-use time).
 func (r *Runner) ensureImage(ctx context.Context, c *docker.Client, ds docker.Spec, log io.Writer) (docker.Image, error) {
-	out := &announceWriter{w: log, header: buildHeader(ds)}
+	tos := &tailWriter{w: &announceWriter{w: log, header: buildHeader(ds)}}
+	img, err := r.ensureImageOnce(ctx, c, ds, log, tos)
+	if hint := conda.TermsOfServiceHint(tos.tail()); err != nil && hint != "" {
+		err = fmt.Errorf("%w (%s)", err, hint)
+	}
+	return img, err
+}
+
+// ensureImageOnce is ensureImage's work; the build's output goes to out.
+func (r *Runner) ensureImageOnce(ctx context.Context, c *docker.Client, ds docker.Spec, log, out io.Writer) (docker.Image, error) {
 	if !ds.Derived() {
 		img, err := c.EnsureImage(ctx, ds, out)
 		if err == nil && !img.Built {
@@ -190,6 +199,23 @@ func (r *Runner) dockerLaunch(st *runState, env envSetup) *dockerLaunch {
 		Labels:  map[string]string{"ferry.run": spec.ID},
 	}
 }
+
+// tailWriter passes writes on and keeps the last 4 KiB of them.
+type tailWriter struct {
+	w   io.Writer
+	buf []byte
+}
+
+// Write implements io.Writer.
+func (t *tailWriter) Write(p []byte) (int, error) {
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > 8<<10 {
+		t.buf = append(t.buf[:0], t.buf[len(t.buf)-4<<10:]...)
+	}
+	return t.w.Write(p)
+}
+
+func (t *tailWriter) tail() string { return string(t.buf) }
 
 // containerActivate does in a container what "conda activate" adds to the
 // image's ENV (package imagespec): it merges the prefix's
