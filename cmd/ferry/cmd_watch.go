@@ -49,10 +49,11 @@ where it only detaches). A dropped SSH connection is made again for as
 long as it takes; the run in flight is followed on where its log stopped.
 
 The flags are 'ferry run''s, environments included (--conda-file,
---docker-image, --runconfig, ...).`,
+--requirements, --docker-image, --runconfig, ...).`,
 		Example: `  ferry watch train.py --epochs 1
   ferry watch --compute myvm --on-change queue train.py
-  ferry watch --compute myvm --conda-file environment.yml train.py`,
+  ferry watch --compute myvm --conda-file environment.yml train.py
+  ferry watch --requirements requirements.txt train.py`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 && opts.run.RunConfig == "" {
 				return usageError{errors.New("ferry watch expects SCRIPT [ARGS...] or --runconfig FILE")}
