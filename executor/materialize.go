@@ -34,6 +34,14 @@ const materializeWorkers = 8
 // no longer trusts it: it is re-hashed, and replaced if it changed. Files
 // with an execute bit, and files on another file system than the store,
 // are copied.
+//
+// Root ignores 0444, so a run as root (on the host, or in a docker
+// container, which runs as the executor's uid) could rewrite a blob
+// through its link, and concurrent runs and spare trees would see it. An
+// executor running as root therefore copies every file: a FICLONE
+// reflink where the file system has one (btrfs, XFS: as fast as a link),
+// else a copy. The spare tree, built in the background after each run,
+// keeps the start of the next run of the same snapshot fast.
 func (s *Store) Materialize(ctx context.Context, snapshotID string, dir string) error {
 	m, err := s.Manifest(snapshotID)
 	if err != nil {
@@ -73,7 +81,7 @@ func (s *Store) materialize(ctx context.Context, m *snapshot.Manifest, root *os.
 		switch {
 		case e.IsSymlink():
 			return nil
-		case e.Mode.Perm()&0o111 == 0:
+		case e.Mode.Perm()&0o111 == 0 && !s.copyTrees:
 			return s.linkBlob(root, dirs[path.Dir(e.Path)], e)
 		default:
 			return s.copyBlob(root, e)
@@ -116,16 +124,22 @@ func (s *Store) copyBlob(root *os.Root, e *snapshot.Entry) error {
 		return fmt.Errorf("materialize %q: open blob %s: %w", e.Path, e.Blob.Short(), err)
 	}
 	defer src.Close()
-	dst, err := root.OpenFile(e.Path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, e.Mode.Perm())
+	// A copy of a file without an execute bit is 0444 like a link to its
+	// blob, so a run sees the same modes whichever it got.
+	perm := e.Mode.Perm()
+	if perm&0o111 == 0 {
+		perm = 0o444
+	}
+	dst, err := root.OpenFile(e.Path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
 		return fmt.Errorf("materialize %q: %w", e.Path, err)
 	}
-	n, err := copyContent(dst, src, e.Size)
+	n, err := s.cloneOrCopy(dst, src, e.Size)
 	if err == nil && n != e.Size {
 		err = fmt.Errorf("blob %s has %d bytes, manifest says %d", e.Blob.Short(), n, e.Size)
 	}
 	if err == nil {
-		err = dst.Chmod(e.Mode.Perm()) // exact bits, whatever the umask
+		err = dst.Chmod(perm) // exact bits, whatever the umask
 	}
 	if cerr := dst.Close(); err == nil {
 		err = cerr

@@ -197,6 +197,7 @@ func materializedMode(m fs.FileMode) fs.FileMode {
 
 func TestMaterializeLinksBlobs(t *testing.T) {
 	s := newTestStore(t, t.TempDir())
+	s.copyTrees = false // a non-root executor's trees
 	id := storeTree(t, s, sampleTree)
 	out := filepath.Join(t.TempDir(), "work")
 	if err := s.Materialize(t.Context(), id, out); err != nil {

@@ -108,10 +108,14 @@ func (s *Store) adaptSpare(ctx context.Context, baseID string, m *snapshot.Manif
 }
 
 // checkSpare verifies that every linked file of base in the tree (but
-// those about to be replaced) is still the blob the store trusts. Files
+// those about to be replaced) is still the blob the store trusts. A tree
+// of copies (copyTrees) shares nothing a run could have written. Files
 // are stat'ed relative to directory handles opened through root, so a
 // tampered tree cannot point the check outside it.
 func (s *Store) checkSpare(root *os.Root, base *snapshot.Manifest, skip map[string]bool) error {
+	if s.copyTrees {
+		return nil // copies, private to the spares folder until taken
+	}
 	dirs, err := openDirs(root, base.Entries)
 	if err != nil {
 		return err

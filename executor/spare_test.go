@@ -105,6 +105,7 @@ func TestSpareTreeTakenAndAdapted(t *testing.T) {
 
 func TestSpareTreeRefusedAfterBlobRewritten(t *testing.T) {
 	s := newTestStore(t, t.TempDir())
+	s.copyTrees = false // the hardlinked trees of a non-root executor
 	a := storeTree(t, s, sampleTree)
 	run := filepath.Join(t.TempDir(), "run")
 	if err := s.Materialize(t.Context(), a, run); err != nil {

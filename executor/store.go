@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/go-hclog"
 )
@@ -44,6 +45,14 @@ type Store struct {
 	// no blob was removed since, a delta against one needs only its new
 	// blobs checked (see verified.go).
 	verified verifiedSet
+
+	// copyTrees makes run trees of copies (reflinks where the file system
+	// clones) instead of hardlinks to blobs: set when the executor, and so
+	// every run and every docker run it starts, is root, for whom a 0444
+	// link is no protection (see Materialize).
+	copyTrees bool
+	// noClone is set once FICLONE failed as unsupported here.
+	noClone atomic.Bool
 }
 
 // OpenStore prepares the state directory, removes temp files a crash left
@@ -56,7 +65,7 @@ func OpenStore(stateDir string, logger hclog.Logger) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{dir: stateDir, log: logger, ingestSem: make(chan struct{}, max(2, runtime.NumCPU())),
-		pending: make(map[[32]byte]blobStat)}
+		pending: make(map[[32]byte]blobStat), copyTrees: os.Geteuid() == 0}
 	if err := s.cleanTmp(); err != nil {
 		return nil, err
 	}
