@@ -14,6 +14,7 @@ import (
 
 	"github.com/ferry-ml/ferry/executor/runner"
 	"github.com/ferry-ml/ferry/executor/sparkrun"
+	"github.com/ferry-ml/ferry/executor/slurm"
 	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
 )
@@ -21,8 +22,15 @@ import (
 func main() {
 	// The shim is started once per run and must not pay for cobra's setup
 	// or see its flag parsing: dispatch before anything else.
-	if len(os.Args) > 1 && os.Args[1] == "shim" {
-		os.Exit(runShim(os.Args[2:]))
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "shim":
+			os.Exit(runShim(os.Args[2:]))
+		case "slurm-job":
+			os.Exit(slurm.Main(os.Args[2:]))
+		case "slurm-task":
+			os.Exit(runner.Task(os.Args[2:]))
+		}
 	}
 	if len(os.Args) > 1 && os.Args[1] == runner.SparkTrackCommand {
 		os.Exit(sparkrun.Track(os.Args[2:]))
@@ -67,6 +75,8 @@ func newRootCommand() *cobra.Command {
 		newVersionCommand(),
 		&cobra.Command{Use: "shim", Short: "Supervise one run (started by the daemon)", DisableFlagParsing: true},
 		&cobra.Command{Use: runner.SparkTrackCommand, Short: "Submit and follow one Spark run (started by a shim)", DisableFlagParsing: true},
+		&cobra.Command{Use: "slurm-job", Short: "Submit and follow one slurm run's batch job (started by its shim)", DisableFlagParsing: true},
+		&cobra.Command{Use: "slurm-task", Short: "Run one rank of a slurm run (started by srun or mpirun)", DisableFlagParsing: true},
 	)
 	return root
 }

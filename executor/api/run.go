@@ -11,7 +11,7 @@ import (
 //	GET  /v1/runs                       -> []Run
 //	GET  /v1/runs/{id}                  -> Run
 //	POST /v1/runs/{id}/cancel           -> Run
-//	GET  /v1/runs/{id}/log?offset=N&follow=1
+//	GET  /v1/runs/{id}/log?offset=N&follow=1[&rank=R]
 //	     -> the log's raw bytes from offset N; with follow the response stays
 //	        open, pushing bytes as they are written, and ends once the run has
 //	        ended and every byte was sent. Header X-Ferry-Log-Offset echoes N.
@@ -98,6 +98,9 @@ type RunSpec struct {
 	// Spark, when set, makes the run one spark-submit to YARN (an
 	// hdinsight target) instead of a local process.
 	Spark *SparkSpec `json:"spark,omitempty"`
+	// Slurm, when set, runs the script as one Slurm batch job (see
+	// SlurmSpec); the executor must run on the cluster's login node.
+	Slurm *SlurmSpec `json:"slurm,omitempty"`
 }
 
 // SparkSpec is what a PySpark run adds to its RunSpec: Azure ML's
@@ -125,6 +128,8 @@ type Run struct {
 	EndedAt   *time.Time `json:"ended_at,omitempty"`
 	LogSize   int64      `json:"log_size"`
 	Metrics   []Metric   `json:"metrics,omitempty"` // filled once the run ended
+	// Slurm is a slurm run's batch job: its id, state and reason.
+	Slurm *SlurmJob `json:"slurm,omitempty"`
 }
 
 // Metric is one line of the run's metrics file: one JSON object per line,
@@ -153,6 +158,8 @@ type Metric struct {
 	Description string   `json:"description,omitempty"`
 	Step        *int64   `json:"step,omitempty"`
 	Time        *float64 `json:"time,omitempty"` // unix seconds, when the helper recorded it
+	// Rank is the process that recorded it, in a multi-process run.
+	Rank *int `json:"rank,omitempty"`
 }
 
 // Metric kinds (Metric.Kind), as Azure ML's Run logs them.

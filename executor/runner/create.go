@@ -26,6 +26,11 @@ func (r *Runner) Create(ctx context.Context, spec api.RunSpec) (api.Run, error) 
 	if err := ctx.Err(); err != nil {
 		return api.Run{}, err
 	}
+	if spec.Slurm != nil {
+		if err := r.checkSlurm(ctx, spec); err != nil {
+			return api.Run{}, err
+		}
+	}
 	st, err := r.register(spec)
 	if err != nil {
 		return api.Run{}, err
@@ -54,6 +59,8 @@ func validateSpec(spec api.RunSpec) error {
 		return fmt.Errorf("%w: no snapshot", ErrInvalidSpec)
 	case spec.MaxDuration < 0:
 		return fmt.Errorf("%w: negative max duration", ErrInvalidSpec)
+	case spec.Slurm != nil:
+		return validateSlurmSpec(spec)
 	}
 	return nil
 }

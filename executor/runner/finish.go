@@ -93,6 +93,9 @@ func (r *Runner) finishFromExitFile(st *runState) bool {
 			r.log.Warn("note skipped metric lines", "run_id", st.spec.ID, "error", err)
 		}
 	}
+	if st.spec.Slurm != nil {
+		reason, metrics.Metrics = slurmEnd(st, status, reason, r.log.With("run_id", st.spec.ID))
+	}
 	now := time.Now().UTC()
 	err = r.update(st, func(run *api.Run) {
 		run.Status, run.ExitCode, run.Reason, run.EndedAt = status, code, reason, &now

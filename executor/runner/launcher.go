@@ -24,6 +24,9 @@ func (r *Runner) launcherFor(spec api.RunSpec) launcher {
 	if spec.Spark != nil {
 		return sparkLauncher{r}
 	}
+	if spec.Slurm != nil {
+		return slurmLauncher{r}
+	}
 	return hostLauncher{r}
 }
 

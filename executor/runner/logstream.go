@@ -29,7 +29,12 @@ func (r *Runner) handleLog(w http.ResponseWriter, req *http.Request) {
 		writeRunError(w, err)
 		return
 	}
-	f, err := os.Open(paths.log())
+	logPath, err := r.rankLog(req.PathValue("id"), paths, req.URL.Query().Get("rank"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	f, err := os.Open(logPath)
 	if err != nil {
 		writeRunError(w, fmt.Errorf("open run log: %w", err))
 		return
@@ -48,7 +53,27 @@ func (r *Runner) handleLog(w http.ResponseWriter, req *http.Request) {
 		_, _ = io.Copy(w, f)
 		return
 	}
-	r.followLog(req.Context(), w, f, paths, done)
+	r.followLog(req.Context(), w, f, logPath, done)
+}
+
+// rankLog is the log file of rank rank ("" or "0": the run's own log).
+func (r *Runner) rankLog(id string, paths runPaths, rank string) (string, error) {
+	if rank == "" || rank == "0" {
+		return paths.log(), nil
+	}
+	n, err := strconv.Atoi(rank)
+	run, gerr := r.Get(id)
+	if gerr != nil {
+		return "", gerr
+	}
+	procs := 1
+	if run.Spec.Slurm != nil {
+		procs = run.Spec.Slurm.Processes()
+	}
+	if err != nil || n < 0 || n >= procs {
+		return "", fmt.Errorf("rank %q: run %s has ranks 0 to %d", rank, id, procs-1)
+	}
+	return rankLogPath(paths, n), nil
 }
 
 // logTarget returns the paths and done channel of run id.
@@ -66,11 +91,11 @@ func (r *Runner) logTarget(id string) (runPaths, <-chan struct{}, error) {
 // run is done and f is drained, the client goes away or the runner closes.
 // The file is read sequentially from one descriptor, so the stream has no
 // gaps and no repeats whatever the timing of the writes.
-func (r *Runner) followLog(ctx context.Context, w http.ResponseWriter, f *os.File, paths runPaths, done <-chan struct{}) {
+func (r *Runner) followLog(ctx context.Context, w http.ResponseWriter, f *os.File, logPath string, done <-chan struct{}) {
 	rc := http.NewResponseController(w)
 	// A follow lasts as long as the run: lift any server write timeout.
 	_ = rc.SetWriteDeadline(time.Time{})
-	wakeup, unsubscribe, err := r.files.subscribe(paths.log(), paths.log())
+	wakeup, unsubscribe, err := r.files.subscribe(logPath, logPath)
 	if err != nil {
 		r.log.Warn("watch run log, re-checking periodically instead", "error", err)
 	} else {

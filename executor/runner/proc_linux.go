@@ -91,7 +91,13 @@ func liveDescendants(procs map[int]procStat, root int) []int {
 // FERRY_RUN_ID=runID: what is left of a run even when a process escaped the
 // process tree (another subreaper, a lost shim).
 func runProcesses(procs map[int]procStat, runID string) []int {
-	needle := []byte("\x00" + envRunID + "=" + runID + "\x00")
+	return processesWithEnv(procs, envRunID+"="+runID)
+}
+
+// processesWithEnv returns the pids of live processes other than this one
+// whose environment holds the variable kv ("K=V").
+func processesWithEnv(procs map[int]procStat, kv string) []int {
+	needle := []byte("\x00" + kv + "\x00")
 	self := os.Getpid()
 	var out []int
 	for pid, st := range procs {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ferry-ml/ferry/executor/api"
+	"github.com/ferry-ml/ferry/executor/slurm"
 	"github.com/hashicorp/go-hclog"
 )
 
@@ -53,6 +54,9 @@ type Config struct {
 	// KillGrace is the time between SIGTERM and SIGKILL on cancel, timeout
 	// and cleanup; zero means DefaultKillGrace.
 	KillGrace time.Duration
+	// SlurmCommand runs Slurm's commands for slurm runs; nil runs the real
+	// ones (slurm.Exec).
+	SlurmCommand slurm.CommandFunc
 }
 
 // Runner starts, supervises and serves runs. Its methods are safe for
@@ -204,6 +208,7 @@ func (st *runState) snapshot() api.Run {
 		rec.LogSize = fi.Size()
 	}
 	rec.Metrics = append([]api.Metric(nil), st.rec.Metrics...)
+	st.slurmView(&rec)
 	return rec
 }
 

@@ -26,6 +26,9 @@ type shim struct {
 	paths runPaths
 	log   hclog.Logger
 	self  int
+	// logPath, when set, replaces the run's log as the script's stdout
+	// and stderr (a slurm task writes its rank's log).
+	logPath string
 }
 
 // Shim is the entry point of "ferry-executor shim ARGS...": args are the
@@ -120,7 +123,11 @@ func (s *shim) start() (int, error) {
 	if len(s.cfg.Argv) == 0 {
 		return 0, fmt.Errorf("empty command")
 	}
-	logf, err := os.OpenFile(s.paths.log(), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	logPath := s.paths.log()
+	if s.logPath != "" {
+		logPath = s.logPath
+	}
+	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return 0, fmt.Errorf("open log: %w", err)
 	}

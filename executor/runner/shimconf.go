@@ -19,6 +19,9 @@ type shimConfig struct {
 	Dir         string        `json:"dir"` // working directory
 	MaxDuration time.Duration `json:"max_duration,omitempty"`
 	KillGrace   time.Duration `json:"kill_grace"`
+	// Marker ("K=V") names the variable that marks the processes to sweep
+	// when the script ends; "" means FERRY_RUN_ID=RunID.
+	Marker string `json:"marker,omitempty"`
 	// Docker, when set, runs the script in a container instead of Argv.
 	Docker *dockerLaunch `json:"docker,omitempty"`
 }

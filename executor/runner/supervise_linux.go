@@ -88,13 +88,18 @@ func reapAll(child int, mainExit chan<- syscall.WaitStatus, allGone chan<- struc
 }
 
 // killAll sends sig to the script's process group and to every live
-// descendant of the shim or process carrying the run's id, which covers
+// descendant of the shim or process carrying the run's marker (FERRY_RUN_ID
+// of the run, or cfg.Marker), which covers
 // grandchildren that moved to a session of their own.
 func (s *shim) killAll(pgid int, sig syscall.Signal) {
 	_ = syscall.Kill(-pgid, sig)
 	procs := allProcesses()
 	seen := make(map[int]bool)
-	for _, pid := range append(liveDescendants(procs, s.self), runProcesses(procs, s.cfg.RunID)...) {
+	marker := envRunID + "=" + s.cfg.RunID
+	if s.cfg.Marker != "" {
+		marker = s.cfg.Marker
+	}
+	for _, pid := range append(liveDescendants(procs, s.self), processesWithEnv(procs, marker)...) {
 		if pid != s.self && !seen[pid] {
 			seen[pid] = true
 			_ = syscall.Kill(pid, sig)
