@@ -100,12 +100,19 @@ func (c *Conn) EnsureExecutor(ctx context.Context) error {
 // free disk in the state directory's file system).
 func (c *Conn) Probe(ctx context.Context) (*Facts, error) {
 	facts, err := Probe(ctx, c.shell())
+	if err == nil && c.Target.Type == compute.TypeSlurm {
+		facts.Slurm, err = ProbeSlurm(ctx, c.shell(), c.Target)
+	}
 	if err != nil || c.Target.Type != compute.TypeHDInsight {
 		return facts, err
 	}
 	facts.Spark, err = ProbeSpark(ctx, c.shell())
 	return facts, err
 }
+
+// Shell runs probe scripts on the target (with $FERRY_PROBE_DIR set to the
+// state directory).
+func (c *Conn) Shell() Shell { return c.shell() }
 
 // shell runs probe scripts on the target.
 func (c *Conn) shell() Shell {
@@ -140,7 +147,7 @@ func openEndpoint(ctx context.Context, t compute.Target, opts ConnectOptions) (e
 	switch t.Type {
 	case compute.TypeLocal:
 		return localEndpoint{}, nil
-	case compute.TypeRemote, compute.TypeHDInsight:
+	case compute.TypeRemote, compute.TypeHDInsight, compute.TypeSlurm:
 		return dialSSH(ctx, t, opts)
 	}
 	return nil, fmt.Errorf("compute target %s: unknown type %q", t.Name, t.Type)

@@ -30,6 +30,8 @@ type Plan struct {
 	Warnings []string `json:"warnings,omitempty"`
 	// Spark is how a run on an hdinsight target is submitted (PlanSpark).
 	Spark *SparkPlan `json:"spark,omitempty"`
+	// Slurm is a slurm run's placement and distributed launch.
+	Slurm *api.SlurmSpec `json:"slurm,omitempty"`
 
 	// RerunOf is the run this plan reruns (ferry rerun), if any.
 	RerunOf string `json:"rerun_of,omitempty"`
@@ -72,6 +74,10 @@ func (p Plan) RunSpec(snapshotID string) api.RunSpec {
 	if p.Spark != nil {
 		s := p.Spark.Spec
 		spec.Spark = &s
+	}
+	if p.Slurm != nil {
+		s := *p.Slurm
+		spec.Slurm = &s
 	}
 	if p.MaxSeconds > 0 {
 		spec.MaxDuration = time.Duration(p.MaxSeconds) * time.Second

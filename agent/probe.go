@@ -56,6 +56,8 @@ type Facts struct {
 	DiskFreeKB   string   `json:"disk_free_kb"`
 	// Spark is filled for hdinsight targets.
 	Spark *SparkFacts `json:"spark,omitempty"`
+	// Slurm is filled for slurm targets.
+	Slurm *SlurmFacts `json:"slurm,omitempty"`
 }
 
 // Shell runs a POSIX shell script on a target and returns its stdout.

@@ -3,6 +3,7 @@ package compute
 import (
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 )
 
@@ -13,6 +14,10 @@ const (
 	// TypeHDInsight is a Spark cluster's head node, reached over SSH like
 	// a remote target; its runs go through spark-submit to YARN.
 	TypeHDInsight = "hdinsight"
+	// TypeSlurm is a Slurm cluster's login node, reached over SSH; its
+	// executor keeps its state (blobs, environments, runs) under the shared
+	// root that every node mounts, and its runs are sbatch jobs.
+	TypeSlurm = "slurm"
 )
 
 // LocalName is the name of the built-in target.
@@ -34,8 +39,13 @@ type Target struct {
 	// logged or shown in --json output (see Public).
 	Password   string `json:"password,omitempty"`
 	KnownHosts string `json:"known_hosts,omitempty"`
-	// StateDir is the executor's state directory on the target.
-	StateDir  string    `json:"state_dir,omitempty"`
+	// StateDir is the executor's state directory on the target; for a
+	// slurm target, the shared root (--shared-root).
+	StateDir string `json:"state_dir,omitempty"`
+	// Partition, Account and QOS are a slurm target's sbatch defaults.
+	Partition string    `json:"partition,omitempty"`
+	Account   string    `json:"account,omitempty"`
+	QOS       string    `json:"qos,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 }
 
@@ -50,6 +60,9 @@ type Public struct {
 	Auth        string    `json:"auth"` // "key", "password", "agent" or "local"
 	KnownHosts  string    `json:"known_hosts,omitempty"`
 	StateDir    string    `json:"state_dir,omitempty"`
+	Partition   string    `json:"partition,omitempty"`
+	Account     string    `json:"account,omitempty"`
+	QOS         string    `json:"qos,omitempty"`
 	CreatedAt   time.Time `json:"created_at,omitzero"`
 	HasPassword bool      `json:"has_password"`
 }
@@ -60,6 +73,7 @@ func (t Target) Public() Public {
 		Name: t.Name, Type: t.Type, Address: t.Address, Port: t.Port, User: t.User,
 		PrivateKey: t.PrivateKey, Auth: t.AuthKind(), KnownHosts: t.KnownHosts,
 		StateDir: t.StateDir, CreatedAt: t.CreatedAt, HasPassword: t.Password != "",
+		Partition: t.Partition, Account: t.Account, QOS: t.QOS,
 	}
 }
 
@@ -99,6 +113,11 @@ func (t Target) Validate() error {
 		return err
 	}
 	switch t.Type {
+	case TypeSlurm:
+		if !strings.HasPrefix(t.StateDir, "/") {
+			return fmt.Errorf("compute target %s: --shared-root must be an absolute path on the file system every node of the cluster mounts", t.Name)
+		}
+		fallthrough
 	case TypeRemote, TypeHDInsight:
 		if t.Address == "" {
 			return fmt.Errorf("compute target %s: --address is required for type %s", t.Name, t.Type)
@@ -109,12 +128,12 @@ func (t Target) Validate() error {
 	case TypeLocal:
 		return fmt.Errorf("compute target %s: type local is built in; attach remote targets", t.Name)
 	default:
-		return fmt.Errorf("compute target %s: unknown type %q (supported: remote, hdinsight)", t.Name, t.Type)
+		return fmt.Errorf("compute target %s: unknown type %q (supported: remote, hdinsight, slurm)", t.Name, t.Type)
 	}
 	return nil
 }
 
 // SSH reports whether ferry reaches t over SSH (every type but local).
 func (t Target) SSH() bool {
-	return t.Type == TypeRemote || t.Type == TypeHDInsight
+	return t.Type == TypeRemote || t.Type == TypeHDInsight || t.Type == TypeSlurm
 }

@@ -38,6 +38,7 @@ type attachOptions struct {
 	AcceptNew       bool
 	NoCheck         bool
 	JSON            bool
+	SharedRoot      string
 }
 
 func newComputeAttachCommand(g *globalOptions) *cobra.Command {
@@ -66,7 +67,7 @@ submitted with spark-submit (see 'ferry run --help').`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.Type, "type", "remote", "target type: remote (any Linux host over SSH) or hdinsight (a Spark cluster's head node: runs go through spark-submit)")
+	f.StringVar(&opts.Type, "type", "remote", "target type: remote (any Linux host over SSH), hdinsight (a Spark cluster's head node: runs go through spark-submit) or slurm (a Slurm cluster's login node: runs are sbatch jobs)")
 	f.StringVar(&opts.Address, "address", "", "host name, IP address or ~/.ssh/config alias")
 	f.IntVar(&opts.Port, "port", 0, "SSH port (default: from ~/.ssh/config, else 22)")
 	f.StringVar(&opts.User, "username", "", "SSH user (default: from ~/.ssh/config, else your user name)")
@@ -75,6 +76,10 @@ submitted with spark-submit (see 'ferry run --help').`,
 	f.BoolVar(&opts.PassphraseStdin, "passphrase-stdin", false, "read the private key's passphrase from standard input")
 	f.StringVar(&opts.KnownHosts, "known-hosts", "", "known_hosts file (default ~/.ssh/known_hosts)")
 	f.StringVar(&opts.StateDir, "state-dir", "", "executor state directory on the target (default ~/.ferry)")
+	f.StringVar(&opts.SharedRoot, "shared-root", "", "slurm: a directory on the file system every node mounts at the same path; ferry keeps its blobs, environments and runs there")
+	f.StringVar(&opts.Partition, "partition", "", "slurm: partition for runs (default: the cluster's default)")
+	f.StringVar(&opts.Account, "account", "", "slurm: account for runs")
+	f.StringVar(&opts.QOS, "qos", "", "slurm: quality of service for runs")
 	f.BoolVar(&opts.AcceptNew, "accept-new-host-key", false, "record the host key if the host is unknown (never when it changed)")
 	f.BoolVar(&opts.NoCheck, "no-check", false, "register without connecting")
 	f.BoolVar(&opts.JSON, "json", false, "print the target as JSON")
@@ -99,6 +104,9 @@ func runComputeAttach(ctx context.Context, opts attachOptions, g *globalOptions,
 		return &UserError{Msg: "local is the built-in target (this machine) and needs no attaching",
 			Hint: "give the SSH host another name: ferry compute attach NAME --address HOST"}
 	}
+	if err := slurmTarget(&t, opts); err != nil {
+		return err
+	}
 	if err := t.Validate(); err != nil {
 		return usageError{err}
 	}
@@ -113,7 +121,11 @@ func runComputeAttach(ctx context.Context, opts attachOptions, g *globalOptions,
 		if err != nil {
 			return connectError(t, err)
 		}
+		err = checkSharedRoot(ctx, conn)
 		conn.Close()
+		if err != nil {
+			return err
+		}
 	}
 	if err := store.Create(t); err != nil {
 		return err

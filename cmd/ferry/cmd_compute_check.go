@@ -102,6 +102,9 @@ func printFacts(p *ui.Printer, rep checkReport) {
 		row("gpus", fmt.Sprintf("%d: %s", len(f.GPUs), strings.Join(f.GPUs, "; ")))
 	}
 	row("disk free", humanKB(f.DiskFreeKB)+" in "+f.DiskDir)
+	if f.Slurm != nil {
+		slurmRows(f.Slurm, row)
+	}
 	if s := f.Spark; s != nil {
 		row("spark-submit", orDefault(strings.TrimSpace(s.SparkSubmit+" "+paren(orDefault(s.Version, "version unknown"))), "not found: PySpark runs need spark-submit on the head node's PATH"))
 		row("yarn nodes", s.String())

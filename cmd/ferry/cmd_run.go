@@ -36,6 +36,7 @@ type runOptions struct {
 	Dockerfile   string
 	GPUs         string
 	DockerArgs   []string
+	dist         distOptions // --node-count, --distributed, ...
 
 	env      agent.EnvChoice   // from --runconfig (flags above win)
 	spark    agent.SparkChoice // from --runconfig (hdinsight targets)
@@ -79,6 +80,7 @@ func (o *runOptions) addPlanFlags(cmd *cobra.Command) {
 	f.StringVar(&o.Dockerfile, "dockerfile", "", "run in a docker environment built from this Dockerfile")
 	f.StringVar(&o.GPUs, "gpus", "", "docker runs: the target's GPUs to expose: all, a count, device=ID[,ID] or 0 for none")
 	f.StringArrayVar(&o.DockerArgs, "docker-arg", nil, "docker runs: an extra 'docker run' argument such as --ipc=host or -v=/data:/data:ro (repeatable)")
+	o.dist.addFlags(f)
 }
 
 func newRunCommand(g *globalOptions) *cobra.Command {
@@ -204,6 +206,9 @@ func resolvePlan(opts runOptions, g *globalOptions, args []string) (agent.Plan, 
 	if opts.MaxDuration > 0 {
 		plan.MaxDuration, plan.MaxSeconds = opts.MaxDuration.String(), int64(opts.MaxDuration.Seconds())
 	}
+	if plan.Slurm, err = planSlurm(opts, target); err != nil {
+		return agent.Plan{}, err
+	}
 	if target.Type == compute.TypeHDInsight {
 		if plan.Spark, err = agent.PlanSpark(plan, target, opts.spark); err != nil {
 			return agent.Plan{}, &UserError{Msg: err.Error()}
@@ -278,6 +283,10 @@ func printPlan(p *ui.Printer, plan agent.Plan) error {
 	}
 	if plan.MaxDuration != "" {
 		p.Printf("max duration %s\n", plan.MaxDuration)
+	}
+	if s := plan.Slurm; s != nil {
+		p.Printf("slurm        %d node(s) x %d process(es), distributed %s, master port %d\n",
+			s.Nodes, s.ProcessesPerNode, orDefault(s.Distributed, "none"), s.Port())
 	}
 	if plan.Spark != nil {
 		p.Printf("deploy mode  %s\nsubmit       %s\n", plan.Spark.DeployMode, quoteArgs(plan.Spark.Submit))

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/ferry-ml/ferry/agent/compute"
+	"github.com/ferry-ml/ferry/executor/api"
+	"github.com/spf13/pflag"
+)
+
+// distOptions are the multi-process flags of ferry run (Azure ML's
+// nodeCount, processCountPerNode, framework/communicator).
+type distOptions struct {
+	NodeCount        int
+	ProcessesPerNode int
+	Distributed      string
+	MasterPort       int
+	// WorkerCount and ParameterServerCount come from a run
+	// configuration's tensorflow section.
+	WorkerCount          int
+	ParameterServerCount int
+}
+
+func (d *distOptions) addFlags(f *pflag.FlagSet) {
+	f.IntVar(&d.NodeCount, "node-count", 1, "slurm targets: nodes for the run (Azure ML's nodeCount)")
+	f.IntVar(&d.ProcessesPerNode, "process-count-per-node", 1, "slurm targets: processes per node (Azure ML's processCountPerNode)")
+	f.StringVar(&d.Distributed, "distributed", "", "how processes are launched and told their rank: pytorch (MASTER_ADDR, RANK, ...), mpi (mpirun: OMPI_COMM_WORLD_*) or tensorflow (TF_CONFIG)")
+	f.IntVar(&d.MasterPort, "master-port", api.DefaultMasterPort, "MASTER_PORT of a distributed run")
+}
+
+// planSlurm checks the distributed settings against the target (Azure ML's
+// rules) and returns a slurm target's SlurmSpec (nil for other targets).
+func planSlurm(opts runOptions, target compute.Target) (*api.SlurmSpec, error) {
+	d := opts.dist
+	d.Distributed = strings.ToLower(d.Distributed)
+	switch d.Distributed {
+	case "", api.DistributedPyTorch, api.DistributedMPI, api.DistributedTensorFlow:
+	default:
+		return nil, usageError{fmt.Errorf("--distributed %q: use pytorch, mpi or tensorflow", d.Distributed)}
+	}
+	if d.NodeCount < 1 || d.ProcessesPerNode < 1 {
+		return nil, usageError{fmt.Errorf("--node-count and --process-count-per-node must be at least 1")}
+	}
+	if d.MasterPort < 1 || d.MasterPort > 65535 {
+		return nil, usageError{fmt.Errorf("--master-port %d is out of range", d.MasterPort)}
+	}
+	procs := d.NodeCount * d.ProcessesPerNode
+	if procs > 1 && d.Distributed == "" {
+		return nil, &UserError{Msg: fmt.Sprintf("%d processes need a distributed mode", procs),
+			Hint: "add --distributed pytorch, mpi or tensorflow (Azure ML: framework and communicator)"}
+	}
+	if target.Type != compute.TypeSlurm {
+		if d.NodeCount > 1 || procs > 1 {
+			return nil, &UserError{Msg: fmt.Sprintf("compute target %s (type %s) is a single machine: it cannot run %d nodes x %d processes", target.Name, target.Type, d.NodeCount, d.ProcessesPerNode),
+				Hint: "attach a Slurm cluster (ferry compute attach NAME --type slurm ...) for multi-node runs"}
+		}
+		return nil, nil
+	}
+	if opts.DockerImage != "" || opts.Dockerfile != "" {
+		return nil, &UserError{Msg: "docker environments do not run on slurm targets: ferry does not drive a container runtime through Slurm",
+			Hint: "use --conda-file, --requirements or --python"}
+	}
+	spec := &api.SlurmSpec{
+		Nodes: d.NodeCount, ProcessesPerNode: d.ProcessesPerNode, Distributed: d.Distributed,
+		MasterPort: d.MasterPort, Partition: target.Partition, Account: target.Account, QOS: target.QOS,
+		WorkerCount: d.WorkerCount, ParameterServerCount: d.ParameterServerCount,
+	}
+	if opts.GPUs != "" && opts.GPUs != "0" {
+		n, err := strconv.Atoi(opts.GPUs)
+		if err != nil || n < 0 {
+			return nil, usageError{fmt.Errorf("--gpus on a slurm target is a count per node (sbatch --gres=gpu:N), got %q", opts.GPUs)}
+		}
+		spec.GPUsPerNode = n
+	}
+	return spec, nil
+}
