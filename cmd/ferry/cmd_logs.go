@@ -15,8 +15,10 @@ import (
 )
 
 type logsOptions struct {
-	Follow bool
-	JSON   bool
+	Follow   bool
+	JSON     bool
+	Rank     int
+	AllRanks bool
 }
 
 func newLogsCommand(g *globalOptions) *cobra.Command {
@@ -33,12 +35,22 @@ A finished run's log is kept, compressed, in the local history: it is read
 from there, with no connection, also once the target is gone.
 
 --json prints JSON lines: {"line": TEXT} for each line of the log, then
-{"id", "status", "exit_code"} with the run's status at the end.`,
+{"id", "status", "exit_code"} with the run's status at the end.
+
+A multi-process run (on a slurm target) keeps every rank's log: rank 0's is
+shown by default, --rank N picks another, and --all-ranks merges them line by
+line, each line prefixed "[rank N]" (both read from the target).`,
 		Args: exactArgs(1, "RUN"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.AllRanks || opts.Rank >= 0 {
+				return runRankLogs(contextOf(cmd), g, args[0], opts)
+			}
 			return runLogs(contextOf(cmd), g, args[0], opts)
 		},
 	}
+	opts.Rank = -1
+	cmd.Flags().IntVar(&opts.Rank, "rank", -1, "the log of this rank of a multi-process run (default 0)")
+	cmd.Flags().BoolVar(&opts.AllRanks, "all-ranks", false, `every rank's log, merged by line, each line prefixed "[rank N]"`)
 	cmd.Flags().BoolVarP(&opts.Follow, "follow", "f", false, "stream the log until the run ends")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON lines, the run's status last")
 	return cmd

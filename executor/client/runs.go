@@ -43,7 +43,16 @@ func (c *Client) CancelRun(ctx context.Context, id string) (api.Run, error) {
 // open until the run has ended and every byte was sent. The caller closes
 // the reader; closing it (or ending ctx) stops following.
 func (c *Client) Log(ctx context.Context, id string, offset int64, follow bool) (io.ReadCloser, error) {
+	return c.RankLog(ctx, id, 0, offset, follow)
+}
+
+// RankLog is Log for one rank (process) of a multi-process run; rank 0's
+// log is the run's own.
+func (c *Client) RankLog(ctx context.Context, id string, rank int, offset int64, follow bool) (io.ReadCloser, error) {
 	q := url.Values{"offset": {fmt.Sprint(offset)}}
+	if rank != 0 {
+		q.Set("rank", fmt.Sprint(rank))
+	}
 	if follow {
 		q.Set("follow", "1")
 	}

@@ -1,0 +1,159 @@
+package integration
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// rendezvousPy is a stdlib-only pytorch-style job: rank 0 listens at
+// MASTER_ADDR:MASTER_PORT, every other rank connects and sends its rank and
+// its WORLD_SIZE; rank 0 prints what it gathered.
+const rendezvousPy = `import os, socket, time
+import ferry_run
+r, w = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+addr, port = os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"])
+print(f"rank {r}/{w} host {socket.gethostname()} local {os.environ['LOCAL_RANK']}/{os.environ['LOCAL_WORLD_SIZE']} node {os.environ['NODE_RANK']}", flush=True)
+if r == 0:
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("", port)); s.listen(w)
+    got = []
+    for _ in range(w - 1):
+        c, _ = s.accept(); got.append(c.recv(64).decode())
+    print("gathered", " ".join(sorted(got)), flush=True)
+    os.makedirs("outputs", exist_ok=True)
+    open("outputs/result.txt", "w").write("world %d\n" % w)
+else:
+    for _ in range(300):
+        try:
+            c = socket.create_connection((addr, port)); break
+        except OSError:
+            time.sleep(0.1)
+    c.sendall(f"{r}:{w}".encode())
+ferry_run.log("rank_metric", r)
+`
+
+func writeProject(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestSlurmPyTorchRendezvous(t *testing.T) {
+	c := newCLI(t)
+	needSlurm(t, c)
+	dir := writeProject(t, map[string]string{"train.py": rendezvousPy})
+	r := c.mustRun(dir, "run", "--compute", "hpc", "--node-count", "2", "--process-count-per-node", "2",
+		"--distributed", "pytorch", "--master-port", "29511", "train.py")
+	if !strings.Contains(r.Stdout, "gathered 1:4 2:4 3:4") {
+		t.Fatalf("rank 0 did not gather every rank with WORLD_SIZE 4:\n%s\nstderr:\n%s", r.Stdout, r.Stderr)
+	}
+	if !strings.Contains(r.Stdout, "rank 0/4 host c1 local 0/2 node 0") {
+		t.Fatalf("rank 0's line missing:\n%s", r.Stdout)
+	}
+	id := lastRunID(t, c, dir)
+	all := c.mustRun(dir, "logs", id, "--all-ranks").Stdout
+	for _, want := range []string{"[rank 0] rank 0/4 host c1", "[rank 1] rank 1/4 host c1 local 1/2 node 0",
+		"[rank 2] rank 2/4 host c2 local 0/2 node 1", "[rank 3] rank 3/4 host c2 local 1/2 node 1"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("logs --all-ranks lacks %q:\n%s", want, all)
+		}
+	}
+	if got := c.mustRun(dir, "logs", id, "--rank", "3").Stdout; got != "rank 3/4 host c2 local 1/2 node 1\n" {
+		t.Errorf("logs --rank 3 = %q", got)
+	}
+	var show struct {
+		Status  string `json:"status"`
+		Metrics []struct {
+			Name  string  `json:"name"`
+			Value float64 `json:"value"`
+			Rank  *int    `json:"rank"`
+		} `json:"metrics"`
+	}
+	if err := json.Unmarshal([]byte(c.mustRun(dir, "show", id, "--json").Stdout), &show); err != nil {
+		t.Fatal(err)
+	}
+	ranks := map[int]bool{}
+	for _, m := range show.Metrics {
+		if m.Name == "rank_metric" && m.Rank != nil && float64(*m.Rank) == m.Value {
+			ranks[*m.Rank] = true
+		}
+	}
+	if show.Status != "Completed" || len(ranks) != 4 {
+		t.Errorf("status %s, metrics by rank %v (want ranks 0-3, each its own value)", show.Status, show.Metrics)
+	}
+	c.mustRun(dir, "download", id, "--to", filepath.Join(dir, "dl"))
+	if b, err := os.ReadFile(filepath.Join(dir, "dl", "result.txt")); err != nil || string(b) != "world 4\n" {
+		if b2, err2 := os.ReadFile(filepath.Join(dir, "dl", "outputs", "result.txt")); err2 != nil || string(b2) != "world 4\n" {
+			t.Errorf("rank 0's outputs did not come back: %v %v", err, err2)
+		}
+	}
+}
+
+// lastRunID is the newest run in c's history.
+func lastRunID(t *testing.T, c *cli, dir string) string {
+	t.Helper()
+	var runs []struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(c.mustRun(dir, "runs", "--json").Stdout), &runs); err != nil || len(runs) == 0 {
+		t.Fatalf("runs --json: %v", err)
+	}
+	return runs[0].ID
+}
+
+func TestSlurmRefusesBadRequestsBeforeSubmitting(t *testing.T) {
+	c := newCLI(t)
+	s := needSlurm(t, c)
+	dir := writeProject(t, map[string]string{"a.py": "print('never')\n"})
+	r := c.run(dir, "run", "--compute", "hpc", "--node-count", "3", "--distributed", "pytorch", "a.py")
+	if r.Code == 0 || !strings.Contains(r.Stderr, "Node count specification invalid") || !strings.Contains(r.Stderr, "partition debug*: 2 nodes") {
+		t.Errorf("3 nodes on a 2-node partition: exit %d\n%s", r.Code, r.Stderr)
+	}
+	r = c.run(dir, "run", "--compute", "hpc", "--process-count-per-node", "2", "a.py")
+	if r.Code == 0 || !strings.Contains(r.Stderr, "need a distributed mode") {
+		t.Errorf("2 processes without a distributed mode: exit %d\n%s", r.Code, r.Stderr)
+	}
+	r = c.run(dir, "run", "--node-count", "2", "--distributed", "pytorch", "a.py")
+	if r.Code == 0 || !strings.Contains(r.Stderr, "is a single machine") {
+		t.Errorf("2 nodes on local: exit %d\n%s", r.Code, r.Stderr)
+	}
+	// Nothing reached Slurm: no job carries the refused run's id.
+	id := lastRunID(t, c, dir)
+	if out, err := s.exec(t, "login", "squeue", "-h", "-t", "all", "-n", id); err != nil || strings.TrimSpace(out) != "" {
+		t.Errorf("squeue -n %s: %v %q", id, err, out)
+	}
+}
+
+// mpiPy checks Open MPI's variables and does a real MPI allreduce.
+const mpiPy = `import os
+from mpi4py import MPI
+comm = MPI.COMM_WORLD
+total = comm.allreduce(comm.Get_rank())
+print("mpi rank", os.environ["OMPI_COMM_WORLD_RANK"], "of", os.environ["OMPI_COMM_WORLD_SIZE"],
+      "RANK", os.environ["RANK"], "sum", total, "master", os.environ["AZ_BATCH_MASTER_NODE"], flush=True)
+`
+
+func TestSlurmMPI(t *testing.T) {
+	c := newCLI(t)
+	s := needSlurm(t, c)
+	s.waitIdle(t, time.Minute)
+	dir := writeProject(t, map[string]string{"mpi.py": mpiPy})
+	c.mustRun(dir, "run", "--compute", "hpc", "--node-count", "2", "--process-count-per-node", "2",
+		"--distributed", "mpi", "mpi.py")
+	all := c.mustRun(dir, "logs", lastRunID(t, c, dir), "--all-ranks").Stdout
+	for r := 0; r < 4; r++ {
+		want := "mpi rank " + string(rune('0'+r)) + " of 4 RANK " + string(rune('0'+r)) + " sum 6 master c1:6105"
+		if !strings.Contains(all, want) {
+			t.Errorf("missing %q in:\n%s", want, all)
+		}
+	}
+}
