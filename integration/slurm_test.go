@@ -3,6 +3,7 @@ package integration
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -156,4 +157,122 @@ func TestSlurmMPI(t *testing.T) {
 			t.Errorf("missing %q in:\n%s", want, all)
 		}
 	}
+}
+
+// escapePy leaves processes that Slurm's proctrack/linuxproc does not
+// track (setsid -f, a double fork), then waits to be canceled.
+const escapePy = `import os, subprocess, time
+subprocess.Popen(["setsid", "-f", "sleep", "4711"])
+if os.fork() == 0:
+    if os.fork() == 0:
+        os.execvp("sleep", ["sleep", "4712"])
+    os._exit(0)
+print("started", os.environ["RANK"], flush=True)
+time.sleep(600)
+`
+
+// slurmShow is what these tests read from ferry show --json.
+type slurmShow struct {
+	Status string `json:"status"`
+	Reason string `json:"reason"`
+}
+
+func (c *cli) slurmShowRun(t *testing.T, dir, id string) slurmShow {
+	t.Helper()
+	var s slurmShow
+	if err := json.Unmarshal([]byte(c.mustRun(dir, "show", id, "--json").Stdout), &s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// waitStatus polls ferry show until cond holds.
+func (c *cli) waitStatus(t *testing.T, dir, id string, limit time.Duration, cond func(slurmShow) bool) slurmShow {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		s := c.slurmShowRun(t, dir, id)
+		if cond(s) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run %s: still %+v after %s", id, s, limit)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+func TestSlurmQueuedBehindFullClusterAndCancelLeavesNothing(t *testing.T) {
+	c := newCLI(t)
+	s := needSlurm(t, c)
+	s.waitIdle(t, time.Minute)
+	dir := writeProject(t, map[string]string{"hold.py": escapePy, "b.py": "print('b ran')\n"})
+	c.mustRun(dir, "run", "--compute", "hpc", "--detach", "--node-count", "2", "--process-count-per-node", "2",
+		"--distributed", "pytorch", "hold.py")
+	holder := lastRunID(t, c, dir)
+	deadline := time.Now().Add(time.Minute)
+	for strings.Count(c.mustRun(dir, "logs", holder, "--all-ranks").Stdout, "started") < 4 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the 4 ranks of %s did not start", holder)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	c.mustRun(dir, "run", "--compute", "hpc", "--detach", "b.py")
+	queued := lastRunID(t, c, dir)
+	got := c.waitStatus(t, dir, queued, 30*time.Second, func(r slurmShow) bool { return r.Status == "Queued" && r.Reason != "" })
+	if got.Reason != "Resources" && got.Reason != "Priority" {
+		t.Errorf("queued run's reason = %q, want Slurm's (Resources)", got.Reason)
+	}
+
+	c.mustRun(dir, "cancel", holder)
+	c.waitStatus(t, dir, holder, 30*time.Second, func(r slurmShow) bool { return r.Status == "Canceled" })
+	for _, node := range []string{"c1", "c2"} {
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			out, _ := s.exec(t, node, "ps", "-eo", "pid,args")
+			if !strings.Contains(out, "sleep 471") && !strings.Contains(out, "hold.py") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("processes of the canceled run left on %s:\n%s", node, out)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	c.waitStatus(t, dir, queued, time.Minute, func(r slurmShow) bool { return r.Status == "Completed" })
+	if out := c.mustRun(dir, "logs", queued).Stdout; out != "b ran\n" {
+		t.Errorf("queued run's log = %q", out)
+	}
+}
+
+func TestSlurmNodeFailureEndsFailed(t *testing.T) {
+	c := newCLI(t)
+	s := needSlurm(t, c)
+	s.waitIdle(t, time.Minute)
+	t.Cleanup(func() {
+		_ = execDocker("start", s.name+"-c2")
+		s.waitIdle(t, 2*time.Minute)
+	})
+	dir := writeProject(t, map[string]string{"long.py": "import os, time\nprint('up', os.environ['RANK'], flush=True)\ntime.sleep(300)\n"})
+	c.mustRun(dir, "run", "--compute", "hpc", "--detach", "--node-count", "2", "--distributed", "pytorch", "long.py")
+	id := lastRunID(t, c, dir)
+	deadline := time.Now().Add(time.Minute)
+	for strings.Count(c.mustRun(dir, "logs", id, "--all-ranks").Stdout, "up") < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the 2 ranks of %s did not start", id)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	// slurmd is the container's main process: killing it takes c2 down.
+	if out, err := s.exec(t, "c2", "pkill", "-9", "-x", "slurmd"); err != nil && !strings.Contains(err.Error(), "137") {
+		t.Logf("pkill slurmd: %v %s", err, out)
+	}
+	got := c.waitStatus(t, dir, id, 90*time.Second, func(r slurmShow) bool { return r.Status == "Failed" })
+	if !strings.Contains(got.Reason, "NODE_FAIL") {
+		t.Errorf("reason = %q, want Slurm's NODE_FAIL", got.Reason)
+	}
+}
+
+func execDocker(args ...string) error {
+	return exec.Command("docker", args...).Run()
 }
