@@ -8,7 +8,7 @@ BUILD_ID := $(shell find . -path ./bin -prune -o \( -name '*.go' -o -name go.mod
 LDFLAGS  := -s -w -X github.com/ferry-ml/ferry/internal/buildinfo.Version=$(VERSION) -X github.com/ferry-ml/ferry/internal/buildinfo.BuildID=$(BUILD_ID)
 BIN      := bin
 
-.PHONY: build test test-deps unit bench lint clean hdi-up hdi-down
+.PHONY: build test test-deps unit bench lint clean slurm-up slurm-down hdi-up hdi-down
 
 ## build: ferry for this machine, ferry-executor for linux/amd64 and linux/arm64 (all static)
 build:
@@ -45,6 +45,14 @@ hdi-up:
 ## hdi-down: remove the container hdi-up started
 hdi-down:
 	@bash scripts/hdi-down.sh
+
+## slurm-up: start the test Slurm cluster (slurmctld, c1, c2, login); the last stdout line is its `ferry compute attach` command
+slurm-up:
+	@bash scripts/slurm-cluster.sh up
+
+## slurm-down: remove the test Slurm cluster
+slurm-down:
+	@bash scripts/slurm-cluster.sh down
 
 clean:
 	rm -rf $(BIN)

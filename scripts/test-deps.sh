@@ -89,3 +89,4 @@ ensure_docker() {
 install_packages "${packages[@]}"
 ensure_docker
 bash "$here/build-test-image.sh"
+bash "$here/build-slurm-image.sh" >/dev/null

@@ -13,8 +13,8 @@ import (
 	"syscall"
 
 	"github.com/ferry-ml/ferry/executor/runner"
-	"github.com/ferry-ml/ferry/executor/sparkrun"
 	"github.com/ferry-ml/ferry/executor/slurm"
+	"github.com/ferry-ml/ferry/executor/sparkrun"
 	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
 )
