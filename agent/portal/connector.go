@@ -7,8 +7,6 @@ import (
 
 	"github.com/ferry-ml/ferry/agent"
 	"github.com/ferry-ml/ferry/agent/compute"
-	"github.com/ferry-ml/ferry/agent/outputs"
-	"github.com/ferry-ml/ferry/executor/api"
 	"github.com/ferry-ml/ferry/snapshot"
 	"github.com/hashicorp/go-hclog"
 )
@@ -30,23 +28,17 @@ type Prober interface {
 	Close() error
 }
 
-// Conn is what the portal asks of a connection to a target's executor
-// (*agent.Conn implements it). It is used by one goroutine at a time.
+// Conn is what the portal asks of a connection to a target's executor:
+// the lifecycle's agent.Remote (so that agent.Runner records, keeps logs
+// and collects outputs as it does for the CLI), plus reading a log as it
+// is and a snapshot's file list. *agent.Conn implements it; it is used by
+// one goroutine at a time.
 type Conn interface {
-	// Run returns the executor's record of a run.
-	Run(ctx context.Context, id string) (api.Run, error)
-	// Follow copies the run's log from offset to w until the run has
-	// ended, then returns its final record.
-	Follow(ctx context.Context, id string, offset int64, w io.Writer) (api.Run, error)
+	agent.Remote
 	// ReadLog copies the run's log from offset to w, without following.
 	ReadLog(ctx context.Context, id string, offset int64, w io.Writer) error
-	// Cancel asks the executor to stop a run.
-	Cancel(ctx context.Context, id string) (api.Run, error)
 	// Manifest returns a snapshot's file list.
 	Manifest(ctx context.Context, id string) (*snapshot.Manifest, error)
-	// FetchOutputs copies the run's outputs into store, up to maxBytes.
-	FetchOutputs(ctx context.Context, id string, store *outputs.Store, maxBytes int64) (agent.FetchedOutputs, error)
-	Close() error
 }
 
 var (

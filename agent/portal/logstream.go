@@ -33,6 +33,10 @@ func (s *Server) handleLogStream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
+	if rec.Status.Terminal() && s.cfg.History.HasLog(rec.ID) {
+		s.streamKeptLog(r, rec, sse)
+		return
+	}
 	conn, err := s.connect(ctx, rec.Compute)
 	if err != nil {
 		sse.event("failure", "", jsonString(err.Error()))
@@ -79,18 +83,18 @@ func (s *Server) startOffset(ctx context.Context, r *http.Request, conn Conn, id
 	return start, nil
 }
 
-// recordEnd stores the final record of a run the stream saw end, with its
-// outputs, so that every page shows it.
+// recordEnd records a run the stream saw end, as the CLI does (status,
+// metrics, its log kept locally, outputs collected), so that every page
+// shows it, also once the target is gone.
 func (s *Server) recordEnd(ctx context.Context, conn Conn, rec history.Record, run api.Run) {
-	if err := s.cfg.History.ApplyRun(ctx, run); err != nil {
-		s.log.Warn("record run", "run_id", rec.ID, "error", err)
+	if rec.Status.Terminal() && rec.Outputs != nil && s.cfg.History.HasLog(rec.ID) {
 		return
 	}
-	if rec.Status.Terminal() && rec.Outputs != nil {
-		return
-	}
-	if err := s.fetchOutputs(ctx, conn, rec); err != nil {
-		s.log.Warn("collect outputs", "run_id", rec.ID, "error", err)
+	fin := s.runner.Finish(ctx, conn, run)
+	for _, err := range []error{fin.RecordErr, fin.OutputsErr} {
+		if err != nil {
+			s.log.Warn("record the end of a run", "run_id", rec.ID, "error", err)
+		}
 	}
 }
 
@@ -155,10 +159,70 @@ func jsonString(s string) string {
 	return string(b)
 }
 
+// streamKeptLog sends a finished run's log from the local history: no
+// connection, and it works once the target is gone.
+func (s *Server) streamKeptLog(r *http.Request, rec history.Record, sse *sse) {
+	size, err := s.keptLogSize(rec.ID)
+	if err != nil {
+		sse.event("failure", "", jsonString(err.Error()))
+		return
+	}
+	offset := int64(-1)
+	for _, v := range []string{r.Header.Get("Last-Event-ID"), r.URL.Query().Get("offset")} {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 && offset < 0 {
+			offset = n
+		}
+	}
+	if offset < 0 {
+		offset = max(0, size-maxInitialLog)
+		if offset > 0 {
+			sse.event("skipped", "", strconv.FormatInt(offset, 10))
+		}
+	}
+	f, err := s.cfg.History.OpenLog(rec.ID)
+	if err != nil {
+		sse.event("failure", "", jsonString(err.Error()))
+		return
+	}
+	defer f.Close()
+	lw := &logEvents{sse: sse, offset: offset}
+	if _, err := io.CopyN(io.Discard, f, offset); err != nil && err != io.EOF {
+		sse.event("failure", "", jsonString(err.Error()))
+		return
+	}
+	if _, err := io.Copy(lw, f); err != nil {
+		return
+	}
+	lw.flush()
+	end, _ := json.Marshal(map[string]any{"status": rec.Status, "exit_code": rec.ExitCode, "reason": rec.Reason})
+	sse.event("end", strconv.FormatInt(lw.offset, 10), string(end))
+}
+
+// keptLogSize is the length of a kept log (it is stored compressed).
+func (s *Server) keptLogSize(id string) (int64, error) {
+	f, err := s.cfg.History.OpenLog(id)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	n, err := io.Copy(io.Discard, f)
+	if err != nil {
+		return 0, fmt.Errorf("read log of run %s: %w", id, err)
+	}
+	return n, nil
+}
+
 // handleLogText sends the whole log as plain text.
 func (s *Server) handleLogText(w http.ResponseWriter, r *http.Request) {
 	rec, ok := s.lookup(w, r)
 	if !ok {
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "sandbox; default-src 'none'")
+	if f, err := s.cfg.History.OpenLog(rec.ID); err == nil {
+		defer f.Close()
+		io.Copy(w, f)
 		return
 	}
 	conn, err := s.connect(r.Context(), rec.Compute)
@@ -167,8 +231,6 @@ func (s *Server) handleLogText(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer conn.Close()
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "sandbox; default-src 'none'")
 	if err := conn.ReadLog(r.Context(), rec.ID, 0, w); err != nil {
 		s.log.Debug("send log", "run_id", rec.ID, "error", err)
 	}

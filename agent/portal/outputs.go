@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"path"
 
-	"github.com/ferry-ml/ferry/agent"
 	"github.com/ferry-ml/ferry/agent/history"
 	"github.com/ferry-ml/ferry/executor/api"
 	"github.com/ferry-ml/ferry/snapshot"
@@ -76,12 +75,8 @@ func (s *Server) collectOutputs(ctx context.Context, rec history.Record) error {
 
 // fetchOutputs is collectOutputs on an open connection.
 func (s *Server) fetchOutputs(ctx context.Context, conn Conn, rec history.Record) error {
-	got, err := conn.FetchOutputs(ctx, rec.ID, s.outputs, agent.DefaultMaxOutputSize)
-	if err != nil {
-		return err
-	}
-	if err := s.cfg.History.SetOutputs(ctx, rec.ID, "", got.Files); err != nil {
-		return fmt.Errorf("record outputs of run %s: %w", rec.ID, err)
+	if _, err := s.runner.CollectOutputs(ctx, conn, rec.ID); err != nil {
+		return fmt.Errorf("collect outputs of run %s: %w", rec.ID, err)
 	}
 	return nil
 }

@@ -31,8 +31,9 @@ import (
 type fakeConn struct {
 	mu       sync.Mutex
 	log      []string // written in these pieces
-	final    api.Run
-	canceled []string
+	final       api.Run
+	canceled    []string
+	unreachable bool
 }
 
 func (f *fakeConn) Run(_ context.Context, id string) (api.Run, error) {
@@ -82,6 +83,18 @@ func (f *fakeConn) Probe(context.Context) (*agent.Facts, error) {
 }
 
 func (f *fakeConn) Close() error { return nil }
+
+func (f *fakeConn) Submit(context.Context, api.RunSpec) (api.Run, error) {
+	return api.Run{}, errors.New("fake: no submit")
+}
+
+func (f *fakeConn) Sync(context.Context, string, *snapshot.Manifest, agent.Progress) (agent.SyncResult, error) {
+	return agent.SyncResult{}, errors.New("fake: no sync")
+}
+
+func (f *fakeConn) Name() string                    { return "local" }
+func (f *fakeConn) Lost() bool                      { return false }
+func (f *fakeConn) Reconnect(context.Context) error { return nil }
 
 type fakeConnector struct{ conn *fakeConn }
 
@@ -441,4 +454,25 @@ func TestComputeCheckShowsFacts(t *testing.T) {
 func sha256Hex(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
+}
+
+func TestFinishedLogServedFromHistoryOffline(t *testing.T) {
+	p := newTestPortal(t, record("r1", "e", api.StatusCompleted, nil))
+	if err := p.hist.PutLog("r1", strings.NewReader("kept line\n")); err != nil {
+		t.Fatal(err)
+	}
+	p.conn.unreachable = true
+	c := p.client(t)
+	resp, err := c.Get(p.ts.URL + "/runs/r1/log/stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := readEvents(t, resp.Body)
+	resp.Body.Close()
+	if len(events) != 2 || events[0].data != `"kept line\n"` || events[1].name != "end" {
+		t.Fatalf("events %+v, want the kept log and its end", events)
+	}
+	if code, body := get(t, c, p.ts.URL+"/runs/r1/log.txt"); code != http.StatusOK || body != "kept line\n" {
+		t.Fatalf("log.txt: %d %q", code, body)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ferry-ml/ferry/agent"
 	"github.com/ferry-ml/ferry/agent/compute"
 	"github.com/ferry-ml/ferry/agent/history"
 	"github.com/ferry-ml/ferry/agent/outputs"
@@ -39,6 +40,7 @@ type Server struct {
 	pages   *pages
 	changes *changes
 	outputs *outputs.Store
+	runner  *agent.Runner
 	checks  *checkCache
 	attach  *pendingAttaches
 	mux     *http.ServeMux
@@ -62,6 +64,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, auth: newAuth(), log: cfg.Logger.Named("portal"), pages: p,
 		changes: newChanges(), outputs: store, checks: newCheckCache(), attach: newPendingAttaches()}
+	s.runner = &agent.Runner{History: cfg.History, Outputs: store, MaxOutputSize: agent.DefaultMaxOutputSize, Logger: s.log}
 	s.mux = s.routes()
 	return s, nil
 }

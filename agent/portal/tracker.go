@@ -123,16 +123,18 @@ func (t *tracker) followOnce(ctx context.Context, rec history.Record) error {
 	if err != nil {
 		return err
 	}
+	if run.Status.Terminal() {
+		_, err := t.s.runner.Refresh(ctx, conn, rec)
+		return err
+	}
 	t.apply(ctx, run)
-	if !run.Status.Terminal() {
-		w := &firstWrite{fn: func() {
-			if r, err := conn.Run(ctx, rec.ID); err == nil {
-				t.apply(ctx, r)
-			}
-		}}
-		if run, err = conn.Follow(ctx, rec.ID, run.LogSize, w); err != nil {
-			return err
+	w := &firstWrite{fn: func() {
+		if r, err := conn.Run(ctx, rec.ID); err == nil {
+			t.apply(ctx, r)
 		}
+	}}
+	if run, err = conn.Follow(ctx, rec.ID, run.LogSize, w); err != nil {
+		return err
 	}
 	t.s.recordEnd(ctx, conn, rec, run)
 	return nil
