@@ -29,8 +29,8 @@ import (
 
 // fakeConn is an executor with one run whose log is fixed.
 type fakeConn struct {
-	mu       sync.Mutex
-	log      []string // written in these pieces
+	mu          sync.Mutex
+	log         []string // written in these pieces
 	final       api.Run
 	canceled    []string
 	unreachable bool
