@@ -220,6 +220,29 @@ func TestUICancelFromPage(t *testing.T) {
 	}
 }
 
+// TestUIRerunFromPage: the rerun button starts a new run of the old
+// snapshot (the source changed since), linked to it, and opens its page.
+func TestUIRerunFromPage(t *testing.T) {
+	testutil.RequireCommand(t, "python3")
+	c := newCLI(t)
+	src := sourceDir(t, testutil.Tree{"v.py": "print('version one', flush=True)\n"})
+	id := runIDOf(t, c.mustRun(src, "run", "v.py").Stderr)
+	writeFile(t, filepath.Join(src, "v.py"), "print('version two')\n")
+	p := c.startUI(t)
+	ctx := browser(t, p)
+	navigate(t, ctx, p, "/runs/"+id)
+	click(t, ctx, `#rerun`)
+	waitJS(t, ctx, "the new run's page", `location.pathname !== "/runs/`+id+`" && document.getElementById("run-status") !== null`, 30*time.Second)
+	waitJS(t, ctx, "the new run's log", `document.getElementById("log").textContent.includes("version one")`, 60*time.Second)
+	waitJS(t, ctx, "the status Completed", `document.getElementById("run-status").dataset.status === "Completed"`, 60*time.Second)
+	screenshot(t, ctx, "rerun")
+	newID := strings.TrimPrefix(evalJS[string](t, ctx, `location.pathname`), "/runs/")
+	rec := c.show(newID)
+	if rec.Status != "Completed" || !strings.HasPrefix(rerunOf(t, rec), id+" ") {
+		t.Fatalf("rerun %s: %s, rerun_of+snapshot %q; want Completed, a rerun of %s", newID, rec.Status, rerunOf(t, rec), id)
+	}
+}
+
 func contains(list []string, s string) bool {
 	for _, v := range list {
 		if v == s {

@@ -59,7 +59,7 @@ func runUI(ctx context.Context, opts uiOptions, g *globalOptions, stdout io.Writ
 	}
 	defer hist.Close()
 	srv, err := portal.New(portal.Config{Home: g.Home, History: hist, Targets: compute.Open(g.Home),
-		Logger: g.logger})
+		Logger: g.logger, Rerun: g.portalRerun(ctx, hist)})
 	if err != nil {
 		return err
 	}
