@@ -47,6 +47,9 @@ func TestDockerRunArgs(t *testing.T) {
 	if !strings.Contains(r.Stderr, `ignoring docker argument "--privileged"`) {
 		t.Errorf("no warning about --privileged before the run:\n%s", r.Stderr)
 	}
+	if n := strings.Count(r.Stdout+r.Stderr, `ignoring docker argument "--privileged"`); n != 1 {
+		t.Errorf("the warning about --privileged is printed %d times, want once:\nstdout:\n%s\nstderr:\n%s", n, r.Stdout, r.Stderr)
+	}
 	if _, err := os.Stat(filepath.Join(data, "y.txt")); err == nil {
 		t.Error("the container wrote into a read-only volume")
 	}

@@ -53,12 +53,12 @@ type RunOptions struct {
 	ShmSize string
 	// Args are extra `docker run` arguments (a run configuration's
 	// docker.arguments): those package runargs honours apply over ShmSize
-	// and GPUs; others are ignored with a warning line in Log.
+	// and GPUs; others are ignored (the agent warns about them).
 	Args []string
 	// Labels are added to the container (LabelManaged always is).
 	Labels map[string]string
 	// Log receives the container's stdout and stderr, interleaved as they
-	// arrive, and ferry's warnings. Nil drops them. Writes come from one
+	// arrive. Nil drops them. Writes come from one
 	// goroutine at a time.
 	Log io.Writer
 	// StopGrace is how long a container gets between SIGTERM and SIGKILL
@@ -83,16 +83,16 @@ type Mount struct {
 // (SIGTERM, SIGKILL after StopGrace) and removed, and the error wraps ctx's.
 // A Stop from elsewhere simply makes Run return the container's exit code.
 func (c *Client) Run(ctx context.Context, opts RunOptions) (code int, err error) {
-	cfg, host, warnings, err := containerConfig(opts)
+	// The warnings about ignored arguments are not repeated in the log: the
+	// agent, parsing them with the same package, printed them before the
+	// run was submitted (and --dry-run lists them).
+	cfg, host, _, err := containerConfig(opts)
 	if err != nil {
 		return -1, err
 	}
 	logw := opts.Log
 	if logw == nil {
 		logw = io.Discard
-	}
-	for _, w := range warnings {
-		fmt.Fprintf(logw, "ferry: %s\n", w)
 	}
 	created, err := c.api.ContainerCreate(ctx, cfg, host, nil, nil, opts.Name)
 	if err != nil {
