@@ -20,7 +20,9 @@ func TestComputeRegistry(t *testing.T) {
 	c := newCLI(t)
 	c.env = append(c.env, "FERRY_LOG_LEVEL=trace")
 	pwState := stateDir(t)
-	if err := os.Chmod(pwState, 0o777); err != nil { // the login user is not root
+	// The login user is not root: it may make its state directory here, and
+	// the sticky bit keeps the folder as safe as /tmp (see agent/safepath.go).
+	if err := os.Chmod(pwState, 0o777|os.ModeSticky); err != nil {
 		t.Fatal(err)
 	}
 	var all strings.Builder // every output, searched for the password
