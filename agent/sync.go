@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -26,11 +27,14 @@ type SyncResult struct {
 	UploadedFiles int    `json:"uploaded_files"`
 	UploadedBytes int64  `json:"uploaded_bytes"`
 	// WireBytes is what the packs took on the wire (compressed or not).
-	WireBytes int64         `json:"wire_bytes"`
-	Packs     int           `json:"packs"`
-	Delta     bool          `json:"delta"` // the manifest went as a delta
-	UpToDate  bool          `json:"up_to_date"`
-	Duration  time.Duration `json:"duration_ns"`
+	WireBytes int64 `json:"wire_bytes"`
+	// ChunkedFiles counts the files sent as changed chunks and a recipe
+	// (their share of UploadedBytes is those chunks and the recipe).
+	ChunkedFiles int           `json:"chunked_files"`
+	Packs        int           `json:"packs"`
+	Delta        bool          `json:"delta"` // the manifest went as a delta
+	UpToDate     bool          `json:"up_to_date"`
+	Duration     time.Duration `json:"duration_ns"`
 }
 
 // Progress receives upload progress; it is called from several goroutines.
@@ -56,7 +60,7 @@ func (c *Conn) Sync(ctx context.Context, root string, m *snapshot.Manifest, prog
 	id := m.ID().String()
 	res := SyncResult{Snapshot: id, Files: m.Files(), Bytes: m.Bytes()}
 	base := c.lastSynced()
-	plan, err := c.plan(ctx, m, base)
+	plan, similar, err := c.plan(ctx, m, base)
 	if err != nil {
 		return res, err
 	}
@@ -70,7 +74,11 @@ func (c *Conn) Sync(ctx context.Context, root string, m *snapshot.Manifest, prog
 	if err != nil {
 		return res, err
 	}
-	if err := c.upload(ctx, root, todo, &res, progress); err != nil {
+	deltas, whole, err := makeDeltas(ctx, root, todo, similar, plan.Chunks)
+	if err != nil {
+		return res, err
+	}
+	if err := c.upload(ctx, root, whole, deltas, &res, progress); err != nil {
 		return res, err
 	}
 	if err := c.putManifest(ctx, m, base, plan.HaveBase, &res); err != nil {
@@ -82,28 +90,31 @@ func (c *Conn) Sync(ctx context.Context, root string, m *snapshot.Manifest, prog
 }
 
 // plan asks the target what it lacks, naming only the blobs that differ
-// from base when the target still has base.
-func (c *Conn) plan(ctx context.Context, m *snapshot.Manifest, base *snapshot.Manifest) (api.PlanResponse, error) {
+// from base when the target still has base. It also names, for each large
+// changed file, the blob its path had in base (similar), so that the
+// answer carries those blobs' chunk lists.
+func (c *Conn) plan(ctx context.Context, m *snapshot.Manifest, base *snapshot.Manifest) (api.PlanResponse, map[string]string, error) {
 	req := api.PlanRequest{Snapshot: m.ID().String()}
 	if base != nil {
 		req.Base = base.ID().String()
 		ch := snapshot.Diff(base, m)
 		req.Blobs = blobIDs(append(ch.Added, ch.Changed...))
+		req.Similar = similarBlobs(base, ch.Changed)
 	} else {
 		req.Blobs = blobIDs(m.Entries)
 	}
 	resp, err := c.Executor.Plan(ctx, req)
 	if err != nil {
-		return resp, fmt.Errorf("plan sync to %s: %w", c.Target.Name, err)
+		return resp, nil, fmt.Errorf("plan sync to %s: %w", c.Target.Name, err)
 	}
 	if base != nil && !resp.HaveSnapshot && !resp.HaveBase {
 		// The target lost the base: fall back to naming every blob.
-		req.Base, req.Blobs = "", blobIDs(m.Entries)
+		req.Base, req.Blobs, req.Similar = "", blobIDs(m.Entries), nil
 		if resp, err = c.Executor.Plan(ctx, req); err != nil {
-			return resp, fmt.Errorf("plan sync to %s: %w", c.Target.Name, err)
+			return resp, nil, fmt.Errorf("plan sync to %s: %w", c.Target.Name, err)
 		}
 	}
-	return resp, nil
+	return resp, req.Similar, nil
 }
 
 func blobIDs(entries []snapshot.Entry) []string {
@@ -138,16 +149,32 @@ func blobsToSend(m *snapshot.Manifest, missing []string) ([]snapshot.Entry, erro
 }
 
 // upload streams blobs in packs, packStreams at a time, compressed as
-// the link calls for (linkrate.go).
-func (c *Conn) upload(ctx context.Context, root string, todo []snapshot.Entry, res *SyncResult, progress Progress) error {
+// the link calls for (linkrate.go): the deltas' chunks and recipes, and
+// the files of todo whole; then, whole, the files of the deltas the
+// target could not build.
+func (c *Conn) upload(ctx context.Context, root string, todo []snapshot.Entry, deltas []*delta, res *SyncResult, progress Progress) error {
 	packs := makePacks(todo)
 	up := packUpload{root: root, level: c.compression(), progress: progress}
 	for _, e := range todo {
 		up.total += e.Size
 	}
+	for _, d := range deltas {
+		up.total += d.bytes()
+	}
 	start := time.Now()
+	var failed []*delta
+	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(packStreams)
+	for ds := range slices.Chunk(deltas, deltaPackRecipes) {
+		g.Go(func() error {
+			f, err := c.sendDeltaPack(gctx, &up, ds)
+			mu.Lock()
+			failed = append(failed, f...)
+			mu.Unlock()
+			return err
+		})
+	}
 	for _, p := range packs {
 		g.Go(func() error { return c.sendPack(gctx, &up, p) })
 	}
@@ -155,10 +182,19 @@ func (c *Conn) upload(ctx context.Context, root string, todo []snapshot.Entry, r
 		return fmt.Errorf("upload to %s: %w", c.Target.Name, err)
 	}
 	c.rememberRate(up.wire.Load(), time.Since(start))
-	res.Packs = len(packs)
-	res.UploadedFiles = len(todo)
-	res.UploadedBytes = up.total
-	res.WireBytes = up.wire.Load()
+	res.Packs += len(packs) + (len(deltas)+deltaPackRecipes-1)/deltaPackRecipes
+	res.UploadedFiles += len(todo) + len(deltas) - len(failed)
+	res.ChunkedFiles += len(deltas) - len(failed)
+	res.UploadedBytes += up.total
+	res.WireBytes += up.wire.Load()
+	if len(failed) > 0 {
+		c.logger.Warn("target could not build files from chunks; sending them whole", "files", len(failed))
+		whole := make([]snapshot.Entry, len(failed))
+		for i, d := range failed {
+			whole[i] = d.entry
+		}
+		return c.upload(ctx, root, whole, nil, res, progress)
+	}
 	return nil
 }
 

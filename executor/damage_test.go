@@ -36,7 +36,7 @@ func TestIngestStreamKeepsWholeRecordsOnCut(t *testing.T) {
 		t.Fatal(err)
 	}
 	cut := io.MultiReader(bytes.NewReader(buf.Bytes()[:buf.Len()-50000]), errReader{io.ErrUnexpectedEOF})
-	if _, err := s.IngestStream(t.Context(), cut); err == nil {
+	if _, err := s.IngestStream(t.Context(), cut, nil); err == nil {
 		t.Fatal("IngestStream of a cut stream succeeded")
 	}
 	missing, err := s.Missing(t.Context(), ids, true)

@@ -16,6 +16,7 @@
 //	snapshots/<64 hex>     manifests (snapshot.Manifest encoding)
 //	incoming/              packs uploaded by the agent, deleted once ingested
 //	tmp/                   temp files (same file system as blobs/)
+//	chunks/<64 hex>        chunk lists of large blobs, a cache (chunks.go)
 //
 // Trusting a blob without reading it: the index records, for every blob the
 // store wrote or verified, its size, inode number and mtime. A blob whose

@@ -162,7 +162,7 @@ func (s *Server) handlePlan(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handlePackStream(w http.ResponseWriter, r *http.Request) {
-	resp, err := s.store.IngestStream(r.Context(), r.Body)
+	resp, err := s.store.IngestStream(r.Context(), r.Body, r.URL.Query()["assemble"])
 	if err != nil {
 		s.fail(w, r, err)
 		return

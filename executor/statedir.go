@@ -18,6 +18,7 @@ const (
 	IndexDir     = "index"
 	SnapshotsDir = "snapshots"
 	TmpDir       = "tmp"
+	ChunksDir    = "chunks" // chunk lists of large blobs, a cache (chunks.go)
 )
 
 // maxSocketPath is the longest path a unix socket may have on Linux
@@ -36,7 +37,7 @@ func PrepareStateDir(stateDir string) error {
 	if err := os.Chmod(stateDir, 0o700); err != nil {
 		return fmt.Errorf("chmod state directory: %w", err)
 	}
-	for _, d := range []string{BlobsDir, IndexDir, SnapshotsDir, api.IncomingDir, TmpDir, VersionsDir} {
+	for _, d := range []string{BlobsDir, IndexDir, SnapshotsDir, api.IncomingDir, TmpDir, VersionsDir, ChunksDir} {
 		if err := os.Mkdir(filepath.Join(stateDir, d), 0o700); err != nil && !os.IsExist(err) {
 			return fmt.Errorf("create %s: %w", d, err)
 		}

@@ -41,6 +41,9 @@ func (s *Store) Plan(ctx context.Context, req api.PlanRequest) (api.PlanResponse
 	if resp.Missing == nil {
 		resp.Missing = []string{}
 	}
+	if err == nil {
+		resp.Chunks = s.planChunks(ctx, req.Similar, resp.Missing)
+	}
 	return resp, err
 }
 
@@ -83,7 +86,9 @@ func (s *Store) hasSnapshot(id string) (bool, error) {
 // Ingest it keeps the records that arrived whole when the stream breaks
 // (a cut link): each was verified, and the next sync need not send it
 // again. It still returns the error.
-func (s *Store) IngestStream(ctx context.Context, r io.Reader) (api.IngestResponse, error) {
+//
+// Then it builds the files of the named recipes (see Assemble).
+func (s *Store) IngestStream(ctx context.Context, r io.Reader, assemble []string) (api.IngestResponse, error) {
 	select {
 	case s.ingestSem <- struct{}{}:
 	case <-ctx.Done():
@@ -105,6 +110,11 @@ func (s *Store) IngestStream(ctx context.Context, r io.Reader) (api.IngestRespon
 	for _, p := range pend {
 		out.Blobs++
 		out.Bytes += p.size
+	}
+	if len(assemble) > 0 {
+		if out.Assembled, out.AssembleFailed, err = s.Assemble(ctx, assemble); err != nil {
+			return out, err
+		}
 	}
 	return out, nil
 }

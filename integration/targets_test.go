@@ -23,6 +23,8 @@ type syncResult struct {
 	Bytes         int64  `json:"bytes"`
 	UploadedFiles int    `json:"uploaded_files"`
 	UploadedBytes int64  `json:"uploaded_bytes"`
+	WireBytes     int64  `json:"wire_bytes"`
+	ChunkedFiles  int    `json:"chunked_files"`
 	UpToDate      bool   `json:"up_to_date"`
 }
 

@@ -5,7 +5,8 @@ package api
 // an exact match and replaces an executor that disagrees.
 //
 // 2: packs may be zstd-compressed (PackMagicZstd).
-const ProtocolVersion = 2
+// 3: large changed files travel as chunks and a recipe (recipe.go).
+const ProtocolVersion = 3
 
 // Magic starts the first line the executor prints on stdout when it is
 // started by the agent ("ferry-executor ensure"), so that shell noise from rc

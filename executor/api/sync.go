@@ -45,6 +45,11 @@ type IngestResponse struct {
 	// were not stored (the agent uploads them again or reports the file
 	// as changed while syncing).
 	Rejected []string `json:"rejected,omitempty"`
+	// Assembled counts the recipes (named in the upload's assemble
+	// parameter) whose file was built and stored; AssembleFailed lists
+	// the file ids of the others (the agent sends those files whole).
+	Assembled      int      `json:"assembled,omitempty"`
+	AssembleFailed []string `json:"assemble_failed,omitempty"`
 }
 
 // SnapshotResponse acknowledges a stored manifest.

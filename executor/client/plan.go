@@ -19,10 +19,15 @@ func (c *Client) Plan(ctx context.Context, req api.PlanRequest) (api.PlanRespons
 }
 
 // UploadPack streams a pack to the executor, which verifies and stores its
-// blobs as they arrive.
-func (c *Client) UploadPack(ctx context.Context, pack io.Reader) (api.IngestResponse, error) {
+// blobs as they arrive, then builds the files of the named recipes (see
+// api.Recipe).
+func (c *Client) UploadPack(ctx context.Context, pack io.Reader, assemble ...string) (api.IngestResponse, error) {
 	var out api.IngestResponse
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, baseURL+"/v1/packs", io.NopCloser(pack))
+	u := baseURL + "/v1/packs"
+	if len(assemble) > 0 {
+		u += "?" + url.Values{"assemble": assemble}.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, io.NopCloser(pack))
 	if err != nil {
 		return out, fmt.Errorf("build request: %w", err)
 	}

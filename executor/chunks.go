@@ -1,0 +1,93 @@
+package executor
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/ferry-ml/ferry/executor/api"
+	"github.com/ferry-ml/ferry/internal/cdc"
+)
+
+// planChunks returns the chunk lists of the blobs that similar names for
+// the missing blobs, where the store has them (see api.PlanResponse).
+// A blob it cannot chunk is left out: the agent then sends the file whole.
+func (s *Store) planChunks(ctx context.Context, similar map[string]string, missing []string) map[string][]byte {
+	if len(similar) == 0 {
+		return nil
+	}
+	out := map[string][]byte{}
+	total := 0
+	for _, m := range missing {
+		base, ok := similar[m]
+		if !ok || out[base] != nil || ctx.Err() != nil {
+			continue
+		}
+		list, err := s.chunkList(base)
+		if err != nil {
+			s.log.Debug("no chunk list for a similar blob", "blob", base[:min(8, len(base))], "error", err)
+			continue
+		}
+		if total += len(list); total > api.MaxPlanChunkBytes {
+			break
+		}
+		out[base] = list
+	}
+	return out
+}
+
+// chunkList returns the encoded chunk list of a stored blob: from the
+// cache under chunks/, or by chunking the blob (and caching the list). The
+// cache is not made durable, and need not be right: a list that does not
+// match its blob only makes the agent's recipe fail its check, and the
+// file then travels whole.
+func (s *Store) chunkList(id string) ([]byte, error) {
+	bid, err := parseID(id)
+	if err != nil {
+		return nil, err
+	}
+	cache := s.path(ChunksDir, id)
+	if b, err := os.ReadFile(cache); err == nil {
+		if _, err := api.ParseChunkList(b); err == nil {
+			return b, nil
+		}
+	}
+	if ok, err := s.has(bid); err != nil || !ok {
+		return nil, fmt.Errorf("blob %.8s not here (%v)", id, err)
+	}
+	f, err := os.Open(s.blobPath(bid))
+	if err != nil {
+		return nil, fmt.Errorf("open blob: %w", err)
+	}
+	defer f.Close()
+	chunks, err := cdc.All(f, nil)
+	if err != nil {
+		return nil, fmt.Errorf("chunk blob %.8s: %w", id, err)
+	}
+	list := make(api.ChunkList, len(chunks))
+	for i, c := range chunks {
+		list[i] = api.ChunkRef{ID: c.ID, Size: int64(c.Size)}
+	}
+	b, _ := list.MarshalBinary()
+	s.cacheChunkList(cache, b)
+	return b, nil
+}
+
+func (s *Store) cacheChunkList(name string, b []byte) {
+	f, err := os.CreateTemp(s.path(TmpDir), tmpPrefix+"c-")
+	if err == nil {
+		_, err = f.Write(b)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Rename(f.Name(), name)
+		}
+		if err != nil {
+			os.Remove(f.Name())
+		}
+	}
+	if err != nil {
+		s.log.Debug("caching chunk list", "path", name, "error", err)
+	}
+}
