@@ -25,7 +25,8 @@ type fakeRemote struct {
 	hold       bool    // the run goes on (Follow blocks after the log) until Cancel
 	syncErr    error   // returned (once) by Sync; loseOnSync also drops the link
 	loseOnSync bool
-	refuse     int // Reconnect attempts to refuse before one works
+	refuse     int   // Reconnect attempts to refuse before one works
+	submitErr  error // returned by Submit
 	files      []api.OutputFile
 
 	lost       bool
@@ -87,6 +88,9 @@ func (f *fakeRemote) Submit(_ context.Context, spec api.RunSpec) (api.Run, error
 	defer f.mu.Unlock()
 	if f.lost {
 		return api.Run{}, errors.New("submit: connection lost")
+	}
+	if f.submitErr != nil {
+		return api.Run{}, f.submitErr
 	}
 	f.submitted = append(f.submitted, spec)
 	now := time.Now().UTC()

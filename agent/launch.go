@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/ferry-ml/ferry/executor/api"
+	"github.com/ferry-ml/ferry/executor/client"
 	"github.com/ferry-ml/ferry/snapshot"
 )
 
@@ -17,7 +19,10 @@ import (
 // submit, it is made again and the run submitted again unless it had
 // reached the target.
 //
-// A failure records the run Failed and is returned. When the run reached
+// A failure records the run Failed and is returned, except the target's
+// refusal of the run (a *RefusedError: a bad spec, which the target
+// created nothing for): the run is then removed from the history, so that
+// bad input leaves no trace. When the run reached
 // the target but the history could not record that, the error is a
 // *RecordError and the connection and run are returned as on success. When stop closes or
 // ctx ends before the run reached the target, the run is recorded
@@ -44,10 +49,45 @@ func (r *Runner) Launch(ctx context.Context, connect func(context.Context) (Remo
 	if errors.As(err, &recErr) {
 		return remote, run, err // it runs there; only the history lags
 	}
+	var refused *RefusedError
+	if errors.As(err, &refused) {
+		return remote, run, r.forget(ctx, plan.ID, refused)
+	}
 	if err != nil {
 		return remote, run, r.notStarted(ctx, prep, plan.ID, err)
 	}
 	return remote, run, nil
+}
+
+// RefusedError is a target's refusal of a run spec (Slurm would not take
+// the job, say): the target created nothing, and Launch keeps no record.
+type RefusedError struct {
+	RunID   string
+	Compute string
+	// Reason is the target's own words.
+	Reason string
+}
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("compute target %s refused run %s: %s", e.Compute, e.RunID, e.Reason)
+}
+
+// refusal turns the executor's 400 answer to a submit into a
+// *RefusedError; other errors pass unchanged.
+func refusal(compute, id string, err error) error {
+	var ae *client.APIError
+	if errors.As(err, &ae) && ae.Status == http.StatusBadRequest {
+		return &RefusedError{RunID: id, Compute: compute, Reason: ae.Message}
+	}
+	return err
+}
+
+// forget removes a refused run from the history.
+func (r *Runner) forget(ctx context.Context, id string, refused *RefusedError) error {
+	if err := r.History.Delete(context.WithoutCancel(ctx), id); err != nil {
+		return errors.Join(refused, err)
+	}
+	return refused
 }
 
 // stopContext is ctx, also canceled when stop closes.
@@ -122,7 +162,7 @@ func (r *Runner) syncSubmit(ctx context.Context, remote Remote, plan Plan, m *sn
 	}
 	run, err := remote.Submit(ctx, plan.RunSpec(m.ID().String()))
 	if err != nil {
-		return run, err
+		return run, refusal(remote.Name(), plan.ID, err)
 	}
 	return run, r.record(ctx, run)
 }

@@ -73,6 +73,7 @@ type History interface {
 	ApplyRun(ctx context.Context, run api.Run) error
 	UpdateStatus(ctx context.Context, id string, status api.Status, exitCode *int, reason string, startedAt, endedAt *time.Time) error
 	SetOutputs(ctx context.Context, id, dir string, files []api.OutputFile) error
+	Delete(ctx context.Context, id string) error
 }
 
 var _ History = (*history.Store)(nil)

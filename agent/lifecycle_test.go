@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/ferry-ml/ferry/agent/history"
 	"github.com/ferry-ml/ferry/agent/outputs"
 	"github.com/ferry-ml/ferry/executor/api"
+	"github.com/ferry-ml/ferry/executor/client"
 	"github.com/ferry-ml/ferry/snapshot"
 	"github.com/hashicorp/go-hclog"
 )
@@ -266,6 +268,32 @@ func TestLaunchSyncFails(t *testing.T) {
 	rec := l.record(t)
 	if err == nil || rec.Status != api.StatusFailed || !strings.Contains(rec.Reason, "disk full") || len(f.submitted) != 0 {
 		t.Fatalf("Launch: %v; record %s %q; want Failed: disk full, nothing submitted", err, rec.Status, rec.Reason)
+	}
+}
+
+// TestLaunchRefusedLeavesNoRecord: the executor's refusal of the spec
+// (400: Slurm would not take the job) is a *RefusedError with the target's
+// words, and the run is gone from the history; any other submit error
+// still records the run Failed.
+func TestLaunchRefusedLeavesNoRecord(t *testing.T) {
+	l := newLifecycle(t)
+	f := newFake("", ended(api.StatusCompleted, 0))
+	msg := "invalid run spec: sbatch: error: Batch job submission failed: Invalid partition name specified"
+	f.submitErr = &client.APIError{Status: http.StatusBadRequest, Code: "bad_request", Message: msg}
+	_, _, err := l.runner.Launch(t.Context(), l.connectTo(f), l.plan, l.m, nil)
+	var refused *RefusedError
+	if !errors.As(err, &refused) || refused.Reason != msg || refused.Compute != "fake" {
+		t.Fatalf("Launch: %v; want a RefusedError with the executor's message", err)
+	}
+	if _, err := l.hist.Get(t.Context(), l.plan.ID); !errors.Is(err, history.ErrNotFound) {
+		t.Fatalf("refused run still in the history: %v", err)
+	}
+
+	l2 := newLifecycle(t)
+	f.submitErr = &client.APIError{Status: http.StatusInternalServerError, Code: "internal", Message: "disk full"}
+	_, _, err = l2.runner.Launch(t.Context(), l2.connectTo(f), l2.plan, l2.m, nil)
+	if rec := l2.record(t); errors.As(err, &refused) || rec.Status != api.StatusFailed {
+		t.Fatalf("Launch: %v, record %s; want an internal error recorded Failed", err, rec.Status)
 	}
 }
 

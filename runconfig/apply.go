@@ -23,53 +23,12 @@ func setArguments(p *parser, path string, v *yaml.Node) (err error) {
 	return err
 }
 
-func setFramework(p *parser, path string, v *yaml.Node) error {
-	s, err := str(v, path)
-	if err != nil || s == "" {
-		return err
-	}
-	p.rc.Framework = s
-	if strings.EqualFold(s, "PySpark") {
-		p.warnHDInsight(path, v)
-	} else if !strings.EqualFold(s, "Python") {
-		p.warn(v, path, v, "ferry runs the script with the Python interpreter, without framework-specific launch; ignored")
-	}
-	return nil
-}
-
-func setCommunicator(p *parser, path string, v *yaml.Node) error {
-	s, err := str(v, path)
-	if err != nil || s == "" {
-		return err
-	}
-	p.rc.Communicator = s
-	if !strings.EqualFold(s, "None") {
-		p.warn(v, path, v, reasonDistributed)
-	}
-	return nil
-}
-
 func setMaxDuration(p *parser, path string, v *yaml.Node) error {
 	n, err := integer(v, path)
 	if err != nil {
 		return err
 	}
 	p.rc.MaxDuration = time.Duration(n) * time.Second
-	return nil
-}
-
-func setNodeCount(p *parser, path string, v *yaml.Node) error {
-	n, err := integer(v, path)
-	if err != nil || isNull(v) {
-		return err
-	}
-	if n < 1 {
-		return &ParseError{Line: v.Line, Msg: path + " must be at least 1"}
-	}
-	p.rc.NodeCount = n
-	if n > 1 {
-		p.warn(v, path, v, "ferry runs on one node; running on one")
-	}
 	return nil
 }
 

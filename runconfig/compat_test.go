@@ -44,6 +44,7 @@ func TestParseCompat(t *testing.T) {
 			project: ".",
 			want: RunConfig{
 				Script: "train.py", Target: "local", Framework: "Python", Communicator: "None", NodeCount: 1, Spark: templateSpark,
+				ProcessCountPerNode: 1, WorkerCount: one(), ParameterServerCount: one(),
 				Env:         map[string]string{"EXAMPLE_ENV_VAR": "EXAMPLE_VALUE"},
 				Interpreter: "python", CondaFile: "aml_config/conda_dependencies.yml",
 				Docker: &Docker{Enabled: false, BaseImage: "mcr.microsoft.com/azureml/base:0.2.0"},
@@ -57,6 +58,7 @@ func TestParseCompat(t *testing.T) {
 			project: ".",
 			want: RunConfig{
 				Script: "train.py", Target: "local", Framework: "PySpark", Communicator: "None", NodeCount: 1, Spark: templateSpark,
+				ProcessCountPerNode: 1, WorkerCount: one(), ParameterServerCount: one(),
 				Env:         map[string]string{"EXAMPLE_ENV_VAR": "EXAMPLE_VALUE"},
 				Interpreter: "python", CondaFile: "aml_config/conda_dependencies.yml",
 				Docker: &Docker{Enabled: true, BaseImage: "mcr.microsoft.com/azureml/base:0.2.0"},
@@ -70,6 +72,7 @@ func TestParseCompat(t *testing.T) {
 			project: "azureml-cli",
 			want: RunConfig{
 				Script: "train.py", Target: "<put your compute target name here>", Framework: "Python", Communicator: "None", NodeCount: 1, Spark: templateSpark,
+				ProcessCountPerNode: 1, WorkerCount: one(), ParameterServerCount: one(),
 				Env:         map[string]string{"EXAMPLE_ENV_VAR": "EXAMPLE_VALUE"},
 				Interpreter: "python", CondaFile: ".azureml/conda_dependencies.yml",
 				Docker: &Docker{Enabled: true, BaseImage: "mcr.microsoft.com/azureml/base:0.2.1"},
@@ -95,6 +98,11 @@ func TestParseCompat(t *testing.T) {
 				t.Fatalf("Parse: %v", err)
 			}
 			assertConfig(t, rc, &tt.want)
+			// The template's distributed sections are Azure ML's defaults:
+			// one process on one node.
+			if d, err := rc.Distribution(Override{}); err != nil || d != (Distribution{Nodes: 1, ProcessesPerNode: 1}) {
+				t.Errorf("Distribution = %+v, %v", d, err)
+			}
 			assertWarnings(t, warnings, tt.warnings)
 			assertCondaFile(t, filepath.Join("testdata", "aml", tt.project), rc.CondaFile, tt.conda, tt.pip)
 		})
@@ -108,6 +116,8 @@ func TestParseCompat(t *testing.T) {
 		}
 	}
 }
+
+func one() *int { n := 1; return &n }
 
 // assertConfig compares rc with want, treating nil and empty slices alike.
 func assertConfig(t *testing.T, rc, want *RunConfig) {

@@ -4,11 +4,11 @@ import "go.yaml.in/yaml/v3"
 
 // Reasons given in warnings.
 const (
-	reasonDistributed = "ferry runs one process on one node; ignored"
-	reasonAmlCompute  = "ferry does not provision Azure ML compute; ignored"
-	reasonData        = "ferry does not mount or download Azure ML data; ignored"
-	reasonDatabricks  = "ferry does not run on Databricks; ignored"
-	reasonRegistry    = "ferry does not log in to registries: the image must be pullable or present on the target; ignored"
+	reasonParallelTask = "ferry has no ParallelRunStep; ignored"
+	reasonAmlCompute   = "ferry does not provision Azure ML compute; ignored"
+	reasonData         = "ferry does not mount or download Azure ML data; ignored"
+	reasonDatabricks   = "ferry does not run on Databricks; ignored"
+	reasonRegistry     = "ferry does not log in to registries: the image must be pullable or present on the target; ignored"
 )
 
 // topFields is the schema of a .runconfig file (read-only): every field Azure ML v1
@@ -44,22 +44,22 @@ var topFields = []field{
 	),
 	section("hdi", honoured("yarnDeployMode", setYarnDeployMode)),
 	section("tensorflow",
-		unsupported("workerCount", reasonDistributed, "1"),
-		unsupported("parameterServerCount", reasonDistributed, "1"),
+		honoured("workerCount", setWorkerCount),
+		honoured("parameterServerCount", setParameterServerCount),
 	),
 	section("mpi",
-		unsupported("processCountPerNode", reasonDistributed, "1"),
-		unsupported("nodeCount", reasonDistributed, "1"),
+		honoured("processCountPerNode", setProcessCountPerNode),
+		honoured("nodeCount", setSectionNodes),
 	),
 	section("pytorch",
-		unsupported("communicationBackend", reasonDistributed, "nccl"),
-		unsupported("processCount", reasonDistributed, "1"),
-		unsupported("nodeCount", reasonDistributed, "1"),
+		inert("communicationBackend"), // the script's own choice: ferry sets the same variables for nccl and gloo
+		honoured("processCount", setPyTorchProcessCount),
+		honoured("nodeCount", setSectionNodes),
 	),
 	section("paralleltask",
-		unsupported("maxRetriesPerWorker", reasonDistributed, "0"),
-		unsupported("workerCountPerNode", reasonDistributed, "1"),
-		unsupported("terminalExitCodes", reasonDistributed),
+		unsupported("maxRetriesPerWorker", reasonParallelTask, "0"),
+		unsupported("workerCountPerNode", reasonParallelTask, "1"),
+		unsupported("terminalExitCodes", reasonParallelTask),
 	),
 	entries("dataReferences", reasonData),
 	entries("data", reasonData),

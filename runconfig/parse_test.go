@@ -49,9 +49,10 @@ amlcompute: {vmSize: , vmPriority: , retainCluster: false, name: , clusterMaxNod
 kubernetescompute: {instanceType: }
 applicationEndpoints: {}
 `, nil},
-		{"framework", "framework: TensorFlow\n", []Warning{{1, "framework", "TensorFlow", ""}}},
-		{"communicator", "communicator: OpenMpi\n", []Warning{{1, "communicator", "OpenMpi", ""}}},
-		{"nodeCount", "nodeCount: 4\n", []Warning{{1, "nodeCount", "4", ""}}},
+		{"framework", "framework: CNTK\n", []Warning{{1, "framework", "CNTK", ""}}},
+		{"distributed fields are honoured", "framework: TensorFlow\ncommunicator: ParameterServer\nnodeCount: 4\ntensorflow: {workerCount: 3, parameterServerCount: 1}\n", nil},
+		{"fields the mode does not use", "communicator: Nccl\nmpi: {processCountPerNode: 4}\ntensorflow:\n  workerCount: 2\n  parameter_server_count: 0\n", []Warning{
+			{2, "mpi.processCountPerNode", "4", ""}, {4, "tensorflow.workerCount", "2", ""}, {5, "tensorflow.parameter_server_count", "0", ""}}},
 		{"amlcompute", "amlcompute:\n  vmSize: STANDARD_NC6\n  retainCluster: true\n", []Warning{
 			{2, "amlcompute.vmSize", "STANDARD_NC6", ""}, {3, "amlcompute.retainCluster", "true", ""}}},
 		{"databricks", "environment:\n  databricks:\n    pypiLibraries: [{package: x}]\n", []Warning{
@@ -172,6 +173,9 @@ func TestParseErrors(t *testing.T) {
 		{"argument a mapping", "arguments:\n- {a: b}\n", "line 2: arguments entries must be strings or numbers, got a mapping"},
 		{"nodeCount text", "nodeCount: two\n", `line 1: nodeCount must be a non-negative integer, got "two"`},
 		{"nodeCount zero", "nodeCount: 0\n", "line 1: nodeCount must be at least 1"},
+		{"communicator unknown", "communicator: Horovod\n", `line 1: communicator "Horovod" is not one of None, Nccl, Gloo, OpenMpi, IntelMpi, ParameterServer`},
+		{"processCountPerNode zero", "mpi: {processCountPerNode: 0}\n", "line 1: mpi.processCountPerNode must be at least 1"},
+		{"section nodeCount disagrees", "nodeCount: 2\npytorch:\n  nodeCount: 3\n", "line 3: pytorch.nodeCount (3) and nodeCount (2) disagree"},
 		{"duration float", "maxRunDurationSeconds: 1.5\n", "line 1: maxRunDurationSeconds must be a non-negative integer"},
 		{"bool", "environment:\n  python:\n    userManagedDependencies: yes\n", `line 3: environment.python.userManagedDependencies must be true or false, got "yes"`},
 		{"section scalar", "environment:\n  docker: true\n", "line 2: environment.docker must be a mapping, got \"true\""},

@@ -2,6 +2,7 @@ package runconfig
 
 import (
 	"fmt"
+	"sort"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -38,13 +39,24 @@ type RunConfig struct {
 	// Docker is the docker configuration; nil when the file sets none of
 	// the docker fields ferry reads.
 	Docker *Docker
-	// NodeCount is nodeCount (1 when absent); ferry runs on one node and
-	// warns above 1.
+	// NodeCount is nodeCount (1 when absent), or the mpi or pytorch
+	// section's nodeCount that older SDKs wrote instead.
 	NodeCount int
 	// Framework is framework as written ("Python" when absent).
 	Framework string
 	// Communicator is communicator as written ("None" when absent).
 	Communicator string
+	// ProcessCountPerNode is mpi.processCountPerNode (0 when absent).
+	ProcessCountPerNode int
+	// PyTorchProcessCount is pytorch.processCount: the processes of every
+	// node together (0 when absent).
+	PyTorchProcessCount int
+	// WorkerCount and ParameterServerCount are the tensorflow section's
+	// (nil when absent: Azure ML's default is 1 each).
+	WorkerCount          *int
+	ParameterServerCount *int
+	// pytorchNodes is set when the pytorch section sets nodeCount above 1.
+	pytorchNodes bool
 	// Spark holds the fields an hdinsight target honours; nil when the
 	// file sets none of them.
 	Spark *Spark
@@ -93,6 +105,11 @@ type parser struct {
 	warnings []Warning
 	runEnv   map[string]string // the run-level environmentVariables
 	key      *yaml.Node        // the key of the field being set
+	// sectionNodes are the mpi and pytorch sections' nodeCounts above 1.
+	sectionNodes []sectionCount
+	// written holds the line and path of distributed fields, for the
+	// warnings finishDistributed gives (Value and Reason unset).
+	written map[string]Warning
 }
 
 // Parse reads an Azure ML v1 run configuration (a .runconfig file) as it
@@ -121,6 +138,10 @@ func Parse(data []byte) (*RunConfig, []Warning, error) {
 	if err := p.section(root, "", topFields); err != nil {
 		return nil, nil, err
 	}
+	if err := p.finishDistributed(); err != nil {
+		return nil, nil, err
+	}
+	sort.SliceStable(p.warnings, func(i, j int) bool { return p.warnings[i].Line < p.warnings[j].Line })
 	for k, v := range p.runEnv {
 		if p.rc.Env == nil {
 			p.rc.Env = make(map[string]string)

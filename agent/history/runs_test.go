@@ -4,6 +4,7 @@ import (
 	"errors"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -292,5 +293,28 @@ func TestExperiments(t *testing.T) {
 	}
 	if want := []string{"a", "b", "c"}; !slices.Equal(got, want) {
 		t.Fatalf("Experiments = %v, want %v", got, want)
+	}
+}
+
+func TestDelete(t *testing.T) {
+	s, _ := openTest(t)
+	keep, gone := testRecord("exp_1_keep", time.Unix(1, 0)), testRecord("exp_2_gone", time.Unix(2, 0))
+	if err := s.PutAll(t.Context(), []Record{keep, gone}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutLog(gone.ID, strings.NewReader("log\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(t.Context(), gone.ID); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	if _, err := s.Get(t.Context(), gone.ID); !errors.Is(err, ErrNotFound) || s.HasLog(gone.ID) {
+		t.Fatalf("deleted run: Get %v, log kept %v", err, s.HasLog(gone.ID))
+	}
+	if _, err := s.Get(t.Context(), keep.ID); err != nil {
+		t.Fatalf("the other run: %v", err)
+	}
+	if err := s.Delete(t.Context(), gone.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("second Delete: %v, want ErrNotFound", err)
 	}
 }

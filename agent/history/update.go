@@ -3,7 +3,9 @@ package history
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/ferry-ml/ferry/executor/api"
@@ -90,6 +92,20 @@ func affected(res sql.Result, err error, what, id string) error {
 	}
 	if n == 0 {
 		return fmt.Errorf("%s %s: %w", what, id, ErrNotFound)
+	}
+	return nil
+}
+
+// Delete removes run id and its kept log, for a run that never existed
+// anywhere else (its target refused it). It returns ErrNotFound (wrapped)
+// when there is no such run.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM runs WHERE id = ?`, id)
+	if err := affected(res, err, "delete run", id); err != nil {
+		return err
+	}
+	if err := os.Remove(s.logPath(id)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("delete log of run %s: %w", id, err)
 	}
 	return nil
 }

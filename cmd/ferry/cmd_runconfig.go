@@ -61,6 +61,9 @@ func applyRunConfig(opts *runOptions, g *globalOptions, changed func(string) boo
 		}
 		args = append([]string{filepath.Join(project, filepath.FromSlash(rc.Script))}, rc.Arguments...)
 	}
+	if err := runConfigDistribution(opts, rc, changed); err != nil {
+		return nil, err
+	}
 	if !changed("max-duration") && rc.MaxDuration > 0 {
 		opts.MaxDuration = rc.MaxDuration
 	}
@@ -71,6 +74,38 @@ func applyRunConfig(opts *runOptions, g *globalOptions, changed func(string) boo
 		}
 	}
 	return args, nil
+}
+
+// runConfigDistribution sets the run's nodes, processes per node and
+// distributed mode from the file (nodeCount, communicator, framework, the
+// mpi, pytorch and tensorflow sections); the flags given explicitly
+// override only what they name.
+func runConfigDistribution(opts *runOptions, rc *runconfig.RunConfig, changed func(string) bool) error {
+	d := &opts.dist
+	var o runconfig.Override
+	if changed("distributed") {
+		o.Mode = strings.ToLower(d.Distributed)
+	}
+	if changed("node-count") {
+		o.Nodes = d.NodeCount
+	}
+	if changed("process-count-per-node") {
+		o.ProcessesPerNode = d.ProcessesPerNode
+	}
+	if o.Nodes < 0 || o.ProcessesPerNode < 0 || changed("node-count") && o.Nodes == 0 || changed("process-count-per-node") && o.ProcessesPerNode == 0 {
+		return usageError{fmt.Errorf("--node-count and --process-count-per-node must be at least 1")}
+	}
+	got, err := rc.Distribution(o)
+	if err != nil {
+		return &UserError{Msg: fmt.Sprintf("run configuration %s: %v", opts.RunConfig, err),
+			Hint: "change the file, or override with --node-count, --process-count-per-node or --distributed"}
+	}
+	d.Distributed, d.NodeCount, d.ProcessesPerNode = got.Mode, got.Nodes, got.ProcessesPerNode
+	d.WorkerCount, d.ParameterServerCount = got.WorkerCount, got.ParameterServerCount
+	if !changed("node-count") && rc.NodeCount > 1 {
+		d.source = fmt.Sprintf("%s asks for nodeCount %d", opts.RunConfig, rc.NodeCount)
+	}
+	return nil
 }
 
 // runConfigSpark is the file's Spark fields as a run asks for them.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -98,7 +99,11 @@ func resolveEnvironment(opts runOptions) (agent.ResolvedEnv, error) {
 func launchError(g *globalOptions, name string, err error) error {
 	var re *agent.ReconnectError
 	var mf *agent.MissingFilesError
+	var refused *agent.RefusedError
 	switch {
+	case errors.As(err, &refused):
+		return &UserError{Msg: fmt.Sprintf("compute target %s refused the run: %s", refused.Compute, strings.TrimPrefix(refused.Reason, "invalid run spec: ")),
+			Hint: "nothing was submitted and the run is not kept: fix the request and run again"}
 	case errors.As(err, &re) && re.GaveUp == 0:
 		return connectError(g.targetNamed(name), re.Err)
 	case errors.As(err, &mf):

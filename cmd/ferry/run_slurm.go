@@ -21,6 +21,9 @@ type distOptions struct {
 	// configuration's tensorflow section.
 	WorkerCount          int
 	ParameterServerCount int
+	// source says where a node count came from, when a run
+	// configuration set it (for the refusal on a single machine).
+	source string
 }
 
 func (d *distOptions) addFlags(f *pflag.FlagSet) {
@@ -53,7 +56,11 @@ func planSlurm(opts runOptions, target compute.Target) (*api.SlurmSpec, error) {
 	}
 	if target.Type != compute.TypeSlurm {
 		if d.NodeCount > 1 || procs > 1 {
-			return nil, &UserError{Msg: fmt.Sprintf("compute target %s (type %s) is a single machine: it cannot run %d nodes x %d processes", target.Name, target.Type, d.NodeCount, d.ProcessesPerNode),
+			msg := fmt.Sprintf("compute target %s (type %s) is a single machine: it cannot run %d nodes x %d processes", target.Name, target.Type, d.NodeCount, d.ProcessesPerNode)
+			if d.source != "" {
+				msg += " (" + d.source + ")"
+			}
+			return nil, &UserError{Msg: msg,
 				Hint: "attach a Slurm cluster (ferry compute attach NAME --type slurm ...) for multi-node runs"}
 		}
 		return nil, nil
