@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -115,22 +116,41 @@ func TestSlurmRefusesBadRequestsBeforeSubmitting(t *testing.T) {
 	c := newCLI(t)
 	s := needSlurm(t, c)
 	dir := writeProject(t, map[string]string{"a.py": "print('never')\n"})
-	r := c.run(dir, "run", "--compute", "hpc", "--node-count", "3", "--distributed", "pytorch", "a.py")
+	attach := append([]string(nil), s.attach...)
+	attach[2] = "hpc-nopart"
+	c.mustRun(dir, append(attach, "--partition", "nopart", "--no-check")...)
+	exp := fmt.Sprintf("refused%d", os.Getpid()) // the job name would start with it
+	bad := func(args ...string) result {
+		return c.run(dir, append([]string{"run", "--experiment", exp}, args...)...)
+	}
+	r := bad("--compute", "hpc", "--node-count", "3", "--distributed", "pytorch", "a.py")
 	if r.Code == 0 || !strings.Contains(r.Stderr, "Node count specification invalid") || !strings.Contains(r.Stderr, "partition debug*: 2 nodes") {
 		t.Errorf("3 nodes on a 2-node partition: exit %d\n%s", r.Code, r.Stderr)
 	}
-	r = c.run(dir, "run", "--compute", "hpc", "--process-count-per-node", "2", "a.py")
+	r = bad("--compute", "hpc-nopart", "a.py")
+	if r.Code == 0 || !strings.Contains(r.Stderr, "sbatch: error: invalid partition specified: nopart") ||
+		!strings.Contains(r.Stderr, "valid partitions: debug*") {
+		t.Errorf("unknown partition: exit %d\n%s", r.Code, r.Stderr)
+	}
+	r = bad("--compute", "hpc", "--process-count-per-node", "2", "a.py")
 	if r.Code == 0 || !strings.Contains(r.Stderr, "need a distributed mode") {
 		t.Errorf("2 processes without a distributed mode: exit %d\n%s", r.Code, r.Stderr)
 	}
-	r = c.run(dir, "run", "--node-count", "2", "--distributed", "pytorch", "a.py")
+	r = bad("--node-count", "2", "--distributed", "pytorch", "a.py")
 	if r.Code == 0 || !strings.Contains(r.Stderr, "is a single machine") {
 		t.Errorf("2 nodes on local: exit %d\n%s", r.Code, r.Stderr)
 	}
-	// Nothing reached Slurm: no job carries the refused run's id.
-	id := lastRunID(t, c, dir)
-	if out, err := s.exec(t, "login", "squeue", "-h", "-t", "all", "-n", id); err != nil || strings.TrimSpace(out) != "" {
-		t.Errorf("squeue -n %s: %v %q", id, err, out)
+	r = bad("--compute", "hpc", "--docker-image", "python:3.12-slim", "a.py")
+	if r.Code == 0 || !strings.Contains(r.Stderr, "docker environments do not run on slurm targets") {
+		t.Errorf("docker on slurm: exit %d\n%s", r.Code, r.Stderr)
+	}
+	// Bad input loses nothing and leaves nothing: no run in the history,
+	// no job in Slurm's queue.
+	if runs := c.runsJSON(t, dir); len(runs) != 0 {
+		t.Errorf("refused runs were kept in the history: %+v", runs)
+	}
+	if out, err := s.exec(t, "login", "squeue", "-h", "-t", "all", "-o", "%j"); err != nil || strings.Contains(out, exp) {
+		t.Errorf("squeue: %v %q", err, out)
 	}
 }
 
