@@ -116,14 +116,27 @@ On an hdinsight target (a Spark cluster's head node) the run is one
 spark-submit to YARN, cluster mode unless the run configuration's
 hdi.yarnDeployMode says client; spark.configuration, environment.spark
 packages and repositories apply, and --dry-run --json shows the exact
-spark-submit argv. See README "HDInsight".`,
+spark-submit argv. See README "HDInsight".
+
+On a slurm target the run is one sbatch job: --node-count nodes x
+--process-count-per-node processes, each told its rank as Azure ML did
+(--distributed pytorch: MASTER_ADDR, RANK, WORLD_SIZE, ...; mpi: launched by
+mpirun, OMPI_COMM_WORLD_*; tensorflow: TF_CONFIG). A run configuration's
+nodeCount, communicator (Nccl/Gloo, OpenMpi/IntelMpi, ParameterServer),
+framework and mpi, pytorch and tensorflow sections say the same; these
+flags override only what they name. More than one process needs a
+distributed mode, and a single-machine target refuses a multi-node run.
+A run the target refuses is not submitted and not kept in the history.
+See README "Multi-node runs on a Slurm cluster".`,
 		Example: `  ferry run train.py --epochs 3
   ferry run --compute myvm --env SEED=1 train.py --lr 0.1
   ferry run --detach --max-duration 2h train.py
   ferry run --conda-file environment.yml train.py
   ferry run --requirements requirements.txt train.py
   ferry run --compute gpu --docker-image pytorch/pytorch:2.3.0 --gpus all \
-      --docker-arg=--ipc=host --docker-arg=-v=/data:/data:ro train.py`,
+      --docker-arg=--ipc=host --docker-arg=-v=/data:/data:ro train.py
+  ferry run --compute hpc --node-count 2 --process-count-per-node 2 --distributed pytorch train.py
+  ferry run --runconfig aml_config/hpc.runconfig --node-count 4`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 && opts.RunConfig == "" {
 				return usageError{errors.New("missing SCRIPT: ferry run expects SCRIPT [ARGS...] or --runconfig FILE")}
@@ -285,8 +298,8 @@ func printPlan(p *ui.Printer, plan agent.Plan) error {
 		p.Printf("max duration %s\n", plan.MaxDuration)
 	}
 	if s := plan.Slurm; s != nil {
-		p.Printf("slurm        %d node(s) x %d process(es), distributed %s, master port %d\n",
-			s.Nodes, s.ProcessesPerNode, orDefault(s.Distributed, "none"), s.Port())
+		p.Printf("slurm        %d node(s) x %d process(es), distributed %s, master port %d%s\n",
+			s.Nodes, s.ProcessesPerNode, orDefault(s.Distributed, "none"), s.Port(), tfRoles(*s))
 	}
 	if plan.Spark != nil {
 		p.Printf("deploy mode  %s\nsubmit       %s\n", plan.Spark.DeployMode, quoteArgs(plan.Spark.Submit))

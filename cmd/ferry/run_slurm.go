@@ -27,9 +27,9 @@ type distOptions struct {
 }
 
 func (d *distOptions) addFlags(f *pflag.FlagSet) {
-	f.IntVar(&d.NodeCount, "node-count", 1, "slurm targets: nodes for the run (Azure ML's nodeCount)")
-	f.IntVar(&d.ProcessesPerNode, "process-count-per-node", 1, "slurm targets: processes per node (Azure ML's processCountPerNode)")
-	f.StringVar(&d.Distributed, "distributed", "", "how processes are launched and told their rank: pytorch (MASTER_ADDR, RANK, ...), mpi (mpirun: OMPI_COMM_WORLD_*) or tensorflow (TF_CONFIG)")
+	f.IntVar(&d.NodeCount, "node-count", 1, "slurm targets: nodes for the run (Azure ML's nodeCount; overrides the run configuration's)")
+	f.IntVar(&d.ProcessesPerNode, "process-count-per-node", 1, "slurm targets: processes per node (Azure ML's mpi.processCountPerNode; overrides the run configuration's)")
+	f.StringVar(&d.Distributed, "distributed", "", "how processes are launched and told their rank: pytorch (MASTER_ADDR, RANK, ...), mpi (mpirun: OMPI_COMM_WORLD_*) or tensorflow (TF_CONFIG); overrides the run configuration's communicator and framework")
 	f.IntVar(&d.MasterPort, "master-port", api.DefaultMasterPort, "MASTER_PORT of a distributed run")
 }
 
@@ -82,4 +82,17 @@ func planSlurm(opts runOptions, target compute.Target) (*api.SlurmSpec, error) {
 		spec.GPUsPerNode = n
 	}
 	return spec, nil
+}
+
+// tfRoles describes a tensorflow run's split into workers and parameter
+// servers for --dry-run ("" for other runs).
+func tfRoles(s api.SlurmSpec) string {
+	if s.Distributed != api.DistributedTensorFlow {
+		return ""
+	}
+	w := s.WorkerCount
+	if w <= 0 {
+		w = s.Processes() - s.ParameterServerCount
+	}
+	return fmt.Sprintf(", %d worker(s) + %d parameter server(s)", w, s.ParameterServerCount)
 }
