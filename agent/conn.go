@@ -21,6 +21,7 @@ import (
 	"github.com/ferry-ml/ferry/executor/client"
 	"github.com/ferry-ml/ferry/internal/buildinfo"
 	"github.com/ferry-ml/ferry/internal/fsutil"
+	"github.com/ferry-ml/ferry/transport/keeper"
 	"github.com/hashicorp/go-hclog"
 )
 
@@ -54,7 +55,11 @@ type ConnectOptions struct {
 	// AcceptHostKeyFingerprint records an unknown host key only when it
 	// has exactly this fingerprint (one a person confirmed).
 	AcceptHostKeyFingerprint string
-	Logger                   hclog.Logger
+	// Keeper, when set, is the per-user keeper whose SSH connections are
+	// used instead of a new one (see endpoint_keeper.go); a command that may
+	// accept a new host key, or that the keeper cannot serve, dials itself.
+	Keeper *keeper.Client
+	Logger hclog.Logger
 }
 
 // Dial opens a connection to t (an SSH handshake for a remote target,
@@ -148,6 +153,9 @@ func openEndpoint(ctx context.Context, t compute.Target, opts ConnectOptions) (e
 	case compute.TypeLocal:
 		return localEndpoint{}, nil
 	case compute.TypeRemote, compute.TypeHDInsight, compute.TypeSlurm:
+		if ep := openKeeper(ctx, t, opts); ep != nil {
+			return ep, nil
+		}
 		return dialSSH(ctx, t, opts)
 	}
 	return nil, fmt.Errorf("compute target %s: unknown type %q", t.Name, t.Type)

@@ -25,6 +25,15 @@ type sshEndpoint struct {
 }
 
 func dialSSH(ctx context.Context, t compute.Target, opts ConnectOptions) (*sshEndpoint, error) {
+	c, err := transport.Dial(ctx, sshConfig(t, opts))
+	if err != nil {
+		return nil, err
+	}
+	return &sshEndpoint{c: c}, nil
+}
+
+// sshConfig says how to reach t.
+func sshConfig(t compute.Target, opts ConnectOptions) transport.Config {
 	cfg := transport.Config{
 		Host:             t.Address,
 		Port:             t.Port,
@@ -44,11 +53,7 @@ func dialSSH(ctx context.Context, t compute.Target, opts ConnectOptions) (*sshEn
 	if f := os.Getenv("FERRY_SSH_CONFIG"); f != "" {
 		cfg.SSHConfigFile = f
 	}
-	c, err := transport.Dial(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	return &sshEndpoint{c: c}, nil
+	return cfg
 }
 
 func (e *sshEndpoint) Script(ctx context.Context, script string, args ...string) (scriptResult, error) {

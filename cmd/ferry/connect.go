@@ -19,6 +19,7 @@ func (g *globalOptions) connectOptions(pass func() ([]byte, error), acceptNew bo
 		Home:             g.Home,
 		Passphrase:       pass,
 		AcceptNewHostKey: acceptNew,
+		Keeper:           g.keeperClient(),
 		Logger:           g.logger,
 	}
 }

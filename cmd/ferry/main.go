@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/docker/go-units"
 	"github.com/ferry-ml/ferry/internal/buildinfo"
@@ -31,6 +32,11 @@ type globalOptions struct {
 	Home     string
 	// MaxOutputSize is the --max-output-size text; maxOutput its bytes.
 	MaxOutputSize string
+	// KeeperIdle is the --keeper-idle text; keeperIdle its duration.
+	KeeperIdle string
+
+	noKeeper   bool
+	keeperIdle time.Duration
 
 	logger       hclog.Logger
 	maxOutput    int64
@@ -59,7 +65,10 @@ streams its logs back. Runs survive dropped connections.`,
 	f.StringVar(&g.LogLevel, "log-level", envOr("FERRY_LOG_LEVEL", "warn"), "diagnostics level: trace, debug, info, warn, error (env FERRY_LOG_LEVEL)")
 	f.BoolVar(&g.LogJSON, "log-json", os.Getenv("FERRY_LOG_JSON") != "", "write diagnostics as JSON (env FERRY_LOG_JSON)")
 	f.StringVar(&g.MaxOutputSize, "max-output-size", envOr("FERRY_MAX_OUTPUT_SIZE", "10GiB"), "bring back at most this much of a run's outputs/; larger files stay on the target, listed (0: no cap; env FERRY_MAX_OUTPUT_SIZE)")
+	f.BoolVar(&g.noKeeper, "no-keeper", os.Getenv("FERRY_NO_KEEPER") != "", "open a new SSH connection in this command instead of using the keeper's (env FERRY_NO_KEEPER)")
+	f.StringVar(&g.KeeperIdle, "keeper-idle", envOr("FERRY_KEEPER_IDLE", "10m"), "a keeper this command starts exits after this long unused (env FERRY_KEEPER_IDLE)")
 	root.AddCommand(
+		newKeeperCommand(g),
 		newRunCommand(g),
 		newRerunCommand(g),
 		newWatchCommand(g),
@@ -99,7 +108,8 @@ func (g *globalOptions) init() error {
 		return usageError{fmt.Errorf("--max-output-size %q: want a size such as 500MiB or 10GiB", g.MaxOutputSize)}
 	}
 	g.maxOutput = n
-	return nil
+	g.keeperIdle, err = parseKeeperIdle(g.KeeperIdle)
+	return err
 }
 
 // ferryHome returns FERRY_HOME, or ~/.ferry.

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ferry-ml/ferry/internal/buildinfo"
+	"github.com/ferry-ml/ferry/transport/keeper"
+	"github.com/hashicorp/go-hclog"
+	"github.com/spf13/cobra"
+)
+
+func newKeeperCommand(g *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "keeper",
+		Short: "The per-user process that keeps SSH connections open between commands",
+		Long: `Commands that reach an SSH target go through a keeper: a small per-user
+process, started by the first such command, that holds one authenticated SSH
+connection per target (checked against known_hosts exactly as a command's own)
+and exits after --keeper-idle (default 10m) with no command using it. Its
+socket is FERRY_HOME/keeper/*.sock (folder 0700, socket 0600, peers' uid
+checked). Turn it off with --no-keeper or FERRY_NO_KEEPER=1: each command
+then opens its own connection.`,
+		Args: cobra.NoArgs,
+	}
+	cmd.AddCommand(newKeeperServeCommand(g), &cobra.Command{
+		Use:   "stop",
+		Short: "Close the keeper's connections and stop it",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			err := (&keeper.Client{Socket: keeperSocket(g.Home)}).Stop(contextOf(cmd))
+			if err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+			return nil
+		},
+	})
+	return cmd
+}
+
+func newKeeperServeCommand(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:    "serve",
+		Short:  "Run the keeper in the foreground (commands start it themselves)",
+		Args:   cobra.NoArgs,
+		Hidden: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runKeeper(contextOf(cmd), g)
+		},
+	}
+}
+
+func runKeeper(ctx context.Context, g *globalOptions) error {
+	sock := keeperSocket(g.Home)
+	ln, err := keeper.Listen(sock)
+	keeper.Ready(err)
+	if errors.Is(err, keeper.ErrRunning) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	logger, closeLog := keeperLogger(g, filepath.Dir(sock))
+	defer closeLog()
+	logger.Info("keeper listening", "socket", sock, "idle", g.keeperIdle)
+	return keeper.NewServer(g.keeperIdle, logger).Serve(ctx, ln)
+}
+
+// keeperLogger logs to FERRY_HOME/keeper/keeper.log (0600): the keeper has
+// no terminal.
+func keeperLogger(g *globalOptions, dir string) (hclog.Logger, func()) {
+	f, err := os.OpenFile(filepath.Join(dir, "keeper.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return hclog.NewNullLogger(), func() {}
+	}
+	return hclog.New(&hclog.LoggerOptions{Name: "keeper", Level: hclog.LevelFromString(g.LogLevel),
+		Output: f, JSONFormat: g.LogJSON}), func() { f.Close() }
+}
+
+// keeperSocket is this build's keeper socket: builds never share a keeper.
+func keeperSocket(home string) string {
+	sum := sha256.Sum256([]byte(buildinfo.String()))
+	return filepath.Join(home, "keeper", hex.EncodeToString(sum[:6])+".sock")
+}
+
+// maxSocketPath is the longest unix socket path every platform accepts.
+const maxSocketPath = 100
+
+// keeperClient returns the keeper to connect through, or nil when it is
+// turned off or cannot run here.
+func (g *globalOptions) keeperClient() *keeper.Client {
+	sock := keeperSocket(g.Home)
+	if g.noKeeper || !keeper.Supported || len(sock) > maxSocketPath {
+		return nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil
+	}
+	argv := []string{exe, "keeper", "serve", "--keeper-idle", g.keeperIdle.String(), "--log-level", g.LogLevel}
+	env := append(os.Environ(), "FERRY_HOME="+g.Home)
+	return &keeper.Client{Socket: sock, Start: keeper.Spawner(argv, env)}
+}
+
+// parseKeeperIdle checks --keeper-idle.
+func parseKeeperIdle(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, usageError{fmt.Errorf("--keeper-idle %q: want a duration such as 10m or 30s", s)}
+	}
+	return d, nil
+}
