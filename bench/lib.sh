@@ -12,6 +12,10 @@ FERRY=${FERRY:-$PWD/bin/ferry}
 export FERRY_EXECUTOR_DIR=${FERRY_EXECUTOR_DIR:-$PWD/bin}
 PIDS=()
 cleanup() {
+	# Keepers started by the benchmark's ferry commands hold sshd connections.
+	for s in $(find "$B" -path '*/keeper/*.sock' 2>/dev/null); do
+		FERRY_HOME=$(dirname "$(dirname "$s")") "$FERRY" keeper stop 2>/dev/null || true
+	done
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
 	if [[ -n "${SSHCTL:-}" ]]; then ssh -S "$SSHCTL" -O exit x 2>/dev/null || true; fi
 }

@@ -84,7 +84,9 @@ func (c *cli) mustRun(dir string, args ...string) result {
 func (c *cli) command(ctx context.Context, dir string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, filepath.Join(c.bin, "ferry"), args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "FERRY_HOME="+c.home, "FERRY_EXECUTOR_DIR="+c.bin, "FERRY_LOG_LEVEL=warn")
+	// No keeper unless a test asks for one (keeper_test.go): a keeper would
+	// outlive the test, holding connections to its sshd.
+	cmd.Env = append(os.Environ(), "FERRY_HOME="+c.home, "FERRY_EXECUTOR_DIR="+c.bin, "FERRY_LOG_LEVEL=warn", "FERRY_NO_KEEPER=1")
 	cmd.Env = append(cmd.Env, c.env...)
 	return cmd
 }

@@ -85,9 +85,6 @@ const (
 // caller dials the target itself, which reports the cause as before.
 var ErrDial = errors.New("keeper could not connect")
 
-// ErrForwardingRefused means the target's sshd forbids socket forwarding.
-var ErrForwardingRefused = errors.New("socket forwarding refused")
-
 // errOf turns a response into the error it carries.
 func (r response) err() error {
 	switch {
@@ -96,7 +93,7 @@ func (r response) err() error {
 	case r.Kind == kindDial:
 		return fmt.Errorf("%w: %s", ErrDial, r.Error)
 	case r.Kind == kindRefused:
-		return fmt.Errorf("%w: %s", ErrForwardingRefused, r.Error)
+		return fmt.Errorf("keeper: %s: %w", r.Error, transport.ErrForwardingRefused)
 	case r.Kind == kindNotExist:
 		return fmt.Errorf("keeper: %s: %w", r.Error, fs.ErrNotExist)
 	}

@@ -1,0 +1,261 @@
+package keeper
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ferry-ml/ferry/internal/testutil"
+	"github.com/ferry-ml/ferry/transport"
+	"github.com/ferry-ml/ferry/transport/transporttest"
+	"github.com/hashicorp/go-hclog"
+)
+
+// started is a keeper serving on a short socket path, stopped at cleanup.
+type started struct {
+	srv    *Server
+	sock   string
+	dials  atomic.Int32
+	served chan error
+}
+
+func startKeeper(t *testing.T, idle time.Duration) *started {
+	t.Helper()
+	dir, err := os.MkdirTemp("/tmp", "kt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	st := &started{sock: filepath.Join(dir, "k", "s.sock"), served: make(chan error, 1)}
+	ln, err := Listen(st.sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.srv = NewServer(idle, hclog.New(&hclog.LoggerOptions{Output: t.Output(), Level: hclog.Trace}))
+	st.srv.dial = func(ctx context.Context, cfg transport.Config) (*transport.Client, error) {
+		st.dials.Add(1)
+		return transport.Dial(ctx, cfg)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { st.served <- st.srv.Serve(ctx, ln); ln.Close() }()
+	t.Cleanup(func() {
+		cancel()
+		<-st.served
+	})
+	return st
+}
+
+func (st *started) client() *Client { return &Client{Socket: st.sock} }
+
+// echoSocket listens on a unix socket on this machine (the sshd's target)
+// and echoes every line it reads, upper-cased.
+func echoSocket(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("/tmp", "ke")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	p := filepath.Join(dir, "echo.sock")
+	ln, err := net.Listen("unix", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				sc := bufio.NewScanner(c)
+				for sc.Scan() {
+					io.WriteString(c, strings.ToUpper(sc.Text())+"\n")
+				}
+			}()
+		}
+	}()
+	return p
+}
+
+func TestKeeperReusesOneConnection(t *testing.T) {
+	s := testutil.StartSSHD(t, testutil.SSHDOptions{})
+	st := startKeeper(t, time.Minute)
+	k := st.client()
+	tgt := TargetOf(transporttest.Config(t, s))
+	ctx := t.Context()
+
+	w, err := k.Watch(ctx, tgt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	sock := echoSocket(t)
+	for i := 0; i < 3; i++ {
+		c, err := k.DialUnix(ctx, tgt, sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(c, "hello\n")
+		line, err := bufio.NewReader(c).ReadString('\n')
+		c.Close()
+		if err != nil || line != "HELLO\n" {
+			t.Fatalf("echo through the keeper = %q, %v", line, err)
+		}
+	}
+	res, err := k.Exec(ctx, tgt, []string{"sh", "-c", `cat; echo err >&2; exit 3`}, strings.NewReader("in put"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(res.Stdout) != "in put" || string(res.Stderr) != "err\n" || res.ExitCode != 3 {
+		t.Errorf("exec = %q %q %d, want stdin echoed, err, 3", res.Stdout, res.Stderr, res.ExitCode)
+	}
+	if n := st.dials.Load(); n != 1 {
+		t.Errorf("keeper dialled %d times for a watch, 3 streams and an exec, want 1", n)
+	}
+	if n := strings.Count(s.Log(), "Accepted publickey"); n != 1 {
+		t.Errorf("sshd accepted %d connections, want 1", n)
+	}
+}
+
+func TestKeeperErrorsMatchTransport(t *testing.T) {
+	s := testutil.StartSSHD(t, testutil.SSHDOptions{})
+	st := startKeeper(t, time.Minute)
+	k := st.client()
+	cfg := transporttest.Config(t, s)
+	_, err := k.DialUnix(t.Context(), TargetOf(cfg), "/nonexistent/ferry.sock")
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing socket: %v, want fs.ErrNotExist", err)
+	}
+	// A host not in known_hosts: the keeper never accepts its key; the
+	// command must dial itself (and ask).
+	cfg.KnownHostsFiles = []string{filepath.Join(t.TempDir(), "empty_known_hosts")}
+	if _, err := k.Watch(t.Context(), TargetOf(cfg)); !errors.Is(err, ErrDial) {
+		t.Errorf("unknown host key: %v, want ErrDial", err)
+	}
+}
+
+func TestKeeperForwardingRefused(t *testing.T) {
+	s := testutil.StartSSHD(t, testutil.SSHDOptions{DisableStreamLocalForwarding: true})
+	st := startKeeper(t, time.Minute)
+	_, err := st.client().DialUnix(t.Context(), TargetOf(transporttest.Config(t, s)), echoSocket(t))
+	if !errors.Is(err, transport.ErrForwardingRefused) {
+		t.Errorf("forwarding forbidden: %v, want transport.ErrForwardingRefused", err)
+	}
+}
+
+func TestKeeperRedialsAfterConnectionEnds(t *testing.T) {
+	s := testutil.StartSSHD(t, testutil.SSHDOptions{})
+	st := startKeeper(t, time.Minute)
+	k := st.client()
+	tgt := TargetOf(transporttest.Config(t, s))
+	w, err := k.Watch(t.Context(), tgt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The server side of the connection goes: the watch ends.
+	st.srv.closeAll()
+	w.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.Copy(io.Discard, w); err != nil {
+		t.Fatalf("watch did not end with the connection: %v", err)
+	}
+	res, err := k.Exec(t.Context(), tgt, []string{"echo", "again"}, nil)
+	if err != nil || string(res.Stdout) != "again\n" {
+		t.Fatalf("exec after the connection ended = %q, %v", res.Stdout, err)
+	}
+	if n := st.dials.Load(); n != 2 {
+		t.Errorf("dials = %d, want 2 (one re-dial)", n)
+	}
+}
+
+func TestKeeperExitsWhenIdle(t *testing.T) {
+	s := testutil.StartSSHD(t, testutil.SSHDOptions{})
+	st := startKeeper(t, 300*time.Millisecond)
+	w, err := st.client().Watch(t.Context(), TargetOf(transporttest.Config(t, s)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A command still holding a stream keeps the keeper up.
+	select {
+	case err := <-st.served:
+		t.Fatalf("keeper exited with a watch open: %v", err)
+	case <-time.After(time.Second):
+	}
+	w.Close()
+	select {
+	case err := <-st.served:
+		if err != nil {
+			t.Errorf("Serve = %v", err)
+		}
+		st.served <- nil // for cleanup
+	case <-time.After(10 * time.Second):
+		t.Fatal("keeper did not exit once idle")
+	}
+	if _, err := os.Stat(st.sock); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("socket left after exit: %v", err)
+	}
+}
+
+func TestListenPermissions(t *testing.T) {
+	st := startKeeper(t, time.Minute)
+	for p, want := range map[string]os.FileMode{filepath.Dir(st.sock): 0o700, st.sock: 0o600} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != want {
+			t.Errorf("%s mode %v, want %v", p, fi.Mode().Perm(), want)
+		}
+	}
+	if _, err := Listen(st.sock); !errors.Is(err, ErrRunning) {
+		t.Errorf("second Listen = %v, want ErrRunning", err)
+	}
+	open := filepath.Join(t.TempDir(), "open")
+	if err := os.Mkdir(open, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Listen(filepath.Join(open, "s.sock")); err == nil || !strings.Contains(err.Error(), "open to others") {
+		t.Errorf("Listen in a 0755 folder = %v, want a refusal", err)
+	}
+}
+
+func TestProtocolFramesAndLines(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	big := strings.Repeat("x", maxFrame+10)
+	go func() {
+		writeLine(a, request{Op: opExec, Argv: []string{"a b", "c"}})
+		writeFrame(a, frameStdout, []byte(big))
+		a.Write([]byte{frameStdout, 0xff, 0xff, 0xff, 0xff})
+	}()
+	var req request
+	if err := readLine(b, &req); err != nil || req.Op != opExec || len(req.Argv) != 2 {
+		t.Fatalf("readLine = %+v, %v", req, err)
+	}
+	var got []byte
+	for len(got) < len(big) {
+		typ, data, err := readFrame(b)
+		if err != nil || typ != frameStdout {
+			t.Fatalf("readFrame = %d, %v", typ, err)
+		}
+		got = append(got, data...)
+	}
+	if string(got) != big {
+		t.Errorf("frames carried %d bytes, want %d", len(got), len(big))
+	}
+	if _, _, err := readFrame(b); err == nil {
+		t.Error("an oversized frame was accepted")
+	}
+}
