@@ -14,6 +14,7 @@ import (
 	"github.com/ferry-ml/ferry/executor/docker/imagespec"
 	"github.com/ferry-ml/ferry/executor/docker/runargs"
 	"github.com/ferry-ml/ferry/pipenv"
+	"github.com/ferry-ml/ferry/snapshot"
 )
 
 // EnvChoice is the environment a run asks for, before resolution: from
@@ -43,6 +44,9 @@ type ResolvedEnv struct {
 	// Warnings are about the environment (a conda spec's oddities,
 	// docker options that do not apply), not yet shown.
 	Warnings []string
+	// CondaNormalized is the conda spec's canonical text (what its key
+	// hashes), for the plan; "" without a conda spec.
+	CondaNormalized string
 }
 
 // InvalidError says that what a run asks for is malformed (a mistake on
@@ -72,7 +76,7 @@ func ResolveEnvironment(ch EnvChoice) (ResolvedEnv, error) {
 		return ResolvedEnv{}, &InvalidError{errors.New("a requirements file (pip environment) excludes a conda spec and docker: " +
 			"put the pip packages in the conda spec's pip: section, or install them in a Dockerfile")}
 	}
-	warnings, err := resolveConda(ch, &plan, &spec)
+	warnings, normalized, err := resolveConda(ch, &plan, &spec)
 	if err != nil {
 		return ResolvedEnv{}, err
 	}
@@ -86,7 +90,7 @@ func ResolveEnvironment(ch EnvChoice) (ResolvedEnv, error) {
 	if err != nil {
 		return ResolvedEnv{}, err
 	}
-	return ResolvedEnv{Environment: plan, Spec: spec, Warnings: append(warnings, runWarnings...)}, nil
+	return ResolvedEnv{Environment: plan, Spec: spec, Warnings: append(warnings, runWarnings...), CondaNormalized: normalized}, nil
 }
 
 // resolveDockerRun checks a docker run's options (--gpus, shm size, docker
@@ -121,36 +125,96 @@ func resolveDockerRun(ch EnvChoice, plan *history.Environment, spec *api.Environ
 	return warnings, nil
 }
 
-// resolveConda parses the conda spec, if any, into spec and plan.
-func resolveConda(ch EnvChoice, plan *history.Environment, spec *api.EnvironmentSpec) ([]string, error) {
+// resolveConda parses the conda spec, if any, into spec and plan, and
+// returns its warnings and canonical text.
+func resolveConda(ch EnvChoice, plan *history.Environment, spec *api.EnvironmentSpec) ([]string, string, error) {
 	data, dir := ch.CondaInline, "."
 	if ch.CondaFile != "" {
 		var err error
 		if data, err = os.ReadFile(ch.CondaFile); err != nil {
-			return nil, FileError("conda file", ch.CondaFile, err)
+			return nil, "", FileError("conda file", ch.CondaFile, err)
 		}
 		dir = filepath.Dir(ch.CondaFile)
 		plan.File = ch.CondaFile
 	}
 	if data == nil {
-		return nil, nil
+		return nil, "", nil
+	}
+	name := ch.CondaFile
+	if name == "" {
+		name = "inline condaDependencies"
 	}
 	s, err := conda.ParseSpec(data, dir, nil)
 	if err != nil {
-		name := ch.CondaFile
-		if name == "" {
-			name = "inline condaDependencies"
-		}
-		return nil, fmt.Errorf("conda spec %s: %w", name, err)
+		return nil, "", fmt.Errorf("conda spec %s: %w", name, err)
+	}
+	specDir, err := condaDir(ch)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := hashCondaLocal(s, ch.Source, specDir); err != nil {
+		return nil, "", fmt.Errorf("conda spec %s: %w", name, err)
 	}
 	plan.Kind, plan.Python, plan.Key = api.EnvConda, "", s.Key()
 	spec.Kind, spec.Python, spec.Key = api.EnvConda, "", s.Key()
-	spec.CondaSpec, spec.CondaRequirements = data, s.PipRequirements
+	spec.CondaSpec, spec.CondaRequirements, spec.CondaDir = data, s.PipRequirements, specDir
 	var warnings []string
 	for _, w := range s.Warnings() {
 		warnings = append(warnings, "conda spec: "+w)
 	}
-	return warnings, nil
+	return warnings, string(s.Normalized()), nil
+}
+
+// condaDir is the conda spec's folder relative to the source directory,
+// "/"-separated: "." for an inline spec (a run configuration's, read from
+// the project's root), "" for a file outside the source directory.
+func condaDir(ch EnvChoice) (string, error) {
+	if ch.CondaFile == "" {
+		return ".", nil
+	}
+	src, err := filepath.Abs(orDot(ch.Source))
+	if err != nil {
+		return "", fmt.Errorf("resolve source directory: %w", err)
+	}
+	file, err := filepath.Abs(ch.CondaFile)
+	if err != nil {
+		return "", fmt.Errorf("resolve conda file: %w", err)
+	}
+	rel, err := filepath.Rel(src, filepath.Dir(file))
+	if err != nil || rel != "." && !filepath.IsLocal(rel) {
+		return "", nil
+	}
+	return filepath.ToSlash(rel), nil
+}
+
+// hashCondaLocal hashes the local paths the spec's pip section installs
+// from ("./wheels/x.whl", "-e .") into its key, reading them from the
+// source directory as the snapshot will hold them (its ignore rules
+// apply), so that the plan's key is the one the target builds under.
+func hashCondaLocal(s *conda.Spec, source, specDir string) error {
+	refs := s.LocalRefs()
+	if len(refs) == 0 {
+		return nil
+	}
+	if specDir == "" {
+		return &InvalidError{fmt.Errorf("its pip section installs from %s, a path relative to the spec, but the spec lies outside "+
+			"the source directory: the target sees only the snapshot (move the spec in, or use --source)", refs[0].Path)}
+	}
+	root, err := os.OpenRoot(orDot(source))
+	if err != nil {
+		return fmt.Errorf("open source directory: %w", err)
+	}
+	defer root.Close()
+	ignore := snapshot.NewIgnoreChecker(root.Name())
+	skip := func(rel string, isDir bool) bool {
+		ignored, err := ignore.Ignored(rel, isDir)
+		return ignored && err == nil
+	}
+	err = s.HashLocal(conda.LocalTree{Root: root.FS(), Dir: specDir, Skip: skip})
+	if errors.Is(err, conda.ErrOutside) {
+		return &InvalidError{err}
+	}
+	return err
 }
 
 // resolveDocker turns a docker choice into a docker environment (with the
@@ -172,10 +236,21 @@ func resolveDocker(ch EnvChoice, plan *history.Environment, spec *api.Environmen
 	// spec.Key is the conda spec's normalised key, if any: a comment or a
 	// name: changed in it does not rebuild the image.
 	key := imagespec.Key(imagespec.Spec{BaseImage: ch.DockerImage, Dockerfile: []byte(ch.DockerText),
-		CondaSpec: spec.CondaSpec, CondaFiles: spec.CondaRequirements, CondaKey: spec.Key})
+		CondaSpec: spec.CondaSpec, CondaFiles: spec.CondaRequirements, CondaKey: spec.Key,
+		CondaDir: spec.CondaDir, KeepSource: condaEditable(spec)})
 	plan.Kind, plan.Python, plan.Image, plan.Key = api.EnvDocker, "", ch.DockerImage, key
 	spec.Kind, spec.Python, spec.DockerImage, spec.Dockerfile, spec.Key = api.EnvDocker, "", ch.DockerImage, ch.DockerText, key
 	return nil
+}
+
+// condaEditable reports whether the spec's pip section installs a project
+// folder editable, which the image then keeps (imagespec.KeepSource).
+func condaEditable(spec *api.EnvironmentSpec) bool {
+	if len(spec.CondaSpec) == 0 {
+		return false
+	}
+	s, err := conda.ParseSent(spec.CondaSpec, spec.CondaRequirements)
+	return err == nil && s.Editable()
 }
 
 // resolvePip checks a requirements file, the files it names and the local

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -29,6 +31,12 @@ type Request struct {
 	Spec []byte
 	// Requirements are the pip -r/-c files it names (Spec.PipRequirements).
 	Requirements map[string][]byte
+	// Project is where the pip section's local paths (LocalRefs: wheels,
+	// "-e .", --find-links folders) are read from: the run's materialised
+	// snapshot, with Dir the spec's folder in it. Root is nil when the
+	// spec's folder is not part of the snapshot; a spec naming local
+	// paths is then refused.
+	Project LocalTree
 	// Tool overrides the tool: a name looked up on PATH or a path; "" means
 	// the first of Tools found on PATH.
 	Tool string
@@ -110,6 +118,9 @@ func (c *Cache) Ensure(ctx context.Context, req Request) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := hashProject(spec, req.Project); err != nil {
+		return nil, err
+	}
 	out := req.Output
 	if out == nil {
 		out = io.Discard
@@ -128,11 +139,24 @@ func (c *Cache) Ensure(ctx context.Context, req Request) (*Env, error) {
 		return env, touch(env.Prefix)
 	}
 	env.Built = true
-	return env, c.build(ctx, env.Key, req, out)
+	return env, c.build(ctx, env.Key, req, spec, out)
+}
+
+// hashProject hashes the local paths spec's pip section installs from into
+// its key (HashLocal), read from project.
+func hashProject(spec *Spec, project LocalTree) error {
+	refs := spec.LocalRefs()
+	if len(refs) == 0 {
+		return nil
+	}
+	if project.Root == nil {
+		return fmt.Errorf("conda spec: pip installs from %s, a path relative to the spec, but the spec's folder is not in the run's snapshot", refs[0].Path)
+	}
+	return spec.HashLocal(project)
 }
 
 // build creates the prefix of key. The caller holds the key's lock.
-func (c *Cache) build(ctx context.Context, key string, req Request, out io.Writer) error {
+func (c *Cache) build(ctx context.Context, key string, req Request, spec *Spec, out io.Writer) error {
 	tool, err := FindTool(req.Tool)
 	if err != nil {
 		return err
@@ -142,13 +166,20 @@ func (c *Cache) build(ctx context.Context, key string, req Request, out io.Write
 	if err := c.discard(key); err != nil { // an incomplete prefix
 		return err
 	}
+	// An editable install ("-e .") keeps referring to the copy of the
+	// project it was built from, so that copy lives as long as the prefix.
 	buildDir := filepath.Join(c.dir, key+buildSuffix)
-	defer os.RemoveAll(buildDir)
-	if err := writeBuildDir(buildDir, req); err != nil {
-		return err
+	if spec.Editable() {
+		buildDir = c.sourcePath(key)
+	} else {
+		defer os.RemoveAll(buildDir)
+	}
+	specDir, err := writeBuildDir(buildDir, req, spec)
+	if err != nil {
+		return errors.Join(err, c.discard(key))
 	}
 	prefix := c.Prefix(key)
-	if err := c.run(ctx, tool, prefix, buildDir, out); err != nil {
+	if err := c.run(ctx, tool, prefix, specDir, out); err != nil {
 		err = errors.Join(err, c.discard(key))
 		return &BuildError{Key: key, Tool: tool, Err: err, Tail: tailOf(err)}
 	}
@@ -198,33 +229,72 @@ func (c *Cache) run(ctx context.Context, tool, prefix, buildDir string, out io.W
 	return nil
 }
 
-// writeBuildDir writes the spec as SpecFileName and the pip -r/-c files
-// that lie below it at their relative paths, so that the tool's pip step
-// finds them as it would in the user's project.
-func writeBuildDir(dir string, req Request) error {
+// writeBuildDir lays out dir as the project looks from the spec's folder,
+// which it returns: the spec as SpecFileName, the pip -r/-c files at their
+// paths relative to it, and a copy of each local path the pip section
+// installs from (LocalRefs). The tool runs there, and runs pip there as it
+// does in the user's project, so "./wheels/x.whl", "-e ." and
+// "--find-links ./wheels" find what they name. Files that lie outside the
+// project, or above the spec when its place in the project is unknown,
+// are left for pip to find on the target.
+func writeBuildDir(dir string, req Request, spec *Spec) (string, error) {
 	if err := os.RemoveAll(dir); err != nil {
-		return fmt.Errorf("clear build directory: %w", err)
+		return "", fmt.Errorf("clear build directory: %w", err)
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("create build directory: %w", err)
+	rel := "."
+	if req.Project.Root != nil {
+		rel = path.Clean(req.Project.Dir)
 	}
-	if err := os.WriteFile(filepath.Join(dir, SpecFileName), req.Spec, 0o600); err != nil {
-		return fmt.Errorf("write spec file: %w", err)
+	specDir := filepath.Join(dir, filepath.FromSlash(rel))
+	if err := os.MkdirAll(specDir, 0o700); err != nil {
+		return "", fmt.Errorf("create build directory: %w", err)
 	}
 	for name, data := range req.Requirements {
-		rel := filepath.FromSlash(name)
-		if !filepath.IsLocal(rel) {
-			continue // absolute or above the spec: pip reads it on the target
-		}
-		p := filepath.Join(dir, rel)
-		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-			return fmt.Errorf("write requirements %s: %w", name, err)
-		}
-		if err := os.WriteFile(p, data, 0o600); err != nil {
-			return fmt.Errorf("write requirements %s: %w", name, err)
+		if p := path.Join(rel, name); fs.ValidPath(p) {
+			if err := writeBuildFile(dir, p, data, 0o600); err != nil {
+				return "", fmt.Errorf("write requirements %s: %w", name, err)
+			}
 		}
 	}
-	return nil
+	for _, r := range spec.LocalRefs() {
+		if err := copyLocal(dir, req.Project, path.Join(rel, r.Path)); err != nil {
+			return "", fmt.Errorf("copy pip path %s: %w", r.Path, err)
+		}
+	}
+	// Last: the spec wins over a project file of the same name.
+	if err := os.WriteFile(filepath.Join(specDir, SpecFileName), req.Spec, 0o600); err != nil {
+		return "", fmt.Errorf("write spec file: %w", err)
+	}
+	return specDir, nil
+}
+
+// copyLocal copies the file or folder p of project to the same place
+// under dir (links as links).
+func copyLocal(dir string, project LocalTree, p string) error {
+	return WalkLocal(project, p, func(sub string, d fs.DirEntry, data []byte) error {
+		name := path.Join(p, sub)
+		if d.Type()&fs.ModeSymlink != 0 {
+			dest := filepath.Join(dir, filepath.FromSlash(name))
+			if err := os.MkdirAll(filepath.Dir(dest), 0o700); err != nil {
+				return err
+			}
+			return os.Symlink(string(data), dest)
+		}
+		mode := fs.FileMode(0o600)
+		if info, err := d.Info(); err == nil && info.Mode()&0o111 != 0 {
+			mode = 0o700
+		}
+		return writeBuildFile(dir, name, data, mode)
+	})
+}
+
+// writeBuildFile writes data at the "/"-separated path name under dir.
+func writeBuildFile(dir, name string, data []byte, mode fs.FileMode) error {
+	p := filepath.Join(dir, filepath.FromSlash(name))
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return err
+	}
+	return os.WriteFile(p, data, mode)
 }
 
 // markComplete writes the prefix's COMPLETE marker (temp + rename) and its

@@ -22,6 +22,7 @@ const (
 	lastUsedFile = "last_used" // inside metaDir, its mtime is the last use
 	lockSuffix   = ".lock"     // <key>.lock beside the prefix
 	buildSuffix  = ".build"    // <key>.build: the spec file during a build
+	sourceSuffix = ".src"      // <key>.src: the build folder, kept for "-e ."
 	trashInfix   = ".trash-"   // <key>.trash-<n>: a prefix being deleted
 )
 
@@ -46,6 +47,8 @@ var (
 //	<dir>/<key>/.ferry/last_used  touched on every use (LRU pruning)
 //	<dir>/<key>.lock              flock(2): one build per key, across processes
 //	<dir>/<key>.build/            the spec file and pip -r files while building
+//	<dir>/<key>.src/              the same, kept with the prefix when pip
+//	                              installed a project folder editable (-e .)
 //
 // Its methods are safe for concurrent use, also by several processes.
 type Cache struct {
@@ -123,7 +126,7 @@ func (c *Cache) entry(key string) (Entry, error) {
 	if fi, err := os.Stat(filepath.Join(prefix, metaDir, lastUsedFile)); err == nil {
 		ent.LastUsed = fi.ModTime().UTC()
 	}
-	ent.Size = dirSize(prefix)
+	ent.Size = dirSize(prefix) + dirSize(c.sourcePath(key))
 	return ent, nil
 }
 
@@ -194,19 +197,29 @@ func (c *Cache) Prune(keep int, maxSize int64) (removed, kept []Entry, err error
 // a crash mid-delete never leaves a half-deleted prefix under its key.
 // Callers hold the key's lock.
 func (c *Cache) discard(key string) error {
-	prefix := c.Prefix(key)
-	trash := fmt.Sprintf("%s%s%d", prefix, trashInfix, time.Now().UnixNano())
-	if err := os.Rename(prefix, trash); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
+	// The prefix first: without it the kept source is never used.
+	for _, p := range []string{c.Prefix(key), c.sourcePath(key)} {
+		if err := removeMoved(p); err != nil {
+			return fmt.Errorf("remove environment %s: %w", short(key), err)
 		}
-		return fmt.Errorf("remove environment %s: %w", short(key), err)
-	}
-	if err := os.RemoveAll(trash); err != nil {
-		return fmt.Errorf("remove environment %s: %w", short(key), err)
 	}
 	return nil
 }
+
+// removeMoved renames p aside, then deletes it; a missing p is no error.
+func removeMoved(p string) error {
+	trash := fmt.Sprintf("%s%s%d", p, trashInfix, time.Now().UnixNano())
+	if err := os.Rename(p, trash); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	return os.RemoveAll(trash)
+}
+
+// sourcePath is the kept build folder of key (<key>.src).
+func (c *Cache) sourcePath(key string) string { return filepath.Join(c.dir, key+sourceSuffix) }
 
 func (c *Cache) lockPath(key string) string { return filepath.Join(c.dir, key+lockSuffix) }
 

@@ -42,8 +42,11 @@
 //
 // # What the key does not cover
 //
-// Channels given nowhere in the file come from the target's .condarc; local
-// packages named by path ("-e .", "./pkg") and remote requirement files
-// ("-r https://...") are not hashed. Unpinned specs resolve to whatever is
+// Channels given nowhere in the file come from the target's .condarc;
+// remote requirement files ("-r https://...") and packages named by
+// absolute path or URL are not hashed. Local paths relative to the spec
+// ("./wheels/x.whl", "-e .", "--find-links ./wheels") are: HashLocal puts
+// their content in the key, and the build folder holds a copy of them
+// around the spec (kept with the prefix for an editable install). Unpinned specs resolve to whatever is
 // newest when the prefix is first built; the key stays the same after that.
 package conda

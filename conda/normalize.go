@@ -34,6 +34,7 @@ type normalDoc struct {
 	Dependencies    []any               `yaml:"dependencies,omitempty"`
 	Variables       map[string]string   `yaml:"variables,omitempty"`
 	PipRequirements map[string][]string `yaml:"pip_requirements,omitempty"`
+	PipLocal        map[string]string   `yaml:"pip_local,omitempty"`
 }
 
 // Normalized returns the canonical text of the spec, YAML shaped like an
@@ -56,12 +57,15 @@ type normalDoc struct {
 //     "scikit-learn"); pip's resolver also treats them as a set.
 //   - Each -r/-c file's requirement lines (comments and blank lines
 //     dropped, each normalised, sorted) appear under pip_requirements.
+//   - The digest of each local path pip installs from (a wheel, "-e .",
+//     a --find-links folder; see HashLocal) appears under pip_local.
 //
 // The text is not meant to be fed to conda: build from the user's file.
 func (s *Spec) Normalized() []byte {
 	doc := normalDoc{
 		Channels:  dedupe(trimAll(s.Channels)),
 		Variables: s.Variables,
+		PipLocal:  s.PipLocal,
 	}
 	for _, d := range sortedSet(s.Conda, normalizeConda) {
 		doc.Dependencies = append(doc.Dependencies, d)

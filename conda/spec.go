@@ -27,6 +27,10 @@ type Spec struct {
 	// keyed by its path relative to the spec's directory, slash-separated,
 	// as ParseSpec read it. Remote (URL) files are not read.
 	PipRequirements map[string][]byte
+	// PipLocal holds a digest of the content of each local path the pip
+	// section installs from (LocalRefs), by its path relative to the
+	// spec's folder; HashLocal fills it. Nil until then.
+	PipLocal map[string]string
 	// Python is the version part of the python dependency, if any: "3.10"
 	// for python=3.10, "==3.10.4" for python==3.10.4, ">=3.8,<3.12" for
 	// python>=3.8,<3.12; a build string is dropped.

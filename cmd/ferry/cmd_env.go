@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -196,19 +194,4 @@ func parseSize(s string) (int64, error) {
 		return 0, usageError{fmt.Errorf("--max-size %q: want a size such as 10G", s)}
 	}
 	return int64(n * float64(mult)), nil
-}
-
-// normalizedConda is the canonical text of the conda spec in env, for the
-// plan ("" if it does not parse, which resolveConda already refused).
-func normalizedConda(env api.EnvironmentSpec) string {
-	s, err := conda.ParseSpec(env.CondaSpec, "", func(name string) ([]byte, error) {
-		if data, ok := env.CondaRequirements[filepath.ToSlash(name)]; ok {
-			return data, nil
-		}
-		return nil, os.ErrNotExist
-	})
-	if err != nil {
-		return ""
-	}
-	return string(s.Normalized())
 }

@@ -214,7 +214,7 @@ func resolvePlan(opts runOptions, g *globalOptions, args []string) (agent.Plan, 
 		EnvWarnings: env2.Warnings,
 	}
 	if len(env2.Spec.CondaSpec) > 0 {
-		plan.EnvSpec = normalizedConda(env2.Spec)
+		plan.EnvSpec = env2.CondaNormalized
 	}
 	if opts.MaxDuration > 0 {
 		plan.MaxDuration, plan.MaxSeconds = opts.MaxDuration.String(), int64(opts.MaxDuration.Seconds())

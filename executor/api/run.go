@@ -55,6 +55,11 @@ type EnvironmentSpec struct {
 	// CondaRequirements holds the pip -r/-c files the spec names, keyed as
 	// conda.Spec.PipRequirements keys them (relative to the spec's folder).
 	CondaRequirements map[string][]byte `json:"conda_requirements,omitempty"`
+	// CondaDir is the conda spec's folder in the snapshot, "/"-separated
+	// ("." for its root); "" when the spec file lies outside the source
+	// directory. The pip section's local paths ("./wheels/x.whl", "-e .",
+	// "--find-links ./wheels") are read from the run's snapshot there.
+	CondaDir string `json:"conda_dir,omitempty"`
 	// Key is the environment's cache key as the agent computed it
 	// (conda.Spec.Key for conda); the executor recomputes and uses its own.
 	Key string `json:"key,omitempty"`

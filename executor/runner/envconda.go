@@ -71,8 +71,13 @@ func (r *Runner) prepareConda(ctx context.Context, st *runState) (envSetup, erro
 	if tool == "" {
 		tool = os.Getenv(envCondaToolVar)
 	}
+	project, closeProject, err := condaProject(st)
+	if err != nil {
+		return envSetup{}, err
+	}
+	defer closeProject()
 	env, err := cache.Ensure(ctx, conda.Request{
-		Spec: spec.CondaSpec, Requirements: spec.CondaRequirements, Tool: tool, Output: logf,
+		Spec: spec.CondaSpec, Requirements: spec.CondaRequirements, Project: project, Tool: tool, Output: logf,
 	})
 	if err != nil {
 		return envSetup{}, err
@@ -89,3 +94,19 @@ func (r *Runner) prepareConda(ctx context.Context, st *runState) (envSetup, erro
 // condaVariables returns the spec's variables:, sorted by name, without
 // the reserved PATH.
 func condaVariables(s *conda.Spec) [][2]string { return conda.SortedVariables(s.Variables) }
+
+// condaProject is where the conda spec's local pip paths are read: the
+// run's materialised snapshot (confined to it: no link leads out), with
+// the spec's folder in it. Without a folder (a spec from outside the
+// source directory) the tree is empty; call the returned func when done.
+func condaProject(st *runState) (conda.LocalTree, func(), error) {
+	dir := st.spec.Environment.CondaDir
+	if dir == "" {
+		return conda.LocalTree{}, func() {}, nil
+	}
+	root, err := os.OpenRoot(st.paths.work())
+	if err != nil {
+		return conda.LocalTree{}, nil, fmt.Errorf("open working directory: %w", err)
+	}
+	return conda.LocalTree{Root: root.FS(), Dir: dir}, func() { root.Close() }, nil
+}

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path"
 	"sort"
 	"strings"
 	"time"
@@ -61,14 +63,14 @@ func (r *Runner) prepareDocker(ctx context.Context, st *runState) (envSetup, err
 	}
 	defer logf.Close()
 	ds := docker.Spec{BaseImage: spec.DockerImage, Dockerfile: []byte(spec.Dockerfile),
-		CondaSpec: spec.CondaSpec, CondaFiles: spec.CondaRequirements}
+		CondaSpec: spec.CondaSpec, CondaFiles: spec.CondaRequirements, CondaDir: spec.CondaDir}
 	var setup envSetup
 	if len(spec.CondaSpec) > 0 {
-		cs, err := conda.ParseSent(spec.CondaSpec, spec.CondaRequirements)
+		cs, err := dockerCondaSpec(st, &ds)
 		if err != nil {
-			return envSetup{}, fmt.Errorf("conda spec: %w", err)
+			return envSetup{}, err
 		}
-		ds.CondaKey, setup.vars = cs.Key(), condaVariables(cs)
+		setup.vars = condaVariables(cs)
 	}
 	img, err := r.ensureImage(ctx, c, ds, logf)
 	if err != nil {
@@ -83,6 +85,56 @@ func (r *Runner) prepareDocker(ctx context.Context, st *runState) (envSetup, err
 		setup.python = docker.CondaPrefix + "/bin/python"
 	}
 	return setup, nil
+}
+
+// dockerCondaSpec parses the conda spec baked into the run's image and
+// completes ds with its key and the project files its pip section
+// installs from (wheels, "-e ." folders, --find-links folders), read from
+// the run's snapshot: the image builds them in, as conda would from the
+// spec's folder, and keeps the project copy for an editable install.
+func dockerCondaSpec(st *runState, ds *docker.Spec) (*conda.Spec, error) {
+	spec := st.spec.Environment
+	cs, err := conda.ParseSent(spec.CondaSpec, spec.CondaRequirements)
+	if err != nil {
+		return nil, fmt.Errorf("conda spec: %w", err)
+	}
+	if refs := cs.LocalRefs(); len(refs) > 0 {
+		project, done, err := condaProject(st)
+		if err != nil {
+			return nil, err
+		}
+		defer done()
+		if ds.CondaLocal, err = readLocal(cs, project); err != nil {
+			return nil, err
+		}
+		ds.KeepSource = cs.Editable()
+	}
+	ds.CondaKey = cs.Key()
+	return cs, nil
+}
+
+// readLocal hashes the spec's local pip paths into its key and returns
+// their files by path relative to the spec's folder.
+func readLocal(cs *conda.Spec, project conda.LocalTree) (map[string][]byte, error) {
+	if project.Root == nil {
+		return nil, fmt.Errorf("conda spec: pip installs from %s, a path relative to the spec, but the spec's folder is not in the run's snapshot", cs.LocalRefs()[0].Path)
+	}
+	if err := cs.HashLocal(project); err != nil {
+		return nil, fmt.Errorf("conda spec: %w", err)
+	}
+	files := map[string][]byte{}
+	for _, r := range cs.LocalRefs() {
+		err := conda.WalkLocal(project, path.Join(project.Dir, r.Path), func(sub string, d fs.DirEntry, data []byte) error {
+			if d.Type()&fs.ModeSymlink == 0 {
+				files[path.Join(r.Path, sub)] = data
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("conda spec: pip path %s: %w", r.Path, err)
+		}
+	}
+	return files, nil
 }
 
 // dockerClient connects to the target's engine and checks that it answers.

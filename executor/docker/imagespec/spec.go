@@ -10,8 +10,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"path"
-	"path/filepath"
 	"sort"
 	"strings"
 )
@@ -27,16 +27,21 @@ const (
 	CondaPrefix = "/opt/ferry/env"
 	// generatorVersion changes whenever the generated Dockerfile changes
 	// shape, so old images are not reused for a new recipe.
-	generatorVersion = "ferry-docker-3"
+	generatorVersion = "ferry-docker-4"
 	// DockerfileName is the generated Dockerfile's name in the build
 	// context; Spec.Context may not use it.
 	DockerfileName = "Dockerfile.ferry"
-	// condaDir is the build-context folder holding the conda spec (as
-	// condaFileName) and the pip files it names, at their paths relative
-	// to the spec; it is copied to /tmp/ferry in the image, so pip finds
-	// them where it looks, beside the spec. Spec.Context may not use it.
+	// condaDir is the build-context folder holding the project as the
+	// conda spec sees it: the spec (as condaFileName) in its folder
+	// (Spec.CondaDir), the pip files and local paths it names at their
+	// places relative to it. It is copied to SourceDir in the image, so
+	// pip, run from the spec's folder, finds them where it looks.
+	// Spec.Context may not use it.
 	condaDir      = "ferry-conda"
 	condaFileName = "environment.yml"
+	// SourceDir is where the conda layer's project copy lies in the image:
+	// removed after the build, unless Spec.KeepSource.
+	SourceDir = "/opt/ferry/src"
 )
 
 // Spec describes a docker environment's image.
@@ -60,6 +65,18 @@ type Spec struct {
 	// CondaKey is the cache key of CondaSpec's normalised form (from the
 	// conda package). Empty: a hash of CondaSpec's bytes stands in.
 	CondaKey string
+	// CondaDir is the spec's folder in the project, "/"-separated ("" or
+	// "." for its root). CondaFiles and CondaLocal keep their places
+	// relative to it, so "../wheels" is laid out too.
+	CondaDir string
+	// CondaLocal holds the files of the local paths the spec's pip
+	// section installs from (wheels, "-e ." folders, --find-links
+	// folders), by path relative to the spec's folder. They are not
+	// hashed here: CondaKey covers their content.
+	CondaLocal map[string][]byte
+	// KeepSource keeps the project copy at SourceDir in the image: an
+	// editable pip install ("-e .") refers to it.
+	KeepSource bool
 }
 
 // Derived reports whether s needs an image built (a Dockerfile or a conda
@@ -88,6 +105,8 @@ func Key(s Spec) string {
 		field("context "+name, sum[:])
 	}
 	field("conda", []byte(condaKey(s)))
+	field("conda dir", []byte(specDir(s)))
+	field("keep source", []byte(fmt.Sprint(s.KeepSource)))
 	for _, name := range sortedNames(s.CondaFiles) {
 		sum := sha256.Sum256(s.CondaFiles[name])
 		field("conda file "+name, sum[:])
@@ -137,9 +156,17 @@ func dockerfile(s Spec) []byte {
 		fmt.Fprintf(&b, "FROM %s\n", strings.TrimSpace(s.BaseImage))
 	}
 	if len(s.CondaSpec) > 0 {
-		b.WriteString(condaLayer)
+		b.WriteString(condaLayer(s))
 	}
 	return []byte(b.String())
+}
+
+// specDir is the spec's folder in the build context's project copy.
+func specDir(s Spec) string {
+	if s.CondaDir == "" {
+		return "."
+	}
+	return path.Clean(s.CondaDir)
 }
 
 // condaLayer installs the conda spec with whichever of micromamba, mamba
@@ -150,19 +177,28 @@ func dockerfile(s Spec) []byte {
 // /opt/conda first), so it activates ferry's prefix instead. The tools are
 // also looked for where continuumio/miniconda3 and condaforge/miniforge3
 // keep them (/opt/conda/bin) and where mambaorg/micromamba does (/bin), in
-// case a Dockerfile left them off PATH.
+// case a Dockerfile left them off PATH. The tools run pip from the spec's
+// folder in the project copy (SourceDir), which is removed afterwards
+// unless an editable install refers to it; then it is made readable to
+// the run's user.
 // The command lines are the executor's own (package conda), so what works
 // on a target works in an image.
-const condaLayer = `USER root
-COPY ` + condaDir + `/ /tmp/ferry/
-RUN set -e; f=/tmp/ferry/` + condaFileName + `; p=` + CondaPrefix + `; PATH="$PATH:/opt/conda/bin:/bin"; \
+func condaLayer(s Spec) string {
+	cleanup := `rm -rf ` + SourceDir
+	if s.KeepSource {
+		cleanup = `chmod -R a+rX ` + SourceDir
+	}
+	return `USER root
+COPY ` + condaDir + `/ ` + SourceDir + `/
+RUN set -e; f=` + path.Join(SourceDir, specDir(s), condaFileName) + `; p=` + CondaPrefix + `; PATH="$PATH:/opt/conda/bin:/bin"; \
     if command -v micromamba >/dev/null 2>&1; then micromamba create --yes --quiet --prefix "$p" --file "$f"; micromamba clean --all --yes >/dev/null 2>&1 || true; \
     elif command -v mamba >/dev/null 2>&1; then mamba env create --quiet --prefix "$p" --file "$f"; mamba clean --all --yes >/dev/null 2>&1 || true; \
     elif command -v conda >/dev/null 2>&1; then conda env create --quiet --prefix "$p" --file "$f"; conda clean --all --yes >/dev/null 2>&1 || true; \
     else echo "ferry: the image has none of micromamba, mamba, conda: cannot install the conda spec" >&2; exit 127; fi; \
-    chmod -R a+rX "$p"; rm -rf /tmp/ferry
+    chmod -R a+rX "$p"; ` + cleanup + `
 ENV PATH=` + CondaPrefix + `/bin:$PATH CONDA_PREFIX=` + CondaPrefix + ` CONDA_DEFAULT_ENV=` + CondaPrefix + ` CONDA_SHLVL=1 ENV_NAME=` + CondaPrefix + `
 `
+}
 
 // validContextName reports whether name is a safe relative path in the
 // build context that does not clash with the generated files.
@@ -201,18 +237,22 @@ func Validate(s Spec) error {
 }
 
 // Files returns the build context of a derived image by name: the
-// generated Dockerfile (DockerfileName), the conda spec with the pip files
-// it names under their paths relative to it (those outside its folder are
-// left for pip to find in the image), and Spec.Context.
+// generated Dockerfile (DockerfileName), the project copy of the conda
+// layer (the spec in its folder, the pip files and local paths it names
+// at their places relative to it; those outside the project are left for
+// pip to find in the image), and Spec.Context.
 func Files(s Spec) map[string][]byte {
 	files := map[string][]byte{DockerfileName: dockerfile(s)}
 	if len(s.CondaSpec) > 0 {
-		files[condaDir+"/"+condaFileName] = s.CondaSpec
-		for name, data := range s.CondaFiles {
-			if rel := path.Clean(name); rel != condaFileName && filepath.IsLocal(rel) {
-				files[condaDir+"/"+rel] = data
+		dir := specDir(s)
+		for _, m := range []map[string][]byte{s.CondaFiles, s.CondaLocal} {
+			for name, data := range m {
+				if rel := path.Join(dir, name); !path.IsAbs(name) && fs.ValidPath(rel) && rel != "." {
+					files[condaDir+"/"+rel] = data
+				}
 			}
 		}
+		files[condaDir+"/"+path.Join(dir, condaFileName)] = s.CondaSpec
 	}
 	for name, data := range s.Context {
 		files[name] = data

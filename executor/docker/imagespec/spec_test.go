@@ -64,7 +64,9 @@ func TestDockerfile(t *testing.T) {
 		notWant []string
 	}{
 		{"base and conda", Spec{BaseImage: "img:1", CondaSpec: []byte("c")},
-			[]string{"FROM img:1\n", "COPY ferry-conda/ /tmp/ferry/", "micromamba create --yes --quiet --prefix \"$p\" --file \"$f\"", "ENV PATH=/opt/ferry/env/bin:$PATH"}, nil},
+			[]string{"FROM img:1\n", "COPY ferry-conda/ /opt/ferry/src/", "f=/opt/ferry/src/environment.yml;", "rm -rf /opt/ferry/src\n", "micromamba create --yes --quiet --prefix \"$p\" --file \"$f\"", "ENV PATH=/opt/ferry/env/bin:$PATH"}, nil},
+		{"spec in a folder, editable install", Spec{BaseImage: "img:1", CondaSpec: []byte("c"), CondaDir: "env", KeepSource: true},
+			[]string{"f=/opt/ferry/src/env/environment.yml;", "chmod -R a+rX /opt/ferry/src\n"}, []string{"rm -rf"}},
 		{"user dockerfile only", Spec{BaseImage: "ignored", Dockerfile: []byte("FROM u\r\nRUN x\r\n")},
 			[]string{"FROM u\nRUN x\n"}, []string{"ignored", "micromamba"}},
 		{"user dockerfile and conda", Spec{Dockerfile: []byte("FROM u\n"), CondaSpec: []byte("c")},
@@ -121,5 +123,36 @@ func TestFilesHoldPipFiles(t *testing.T) {
 	}
 	if string(files["ferry-conda/sub/c.txt"]) != "c" {
 		t.Errorf("sub/c.txt = %q", files["ferry-conda/sub/c.txt"])
+	}
+}
+
+// TestFilesMirrorProject: with the spec in a folder, the context holds the
+// project as the spec sees it: local paths above the spec too, nothing
+// outside the project; the layout and KeepSource change the key, the local
+// files' bytes do not (CondaKey covers them).
+func TestFilesMirrorProject(t *testing.T) {
+	s := Spec{BaseImage: "b", CondaSpec: []byte("c"), CondaKey: "k", CondaDir: "env",
+		CondaFiles: map[string][]byte{"req.txt": []byte("r")},
+		CondaLocal: map[string][]byte{"wheels/a.whl": []byte("a"), "../shared/b.whl": []byte("b"), "../../out.whl": []byte("o")}}
+	names := sortedNames(Files(s))
+	want := []string{DockerfileName, "ferry-conda/env/environment.yml", "ferry-conda/env/req.txt", "ferry-conda/env/wheels/a.whl", "ferry-conda/shared/b.whl"}
+	if !slices.Equal(names, want) {
+		t.Errorf("build context = %q, want %q", names, want)
+	}
+	k := Key(s)
+	other := s
+	other.CondaLocal = map[string][]byte{"wheels/a.whl": []byte("changed")}
+	if Key(other) != k {
+		t.Error("local files' bytes changed the key (CondaKey covers them)")
+	}
+	other = s
+	other.KeepSource = true
+	if Key(other) == k {
+		t.Error("KeepSource kept the key")
+	}
+	other = s
+	other.CondaDir = "."
+	if Key(other) == k {
+		t.Error("another spec folder kept the key")
 	}
 }
