@@ -38,36 +38,15 @@ func (d *distOptions) addFlags(f *pflag.FlagSet) {
 func planSlurm(opts runOptions, target compute.Target) (*api.SlurmSpec, error) {
 	d := opts.dist
 	d.Distributed = strings.ToLower(d.Distributed)
-	switch d.Distributed {
-	case "", api.DistributedPyTorch, api.DistributedMPI, api.DistributedTensorFlow:
-	default:
-		return nil, usageError{fmt.Errorf("--distributed %q: use pytorch, mpi or tensorflow", d.Distributed)}
-	}
-	if d.NodeCount < 1 || d.ProcessesPerNode < 1 {
-		return nil, usageError{fmt.Errorf("--node-count and --process-count-per-node must be at least 1")}
-	}
-	if d.MasterPort < 1 || d.MasterPort > 65535 {
-		return nil, usageError{fmt.Errorf("--master-port %d is out of range", d.MasterPort)}
-	}
-	procs := d.NodeCount * d.ProcessesPerNode
-	if procs > 1 && d.Distributed == "" {
-		return nil, &UserError{Msg: fmt.Sprintf("%d processes need a distributed mode", procs),
-			Hint: "add --distributed pytorch, mpi or tensorflow (Azure ML: framework and communicator)"}
+	if err := d.check(); err != nil {
+		return nil, err
 	}
 	if target.Type != compute.TypeSlurm {
-		if d.NodeCount > 1 || procs > 1 {
-			msg := fmt.Sprintf("compute target %s (type %s) is a single machine: it cannot run %d nodes x %d processes", target.Name, target.Type, d.NodeCount, d.ProcessesPerNode)
-			if d.source != "" {
-				msg += " (" + d.source + ")"
-			}
-			return nil, &UserError{Msg: msg,
-				Hint: "attach a Slurm cluster (ferry compute attach NAME --type slurm ...) for multi-node runs"}
-		}
-		return nil, nil
+		return nil, d.onOneMachine(target)
 	}
-	if opts.DockerImage != "" || opts.Dockerfile != "" {
+	if opts.DockerImage != "" || opts.Dockerfile != "" || opts.env.DockerImage != "" || opts.env.DockerText != "" {
 		return nil, &UserError{Msg: "docker environments do not run on slurm targets: ferry does not drive a container runtime through Slurm",
-			Hint: "use --conda-file, --requirements or --python"}
+			Hint: "use --conda-file, --requirements or --python (a run configuration: set docker.enabled to false)"}
 	}
 	spec := &api.SlurmSpec{
 		Nodes: d.NodeCount, ProcessesPerNode: d.ProcessesPerNode, Distributed: d.Distributed,
@@ -95,4 +74,48 @@ func tfRoles(s api.SlurmSpec) string {
 		w = s.Processes() - s.ParameterServerCount
 	}
 	return fmt.Sprintf(", %d worker(s) + %d parameter server(s)", w, s.ParameterServerCount)
+}
+
+// sourceNote names the run configuration that set the node count, if one
+// did: " (FILE asks for nodeCount N)".
+func (d distOptions) sourceNote() string {
+	if d.source == "" {
+		return ""
+	}
+	return " (" + d.source + ")"
+}
+
+// check applies Azure ML's rules to the settings alone: known mode, counts
+// of at least 1, and a distributed mode for more than one process.
+func (d distOptions) check() error {
+	switch d.Distributed {
+	case "", api.DistributedPyTorch, api.DistributedMPI, api.DistributedTensorFlow:
+	default:
+		return usageError{fmt.Errorf("--distributed %q: use pytorch, mpi or tensorflow", d.Distributed)}
+	}
+	if d.NodeCount < 1 || d.ProcessesPerNode < 1 {
+		return usageError{fmt.Errorf("--node-count and --process-count-per-node must be at least 1")}
+	}
+	if d.MasterPort < 1 || d.MasterPort > 65535 {
+		return usageError{fmt.Errorf("--master-port %d is out of range", d.MasterPort)}
+	}
+	if procs := d.NodeCount * d.ProcessesPerNode; procs > 1 && d.Distributed == "" {
+		return &UserError{Msg: fmt.Sprintf("%d processes need a distributed mode", procs),
+			Hint: "add --distributed pytorch, mpi or tensorflow (a run configuration: communicator or framework)"}
+	}
+	return nil
+}
+
+// onOneMachine refuses more than one process on a target that is not a
+// Slurm cluster, saying why.
+func (d distOptions) onOneMachine(target compute.Target) error {
+	if d.NodeCount*d.ProcessesPerNode <= 1 {
+		return nil
+	}
+	if target.Type == compute.TypeHDInsight {
+		return &UserError{Msg: fmt.Sprintf("compute target %s (type hdinsight) runs one spark-submit, whose executors YARN places: it cannot run %d nodes x %d processes%s", target.Name, d.NodeCount, d.ProcessesPerNode, d.sourceNote()),
+			Hint: "leave nodeCount at 1 and size the job with spark.configuration (spark.executor.instances, ...), or run on a slurm target"}
+	}
+	return &UserError{Msg: fmt.Sprintf("compute target %s (type %s) is a single machine: it cannot run %d nodes x %d processes%s", target.Name, target.Type, d.NodeCount, d.ProcessesPerNode, d.sourceNote()),
+		Hint: "attach a Slurm cluster (ferry compute attach NAME --type slurm ...) for multi-node runs"}
 }

@@ -42,3 +42,27 @@ func TestRunConfigDistribution(t *testing.T) {
 		t.Error("--node-count 0 was accepted")
 	}
 }
+
+// TestPlanSlurmRefusals: a run configuration's docker environment on a
+// slurm target, and several processes on an hdinsight target, are refused
+// with the reason before anything is recorded.
+func TestPlanSlurmRefusals(t *testing.T) {
+	opts := runOptions{}
+	opts.dist = distOptions{NodeCount: 1, ProcessesPerNode: 1, MasterPort: 6105}
+	opts.env.DockerImage = "mcr.microsoft.com/azureml/base:0.2.1"
+	_, err := planSlurm(opts, compute.Target{Name: "hpc", Type: compute.TypeSlurm})
+	var ue *UserError
+	if !errors.As(err, &ue) || !strings.Contains(ue.Msg, "docker environments do not run on slurm targets") {
+		t.Errorf("runconfig docker on slurm: %v", err)
+	}
+	opts.env.DockerImage = ""
+	opts.dist.NodeCount, opts.dist.Distributed = 2, "pytorch"
+	_, err = planSlurm(opts, compute.Target{Name: "hdi", Type: compute.TypeHDInsight})
+	if !errors.As(err, &ue) || !strings.Contains(ue.Msg, "runs one spark-submit") {
+		t.Errorf("2 nodes on hdinsight: %v", err)
+	}
+	opts.dist.Distributed = ""
+	if _, err = planSlurm(opts, compute.Target{Name: "hpc", Type: compute.TypeSlurm}); !errors.As(err, &ue) || !strings.Contains(ue.Msg, "2 processes need a distributed mode") {
+		t.Errorf("2 nodes without a mode: %v", err)
+	}
+}
