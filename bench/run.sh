@@ -12,3 +12,5 @@ echo; echo "### Sync, ML project, 100 Mbit/s, 20 ms RTT"
 TREE=project bash bench/sync.sh
 echo; echo "### Runs and log latency"
 bash bench/runs.sh
+echo; echo "### Slurm: ferry run to rank 0's first line, against sbatch by hand"
+bash bench/slurm.sh

@@ -37,14 +37,20 @@ SSH=(ssh -p "$port" -i "$FERRY_SLURM_DIR/id_ed25519" -o UserKnownHostsFile="$FER
 printf 'print("first line", flush=True)\n' >"$B/proj/first.py"
 "${SSH[@]}" 'mkdir -p bench && cat >bench/first.py' <"$B/proj/first.py"
 FERRY_RUN=("$FERRY" run --compute bench --source "$B/proj" --node-count 2 --distributed pytorch first.py)
-# The hand job, in one ssh: sbatch, then poll every 50 ms for the first line;
-# then wait until squeue no longer lists the job, so that runs never overlap.
-# On stderr, for the phases: when sbatch returned, when the poll saw the line
-# and when the output file was created (the batch script's start).
-HAND='cd bench && id=$(sbatch --parsable --nodes=2 --ntasks-per-node=1 --output=hand-%j.out --wrap "srun python3 -u first.py") &&
-echo "submitted $(date +%s.%N)" >&2 && f=hand-$id.out &&
-while [ ! -s "$f" ]; do sleep 0.05; done &&
-echo "seen $(date +%s.%N) $(stat -c %.9W "$f")" >&2 && head -n 1 "$f" &&
+# The hand job, in one ssh: sbatch, then poll every 50 ms (for at most a
+# minute) for the first line; then wait until squeue no longer lists the job,
+# so that runs never overlap. On stderr, for the phases: when sbatch returned,
+# when the poll saw the line and when the output file was created (the batch
+# script's start).
+HAND='set -e
+cd bench
+id=$(sbatch --parsable --nodes=2 --ntasks-per-node=1 --output=hand-%j.out --wrap "srun python3 -u first.py")
+echo "submitted $(date +%s.%N)" >&2
+f=hand-$id.out n=0
+while [ ! -s "$f" ] && [ $n -lt 1200 ]; do sleep 0.05; n=$((n + 1)); done
+[ -s "$f" ]
+echo "seen $(date +%s.%N) $(stat -c %.9W "$f")" >&2
+head -n 1 "$f"
 while [ -n "$(squeue -h -j "$id")" ]; do sleep 0.05; done'
 machine | tee "$B/results/machine-before"
 python3 bench/slurmtime.py "$B/results" "$RUNS" "${#FERRY_RUN[@]}" "${FERRY_RUN[@]}" "${SSH[@]}" "$HAND"
