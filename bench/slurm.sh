@@ -4,14 +4,15 @@
 # `ferry run --node-count 2` to the first output line of rank 0 on ferry's
 # stdout, against the same 2-node job submitted by hand: one ssh to the login
 # node running sbatch, then polling the output file every 50 ms until its
-# first line appears. Run alternately, RUNS times each (the first ferry run,
-# right after attach, is reported on its own); medians and their ratio.
+# first line appears. Run alternately, RUNS times each, each after a random
+# pause of 0 to 1 s (the first ferry run, right after attach, is reported on
+# its own); medians, their ratio, and where the time went.
 #
-#   bash bench/slurm.sh        # RUNS=15 by default; KEEP=1 leaves the cluster up
+#   bash bench/slurm.sh        # RUNS=20 by default; KEEP=1 leaves the cluster up
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/usr/local/go/bin:$PATH
-RUNS=${RUNS:-15}
+RUNS=${RUNS:-20}
 B=$PWD/.bench/slurm
 FERRY=${FERRY:-$PWD/bin/ferry}
 export FERRY_EXECUTOR_DIR=${FERRY_EXECUTOR_DIR:-$PWD/bin}

@@ -13,6 +13,7 @@ slurmtime.py --phases RESULTS
     the hand jobs' from RESULTS/hand_phases.
 """
 import os
+import random
 import re
 import statistics
 import subprocess
@@ -22,8 +23,15 @@ import time
 MARKER = b"first line"
 
 
+PAUSE = random.Random(1)
+
+
 def timed(argv):
-    """Runs argv; returns (start epoch, seconds to MARKER, total seconds, stderr)."""
+    """Runs argv after a pause of 0 to 1 s, so that submits sample every
+    phase of slurmctld's 1 s scheduling cycle rather than lock to it (the
+    previous job's end, which the next command follows, is tied to it);
+    returns (start epoch, seconds to MARKER, total seconds, stderr)."""
+    time.sleep(PAUSE.random())
     start, t0 = time.time(), time.monotonic()
     p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, bufsize=0)
     first, buf = None, b""
