@@ -28,6 +28,7 @@ type fakeRemote struct {
 	refuse     int   // Reconnect attempts to refuse before one works
 	submitErr  error // returned by Submit
 	files      []api.OutputFile
+	metrics    string // the run's kept metrics, JSON lines
 
 	lost       bool
 	submitted  []api.RunSpec
@@ -165,4 +166,10 @@ func (f *fakeRemote) FetchOutputs(_ context.Context, _ string, store *outputs.St
 		return FetchedOutputs{}, errors.New("outputs: connection lost")
 	}
 	return FetchedOutputs{Files: f.files}, nil
+}
+
+// ReadMetrics writes the run's kept metrics.
+func (f *fakeRemote) ReadMetrics(_ context.Context, _ string, w io.Writer) error {
+	_, err := io.WriteString(w, f.metrics)
+	return err
 }

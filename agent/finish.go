@@ -24,9 +24,7 @@ type Finished struct {
 // store.
 func (r *Runner) Finish(ctx context.Context, remote Remote, run api.Run) Finished {
 	recErr := r.record(ctx, run)
-	if err := r.keepLog(ctx, remote, run.Spec.ID); err != nil {
-		r.logger().Warn("cannot keep the run's log locally", "run_id", run.Spec.ID, "error", err)
-	}
+	r.keepEnded(ctx, remote, run.Spec.ID)
 	n, err := r.CollectOutputs(ctx, remote, run.Spec.ID)
 	return Finished{Run: run, Outputs: n, OutputsErr: err, RecordErr: recErr}
 }
@@ -58,9 +56,7 @@ func (r *Runner) Refresh(ctx context.Context, remote Remote, rec history.Record)
 		return rec, err
 	}
 	if run.Status.Terminal() && !rec.Status.Terminal() {
-		if err := r.keepLog(ctx, remote, rec.ID); err != nil {
-			r.logger().Warn("cannot keep the run's log locally", "run_id", rec.ID, "error", err)
-		}
+		r.keepEnded(ctx, remote, rec.ID)
 	}
 	// A run seen ending now, or ended with its outputs never collected.
 	if run.Status.Terminal() && (!rec.Status.Terminal() || rec.Outputs == nil) {
@@ -69,4 +65,16 @@ func (r *Runner) Refresh(ctx context.Context, remote Remote, rec history.Record)
 		}
 	}
 	return r.History.Get(ctx, rec.ID)
+}
+
+// keepEnded copies the log and the metrics of run id, which has ended,
+// into the local history; either failing is logged, not fatal: the run's
+// end is recorded already.
+func (r *Runner) keepEnded(ctx context.Context, remote Remote, id string) {
+	if err := r.keepLog(ctx, remote, id); err != nil {
+		r.logger().Warn("cannot keep the run's log locally", "run_id", id, "error", err)
+	}
+	if err := r.keepMetrics(ctx, remote, id); err != nil {
+		r.logger().Warn("cannot keep the run's metrics locally", "run_id", id, "error", err)
+	}
 }

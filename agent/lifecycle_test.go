@@ -104,11 +104,13 @@ func (l *lifecycle) launch(t *testing.T, f *fakeRemote) {
 }
 
 // TestLifecycleCompletes: launch, follow, finish: the spec is the plan's,
-// the log arrives whole, the record ends Completed with its outputs.
+// the log arrives whole, the record ends Completed with its outputs and
+// its metrics kept in the history.
 func TestLifecycleCompletes(t *testing.T) {
 	l := newLifecycle(t)
 	f := newFake("epoch 1\nepoch 2\n", ended(api.StatusCompleted, 0))
 	f.files = []api.OutputFile{{Path: "model.lnk", Link: "model.bin"}}
+	f.metrics = `{"name":"loss","kind":"scalar","value":0.5}` + "\n" + `{"name":"loss","kind":"scalar","value":0.25}` + "\n"
 	l.launch(t, f)
 	spec := f.submitted[0]
 	if spec.ID != l.plan.ID || spec.Snapshot != l.m.ID().String() || spec.Script != "train.py" ||
@@ -130,6 +132,11 @@ func TestLifecycleCompletes(t *testing.T) {
 	}
 	if rec.EnvSpec == nil || rec.EnvSpec.Python != "python3" || strings.Join(rec.Args, " ") != "--lr 0.1" {
 		t.Fatalf("record keeps env spec %+v, args %v; want what a rerun needs", rec.EnvSpec, rec.Args)
+	}
+	var values []float64
+	l.hist.EachMetric(t.Context(), l.plan.ID, func(m api.Metric) error { values = append(values, m.Value); return nil })
+	if len(values) != 2 || values[1] != 0.25 {
+		t.Fatalf("kept metrics %v, want the run's two", values)
 	}
 }
 

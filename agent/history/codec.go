@@ -12,7 +12,7 @@ import (
 
 // columns are the runs columns in the order scanRecord reads them.
 const columns = `id, experiment, compute, status, exit_code, reason,
-	created_at, started_at, ended_at, spec, metrics, outputs_dir, outputs`
+	created_at, started_at, ended_at, spec, outputs_dir, outputs`
 
 // spec is the part of a Record stored as JSON in the spec column: fields
 // that are read whole and never filtered on.
@@ -35,7 +35,7 @@ type row struct {
 	exitCode                                sql.NullInt64
 	createdAt                               int64
 	startedAt, endedAt                      sql.NullInt64
-	spec, metrics, outputsDir, outputs      string
+	spec, outputsDir, outputs               string
 }
 
 // scanner is *sql.Row or *sql.Rows.
@@ -47,7 +47,7 @@ type scanner interface {
 func scanRecord(sc scanner) (Record, error) {
 	var w row
 	err := sc.Scan(&w.id, &w.experiment, &w.compute, &w.status, &w.exitCode, &w.reason,
-		&w.createdAt, &w.startedAt, &w.endedAt, &w.spec, &w.metrics, &w.outputsDir, &w.outputs)
+		&w.createdAt, &w.startedAt, &w.endedAt, &w.spec, &w.outputsDir, &w.outputs)
 	if err != nil {
 		return Record{}, err
 	}
@@ -69,9 +69,6 @@ func (w row) record() (Record, error) {
 	r.Script, r.Args, r.Snapshot, r.Environment = sp.Script, sp.Args, sp.Snapshot, sp.Environment
 	r.Env, r.Git, r.SourceDir = sp.Env, sp.Git, sp.SourceDir
 	r.RerunOf, r.MaxSeconds, r.EnvSpec = sp.RerunOf, sp.MaxSeconds, sp.EnvSpec
-	if err := json.Unmarshal([]byte(w.metrics), &r.Metrics); err != nil {
-		return Record{}, fmt.Errorf("decode metrics of run %s: %w", w.id, err)
-	}
 	if err := json.Unmarshal([]byte(w.outputs), &r.Outputs); err != nil {
 		return Record{}, fmt.Errorf("decode outputs of run %s: %w", w.id, err)
 	}
@@ -88,17 +85,13 @@ func args(r Record) ([]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode run %s: %w", r.ID, err)
 	}
-	metrics, err := jsonList(r.Metrics)
-	if err != nil {
-		return nil, fmt.Errorf("encode metrics of run %s: %w", r.ID, err)
-	}
 	outputs, err := jsonList(r.Outputs)
 	if err != nil {
 		return nil, fmt.Errorf("encode outputs of run %s: %w", r.ID, err)
 	}
 	return []any{r.ID, r.Experiment, r.Compute, string(r.Status), nullInt(r.ExitCode), r.Reason,
 		r.CreatedAt.UnixNano(), nullTime(r.StartedAt), nullTime(r.EndedAt),
-		string(sp), metrics, r.OutputsDir, outputs}, nil
+		string(sp), r.OutputsDir, outputs}, nil
 }
 
 // jsonList encodes a slice, nil as "[]".

@@ -24,7 +24,7 @@ var ErrNoLog = errors.New("no local copy of the run's log")
 // PutLog stores the log of run id, read from r, replacing any earlier
 // copy; the file appears whole or not at all.
 func (s *Store) PutLog(id string, r io.Reader) error {
-	if err := validLogID(id); err != nil {
+	if err := validFileID(id); err != nil {
 		return err
 	}
 	if err := fsutil.MkdirPrivate(s.logs); err != nil {
@@ -46,7 +46,7 @@ func (s *Store) PutLog(id string, r io.Reader) error {
 // OpenLog returns the stored log of run id, decompressed; the caller
 // closes it. ErrNoLog (wrapped) when there is none.
 func (s *Store) OpenLog(id string) (io.ReadCloser, error) {
-	if err := validLogID(id); err != nil {
+	if err := validFileID(id); err != nil {
 		return nil, err
 	}
 	f, err := os.Open(s.logPath(id))
@@ -66,7 +66,7 @@ func (s *Store) OpenLog(id string) (io.ReadCloser, error) {
 
 // HasLog reports whether the history holds run id's log.
 func (s *Store) HasLog(id string) bool {
-	if validLogID(id) != nil {
+	if validFileID(id) != nil {
 		return false
 	}
 	_, err := os.Stat(s.logPath(id))
@@ -75,8 +75,9 @@ func (s *Store) HasLog(id string) bool {
 
 func (s *Store) logPath(id string) string { return filepath.Join(s.logs, id+".log.gz") }
 
-// validLogID refuses ids that would name a file outside the logs folder.
-func validLogID(id string) error {
+// validFileID refuses ids that would name a file outside the logs or
+// metrics folder.
+func validFileID(id string) error {
 	if id == "" || !filepath.IsLocal(id) || filepath.Base(id) != id {
 		return fmt.Errorf("invalid run id %q", id)
 	}

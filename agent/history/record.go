@@ -27,7 +27,6 @@ type Record struct {
 	Environment Environment       `json:"environment"`
 	Env         map[string]string `json:"env,omitempty"` // masked in JSON; see RedactedEnv
 	Git         *gitinfo.Info     `json:"git"`
-	Metrics     []api.Metric      `json:"metrics"`
 	CreatedAt   time.Time         `json:"created_at"`
 	StartedAt   *time.Time        `json:"started_at"`
 	EndedAt     *time.Time        `json:"ended_at"`
@@ -70,15 +69,11 @@ type Environment struct {
 // record has Record's fields without its methods, for MarshalJSON.
 type record Record
 
-// MarshalJSON writes the command-output form of r: nil Args and Metrics
-// become [] and secret-looking environment values are masked.
+// MarshalJSON writes the command-output form of r: nil Args become [] and secret-looking environment values are masked.
 func (r Record) MarshalJSON() ([]byte, error) {
 	out := record(r)
 	if out.Args == nil {
 		out.Args = []string{}
-	}
-	if out.Metrics == nil {
-		out.Metrics = []api.Metric{}
 	}
 	out.Env = r.RedactedEnv()
 	return json.Marshal(out)

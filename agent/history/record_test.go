@@ -1,6 +1,7 @@
 package history
 
 import (
+	"bytes"
 	"encoding/json"
 	"maps"
 	"slices"
@@ -9,12 +10,22 @@ import (
 	"time"
 )
 
+// TestRecordJSONShow: show's JSON has the contract's fields, its metrics
+// streamed from the store, and masks secrets.
 func TestRecordJSONShow(t *testing.T) {
+	s, _ := openTest(t)
 	r := fullRecord()
-	b, err := json.Marshal(r)
-	if err != nil {
+	if err := s.Put(t.Context(), r); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.PutMetrics(r.ID, strings.NewReader(`{"name":"loss","kind":"scalar","value":0.25,"step":7}`+"\n"+`{"name":"acc","value":0.9}`+"\n")); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := s.WriteShowJSON(t.Context(), &buf, r); err != nil {
+		t.Fatal(err)
+	}
+	b := buf.Bytes()
 	var m map[string]any
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
@@ -24,6 +35,9 @@ func TestRecordJSONShow(t *testing.T) {
 		if _, ok := m[k]; !ok {
 			t.Errorf("show JSON lacks %q: %s", k, b)
 		}
+	}
+	if ms, _ := m["metrics"].([]any); len(ms) != 2 || ms[1].(map[string]any)["name"] != "acc" {
+		t.Errorf("metrics = %v", m["metrics"])
 	}
 	if m["exit_code"] != 3.0 || m["status"] != "Failed" {
 		t.Errorf("exit_code %v status %v", m["exit_code"], m["status"])
@@ -64,7 +78,7 @@ func TestRecordJSONQueued(t *testing.T) {
 	}
 	m := list[0]
 	want := map[string]any{"exit_code": nil, "git": nil, "started_at": nil, "ended_at": nil,
-		"metrics": []any{}, "args": []any{}, "created_at": "2023-11-14T22:13:20Z", "experiment": "", "compute": ""}
+		"args": []any{}, "created_at": "2023-11-14T22:13:20Z", "experiment": "", "compute": ""}
 	for k, v := range want {
 		got, ok := m[k]
 		if !ok {
@@ -77,6 +91,9 @@ func TestRecordJSONQueued(t *testing.T) {
 	}
 	if _, ok := m["env"]; ok {
 		t.Error("empty env should be omitted")
+	}
+	if _, ok := m["metrics"]; ok {
+		t.Error("runs JSON carries metrics; show --json has them")
 	}
 }
 

@@ -24,11 +24,11 @@ type execer interface {
 }
 
 // upsert inserts a run or replaces every column of the existing one.
-const upsert = `INSERT INTO runs (` + columns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
+const upsert = `INSERT INTO runs (` + columns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
 	ON CONFLICT (id) DO UPDATE SET experiment = excluded.experiment, compute = excluded.compute,
 	status = excluded.status, exit_code = excluded.exit_code, reason = excluded.reason,
 	created_at = excluded.created_at, started_at = excluded.started_at, ended_at = excluded.ended_at,
-	spec = excluded.spec, metrics = excluded.metrics, outputs_dir = excluded.outputs_dir,
+	spec = excluded.spec, outputs_dir = excluded.outputs_dir,
 	outputs = excluded.outputs`
 
 // Put inserts r, or replaces the stored run with the same ID. ID and

@@ -26,8 +26,7 @@ func testRecord(id string, created time.Time) Record {
 
 func apiRun(id string) api.Run {
 	return api.Run{Spec: api.RunSpec{ID: id}, Status: api.StatusCompleted, ExitCode: ptr(0),
-		StartedAt: ptr(time.Unix(5, 0)), EndedAt: ptr(time.Unix(9, 0)),
-		Metrics: []api.Metric{{Name: "loss", Value: 0.5}}}
+		StartedAt: ptr(time.Unix(5, 0)), EndedAt: ptr(time.Unix(9, 0))}
 }
 
 // fullRecord sets every field.
@@ -40,7 +39,6 @@ func fullRecord() Record {
 		Environment: Environment{Kind: "conda", Key: "k1", File: "environment.yml"},
 		Env:         map[string]string{"HF_TOKEN": "hf_secret", "SEED": "1"},
 		Git:         &gitinfo.Info{Repository: "https://github.com/o/r", Branch: "main", Commit: "c0ffee", Dirty: true, Root: "/src"},
-		Metrics:     []api.Metric{{Name: "loss", Value: 0.25, Step: ptr(int64(7))}, {Name: "acc", Value: 0.9, Time: ptr(1.5)}},
 		CreatedAt:   created,
 		StartedAt:   ptr(created.Add(time.Second)),
 		EndedAt:     ptr(created.Add(time.Minute)),
@@ -70,7 +68,7 @@ func TestPutReplaces(t *testing.T) {
 	if err := s.Put(t.Context(), r); err != nil {
 		t.Fatal(err)
 	}
-	r.Status, r.Git, r.Metrics, r.Env = api.StatusCompleted, nil, nil, nil
+	r.Status, r.Git, r.Env = api.StatusCompleted, nil, nil
 	if err := s.Put(t.Context(), r); err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +76,7 @@ func TestPutReplaces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Status != api.StatusCompleted || got.Git != nil || len(got.Metrics) != 0 || got.Env != nil {
+	if got.Status != api.StatusCompleted || got.Git != nil || got.Env != nil {
 		t.Fatalf("after replacing Put, Get = %+v", got)
 	}
 }
@@ -236,15 +234,11 @@ func TestUpdateStatus(t *testing.T) {
 	}
 }
 
-func TestSetMetricsOutputsApplyRun(t *testing.T) {
+func TestSetOutputsApplyRun(t *testing.T) {
 	s, _ := openTest(t)
 	ctx := t.Context()
 	id := "exp_1_aaaaaa"
 	if err := s.Put(ctx, testRecord(id, time.Unix(1, 0))); err != nil {
-		t.Fatal(err)
-	}
-	metrics := []api.Metric{{Name: "loss", Value: 1}, {Name: "loss", Value: 0.5, Step: ptr(int64(2))}}
-	if err := s.SetMetrics(ctx, id, metrics); err != nil {
 		t.Fatal(err)
 	}
 	files := []api.OutputFile{{Path: "m.pt", Mode: 0o600, Size: 1, Hash: "ab"}}
@@ -255,19 +249,18 @@ func TestSetMetricsOutputsApplyRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(got.Metrics, metrics) || !reflect.DeepEqual(got.Outputs, files) || got.OutputsDir != "/dl/out" {
-		t.Fatalf("metrics %+v outputs %+v dir %q", got.Metrics, got.Outputs, got.OutputsDir)
+	if !reflect.DeepEqual(got.Outputs, files) || got.OutputsDir != "/dl/out" {
+		t.Fatalf("outputs %+v dir %q", got.Outputs, got.OutputsDir)
 	}
 	if err := s.ApplyRun(ctx, apiRun(id)); err != nil {
 		t.Fatal(err)
 	}
 	got, _ = s.Get(ctx, id)
 	if got.Status != api.StatusCompleted || got.ExitCode == nil || *got.ExitCode != 0 ||
-		len(got.Metrics) != 1 || got.EndedAt == nil || !got.EndedAt.Equal(time.Unix(9, 0)) {
+		got.EndedAt == nil || !got.EndedAt.Equal(time.Unix(9, 0)) {
 		t.Fatalf("after ApplyRun: %+v", got)
 	}
 	for name, err := range map[string]error{
-		"SetMetrics": s.SetMetrics(ctx, "missing", nil),
 		"SetOutputs": s.SetOutputs(ctx, "missing", "", nil),
 		"ApplyRun":   s.ApplyRun(ctx, apiRun("missing")),
 	} {

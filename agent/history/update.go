@@ -39,21 +39,6 @@ func updateStatus(ctx context.Context, e execer, id string, status api.Status, e
 	return affected(res, err, "update status of run", id)
 }
 
-// SetMetrics replaces the metrics of run id.
-func (s *Store) SetMetrics(ctx context.Context, id string, metrics []api.Metric) error {
-	return setMetrics(ctx, s.db, id, metrics)
-}
-
-// setMetrics runs SetMetrics through e.
-func setMetrics(ctx context.Context, e execer, id string, metrics []api.Metric) error {
-	m, err := jsonList(metrics)
-	if err != nil {
-		return fmt.Errorf("encode metrics of run %s: %w", id, err)
-	}
-	res, err := e.ExecContext(ctx, `UPDATE runs SET metrics = ? WHERE id = ?`, m, id)
-	return affected(res, err, "set metrics of run", id)
-}
-
 // SetOutputs records that the outputs of run id were downloaded to the
 // local directory dir and lists them.
 func (s *Store) SetOutputs(ctx context.Context, id, dir string, files []api.OutputFile) error {
@@ -65,20 +50,11 @@ func (s *Store) SetOutputs(ctx context.Context, id, dir string, files []api.Outp
 	return affected(res, err, "set outputs of run", id)
 }
 
-// ApplyRun copies what the executor reports about a run (status, exit code,
-// reason, times and, when present, metrics) into its record, in one
-// transaction, with UpdateStatus's rules.
+// ApplyRun copies what the executor reports about a run (status, exit
+// code, reason, times) into its record, with UpdateStatus's rules. The
+// metrics of a run that ended are kept apart (PutMetrics).
 func (s *Store) ApplyRun(ctx context.Context, run api.Run) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		id := run.Spec.ID
-		if err := updateStatus(ctx, tx, id, run.Status, run.ExitCode, run.Reason, run.StartedAt, run.EndedAt); err != nil {
-			return err
-		}
-		if len(run.Metrics) == 0 {
-			return nil
-		}
-		return setMetrics(ctx, tx, id, run.Metrics)
-	})
+	return updateStatus(ctx, s.db, run.Spec.ID, run.Status, run.ExitCode, run.Reason, run.StartedAt, run.EndedAt)
 }
 
 // affected turns an UPDATE result into ErrNotFound when no row matched.

@@ -1,13 +1,13 @@
 package portal
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 
 	"github.com/ferry-ml/ferry/agent/history"
-	"github.com/ferry-ml/ferry/executor/api"
 )
 
 // Bounds on how many runs a comparison takes.
@@ -46,39 +46,35 @@ func (s *Server) handleCompare(w http.ResponseWriter, r *http.Request) {
 		}
 		runs = append(runs, rec)
 	}
-	v := compareView{Runs: runs, Charts: overlay(runs), Rows: compareRows(runs)}
+	folds := make([]*metricsFold, len(runs))
+	for i, rec := range runs {
+		folds[i] = s.metricsOf(r.Context(), rec.ID)
+	}
+	v := compareView{Runs: runs, Charts: overlay(runs, folds), Rows: compareRows(runs, folds)}
 	s.page(w, r, "compare.html", "Compare runs", "runs", v)
 }
 
 // overlay draws one chart per metric name any run has, with a line per
-// run that has it.
-func overlay(runs []history.Record) []Chart {
-	var order []string
-	per := make([]map[string][]Point, len(runs))
-	for i, rec := range runs {
-		names, pts := seriesOf(rec.Metrics)
-		per[i] = pts
-		for _, n := range names {
-			if !slices.Contains(order, n) {
-				order = append(order, n)
-			}
-		}
-	}
+// run that has it; folds[i] holds the metrics of runs[i].
+func overlay(runs []history.Record, folds []*metricsFold) []Chart {
 	var charts []Chart
-	for _, n := range order {
+	for _, n := range metricNames(folds) {
 		var series []Series
+		label := ""
 		for i, rec := range runs {
-			if p, ok := per[i][n]; ok {
+			_, pts := folds[i].series()
+			if p, ok := pts[n]; ok {
 				series = append(series, Series{Name: rec.ID, Points: Downsample(p, MaxChartPoints), Total: len(p)})
+				label = cmp.Or(label, folds[i].xLabel[n])
 			}
 		}
-		charts = append(charts, newChart(n, xLabel(runs[0].Metrics, n), series))
+		charts = append(charts, newChart(n, label, series))
 	}
 	return charts
 }
 
 // compareRows lists the runs' parameters side by side.
-func compareRows(runs []history.Record) []compareRow {
+func compareRows(runs []history.Record, folds []*metricsFold) []compareRow {
 	fields := []struct {
 		name string
 		get  func(history.Record) string
@@ -101,8 +97,12 @@ func compareRows(runs []history.Record) []compareRow {
 	for _, k := range envKeys(runs) {
 		rows = append(rows, newRow("env "+k, runs, func(r history.Record) string { return r.RedactedEnv()[k] }))
 	}
-	for _, n := range metricNames(runs) {
-		rows = append(rows, newRow("last "+n, runs, func(r history.Record) string { return lastValue(r, n) }))
+	for _, n := range metricNames(folds) {
+		last := compareRow{Name: "last " + n}
+		for _, f := range folds {
+			last.Values = append(last.Values, lastValue(f, n))
+		}
+		rows = append(rows, finishRow(last))
 	}
 	return rows
 }
@@ -112,6 +112,11 @@ func newRow(name string, runs []history.Record, get func(history.Record) string)
 	for _, r := range runs {
 		row.Values = append(row.Values, get(r))
 	}
+	return finishRow(row)
+}
+
+// finishRow marks missing values and whether the values differ.
+func finishRow(row compareRow) compareRow {
 	for i, v := range row.Values {
 		if v == "" {
 			row.Values[i] = "–"
@@ -147,11 +152,11 @@ func envKeys(runs []history.Record) []string {
 	return keys
 }
 
-func metricNames(runs []history.Record) []string {
+// metricNames lists the numeric series of every run, in first-seen order.
+func metricNames(folds []*metricsFold) []string {
 	var names []string
-	for _, r := range runs {
-		ns, _ := seriesOf(r.Metrics)
-		for _, n := range ns {
+	for _, f := range folds {
+		for _, n := range f.names {
 			if !slices.Contains(names, n) {
 				names = append(names, n)
 			}
@@ -160,12 +165,11 @@ func metricNames(runs []history.Record) []string {
 	return names
 }
 
-func lastValue(r history.Record, name string) string {
-	for i := len(r.Metrics) - 1; i >= 0; i-- {
-		m := r.Metrics[i]
-		if m.Name == name && m.KindOrScalar() == api.MetricScalar && m.Text == "" {
-			return fmtNum(m.Value)
-		}
+// lastValue is the last value logged of series name, "" when none.
+func lastValue(f *metricsFold, name string) string {
+	v, ok := f.last[name]
+	if !ok {
+		return ""
 	}
-	return ""
+	return fmtNum(v)
 }

@@ -2,6 +2,7 @@ package portal
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 
@@ -35,66 +36,127 @@ type imageView struct {
 	URL                     string // "" when the file is not among the outputs (yet)
 }
 
-// seriesOf groups the numeric scalar values by name, in first-seen order.
-// A value's x is its step when it has one, else its position in its series.
-func seriesOf(ms []api.Metric) (names []string, pts map[string][]Point) {
-	pts = make(map[string][]Point)
-	for _, m := range ms {
-		if m.KindOrScalar() != api.MetricScalar || m.Text != "" {
-			continue
-		}
-		p, seen := pts[m.Name]
-		if !seen {
-			names = append(names, m.Name)
-		}
-		x := float64(len(p))
-		if m.Step != nil {
-			x = float64(*m.Step)
-		}
-		pts[m.Name] = append(p, Point{x, m.Value})
-	}
-	for _, n := range names {
-		sortByX(pts[n])
-	}
-	return names, pts
+// metricsFold gathers what the portal shows of a run's metrics, fed one
+// record at a time (history.Store.EachMetric), so that a run's records are
+// never all in memory: it keeps each numeric series' points (16 bytes a
+// record, downsampled when drawn), the first maxTableRows rows of each
+// log_row table, and the other kinds as they come.
+type metricsFold struct {
+	count  int
+	names  []string           // numeric scalar series, in first-seen order
+	pts    map[string][]Point // x: the step, else the position in its series
+	xLabel map[string]string  // "step" when the series' values carry steps
+	last   map[string]float64 // each series' last value, in logged order
+	view   metricsView        // list charts, tables, images and tags so far
+	rows   map[string]*rowsAcc
+	order  []string // log_row names, in first-seen order
 }
 
-// buildMetrics lays out a run's metrics; outputs resolve image paths.
-func buildMetrics(ms []api.Metric, outputs []outputView) metricsView {
-	v := metricsView{Count: len(ms)}
-	names, pts := seriesOf(ms)
+// rowsAcc gathers the log_row rows of one name.
+type rowsAcc struct {
+	rows  []map[string]any // the first maxTableRows
+	cols  map[string]bool
+	total int
+}
+
+func newMetricsFold() *metricsFold {
+	return &metricsFold{pts: map[string][]Point{}, xLabel: map[string]string{},
+		last: map[string]float64{}, rows: map[string]*rowsAcc{}}
+}
+
+// add folds in one record; it never fails (the error is for EachMetric).
+func (f *metricsFold) add(m api.Metric) error {
+	f.count++
+	switch m.KindOrScalar() {
+	case api.MetricScalar:
+		if m.Text != "" {
+			f.view.Tags = setValue(f.view.Tags, m.Name, m.Text)
+			break
+		}
+		f.addPoint(m)
+	case api.MetricList:
+		f.view.addList(m)
+	case api.MetricRow:
+		f.addRow(m)
+	case api.MetricTable:
+		f.view.Tables = append(f.view.Tables, columnsTable(m.Name, m.Table))
+	case api.MetricImage:
+		f.view.Images = append(f.view.Images, imageView{Name: m.Name, Path: m.Path, Description: m.Description})
+	case api.MetricTag:
+		f.view.Tags = setValue(f.view.Tags, m.Name, m.Text)
+	}
+	return nil
+}
+
+func (f *metricsFold) addPoint(m api.Metric) {
+	p, seen := f.pts[m.Name]
+	if !seen {
+		f.names = append(f.names, m.Name)
+		f.xLabel[m.Name] = "value #"
+		if m.Step != nil {
+			f.xLabel[m.Name] = "step"
+		}
+	}
+	x := float64(len(p))
+	if m.Step != nil {
+		x = float64(*m.Step)
+	}
+	f.pts[m.Name] = append(p, Point{x, m.Value})
+	f.last[m.Name] = m.Value
+}
+
+func (f *metricsFold) addRow(m api.Metric) {
+	acc, ok := f.rows[m.Name]
+	if !ok {
+		acc = &rowsAcc{cols: map[string]bool{}}
+		f.rows[m.Name] = acc
+		f.order = append(f.order, m.Name)
+	}
+	acc.total++
+	for c := range m.Row {
+		acc.cols[c] = true
+	}
+	if len(acc.rows) < maxTableRows {
+		acc.rows = append(acc.rows, m.Row)
+	}
+}
+
+// series returns the numeric series, each sorted by x.
+func (f *metricsFold) series() (names []string, pts map[string][]Point) {
+	for _, n := range f.names {
+		sortByX(f.pts[n])
+	}
+	return f.names, f.pts
+}
+
+// build lays out what was folded in; outputs resolve image paths.
+func (f *metricsFold) build(outputs []outputView) metricsView {
+	v := metricsView{Count: f.count, Tags: f.view.Tags}
+	names, pts := f.series()
 	for _, n := range names {
 		p := pts[n]
 		s := Series{Name: n, Points: Downsample(p, MaxChartPoints), Total: len(p)}
-		v.Charts = append(v.Charts, newChart(n, xLabel(ms, n), []Series{s}))
+		v.Charts = append(v.Charts, newChart(n, f.xLabel[n], []Series{s}))
 	}
-	rows := map[string][]map[string]any{}
-	var rowOrder []string
-	for _, m := range ms {
-		switch m.KindOrScalar() {
-		case api.MetricList:
-			v.addList(m)
-		case api.MetricRow:
-			if _, ok := rows[m.Name]; !ok {
-				rowOrder = append(rowOrder, m.Name)
-			}
-			rows[m.Name] = append(rows[m.Name], m.Row)
-		case api.MetricTable:
-			v.Tables = append(v.Tables, columnsTable(m.Name, m.Table))
-		case api.MetricImage:
-			v.Images = append(v.Images, imageOf(m, outputs))
-		case api.MetricTag:
-			v.Tags = setValue(v.Tags, m.Name, m.Text)
-		case api.MetricScalar:
-			if m.Text != "" {
-				v.Tags = setValue(v.Tags, m.Name, m.Text)
-			}
-		}
+	v.Charts = append(v.Charts, f.view.Charts...)
+	v.Tables = append(v.Tables, f.view.Tables...)
+	for _, n := range f.order {
+		acc := f.rows[n]
+		v.Tables = append(v.Tables, rowsTable(n, acc.rows, slices.Sorted(maps.Keys(acc.cols)), acc.total))
 	}
-	for _, n := range rowOrder {
-		v.Tables = append(v.Tables, rowsTable(n, rows[n]))
+	for _, img := range f.view.Images {
+		v.Images = append(v.Images, imageOf(img, outputs))
 	}
 	return v
+}
+
+// buildMetrics lays out a run's metrics given as a slice.
+func buildMetrics(ms []api.Metric, outputs []outputView) metricsView {
+	f := newMetricsFold()
+	for _, m := range ms {
+		f.add(m)
+	}
+	return f.build(outputs)
 }
 
 // addList charts a list of numbers (x: position) and tabulates any other.
@@ -132,17 +194,10 @@ func columnsTable(name string, cols map[string][]any) tableView {
 	return t
 }
 
-// rowsTable puts log_row rows of one name together.
-func rowsTable(name string, rows []map[string]any) tableView {
-	t := tableView{Name: name, Total: len(rows)}
-	for _, r := range rows {
-		for c := range r {
-			if !slices.Contains(t.Columns, c) {
-				t.Columns = append(t.Columns, c)
-			}
-		}
-	}
-	sort.Strings(t.Columns)
+// rowsTable puts log_row rows of one name together: rows are the first
+// of total, cols every column any row had.
+func rowsTable(name string, rows []map[string]any, cols []string, total int) tableView {
+	t := tableView{Name: name, Total: total, Columns: cols}
 	for _, r := range rows[:min(len(rows), maxTableRows)] {
 		row := make([]string, len(t.Columns))
 		for j, c := range t.Columns {
@@ -167,10 +222,9 @@ func cell(x any) string {
 }
 
 // imageOf finds an image metric's file among the run's outputs.
-func imageOf(m api.Metric, outputs []outputView) imageView {
-	img := imageView{Name: m.Name, Path: m.Path, Description: m.Description}
+func imageOf(img imageView, outputs []outputView) imageView {
 	for _, o := range outputs {
-		if o.Path == m.Path && o.Image {
+		if o.Path == img.Path && o.Image {
 			img.URL = o.URL + "?inline=1"
 		}
 	}
@@ -186,19 +240,6 @@ func setValue(kvs []keyValue, key, value string) []keyValue {
 		}
 	}
 	return append(kvs, keyValue{key, value})
-}
-
-// xLabel names the x axis: "step" when the series' values carry steps.
-func xLabel(ms []api.Metric, name string) string {
-	for _, m := range ms {
-		if m.Name == name && m.KindOrScalar() == api.MetricScalar {
-			if m.Step != nil {
-				return "step"
-			}
-			return "value #"
-		}
-	}
-	return ""
 }
 
 // sortByX sorts points by x, keeping the order of equal x (a stable

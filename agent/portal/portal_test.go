@@ -2,9 +2,11 @@ package portal
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -111,7 +113,13 @@ type testPortal struct {
 	conn *fakeConn
 }
 
-func newTestPortal(t *testing.T, recs ...history.Record) *testPortal {
+// testRun is a run of a test history and its metrics.
+type testRun struct {
+	history.Record
+	metrics []api.Metric
+}
+
+func newTestPortal(t *testing.T, recs ...testRun) *testPortal {
 	t.Helper()
 	home := t.TempDir()
 	hist, err := history.Open(filepath.Join(home, "history.db"), nil)
@@ -120,7 +128,15 @@ func newTestPortal(t *testing.T, recs ...history.Record) *testPortal {
 	}
 	t.Cleanup(func() { hist.Close() })
 	for _, r := range recs {
-		if err := hist.Put(t.Context(), r); err != nil {
+		if err := hist.Put(t.Context(), r.Record); err != nil {
+			t.Fatal(err)
+		}
+		var lines bytes.Buffer
+		enc := json.NewEncoder(&lines)
+		for _, m := range r.metrics {
+			enc.Encode(m)
+		}
+		if err := hist.PutMetrics(r.ID, &lines); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -162,11 +178,11 @@ func get(t *testing.T, c *http.Client, u string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-func record(id, experiment string, st api.Status, metrics []api.Metric) history.Record {
-	return history.Record{ID: id, Experiment: experiment, Compute: "local", Status: st, Script: "train.py",
-		Args: []string{"--lr", "0.1"}, Snapshot: strings.Repeat("ab", 32), Metrics: metrics,
+func record(id, experiment string, st api.Status, metrics []api.Metric) testRun {
+	return testRun{history.Record{ID: id, Experiment: experiment, Compute: "local", Status: st, Script: "train.py",
+		Args: []string{"--lr", "0.1"}, Snapshot: strings.Repeat("ab", 32),
 		Environment: history.Environment{Kind: "user-managed", Python: "python3"},
-		CreatedAt:   time.Now().UTC()}
+		CreatedAt:   time.Now().UTC()}, metrics}
 }
 
 func series(name string, n int) []api.Metric {
@@ -422,7 +438,7 @@ func TestOutputsAreAttachmentsExceptImages(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec.Outputs = []api.OutputFile{{Path: "report.html", Size: int64(len(html)), Hash: hash, Mode: 0o644}}
-	p.hist.Put(t.Context(), rec)
+	p.hist.Put(t.Context(), rec.Record)
 	resp, err := p.client(t).Get(p.ts.URL + "/runs/r1/outputs/report.html?inline=1")
 	if err != nil {
 		t.Fatal(err)

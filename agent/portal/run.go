@@ -43,7 +43,7 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.page(w, r, "run.html", "Run "+rec.ID, "runs", s.runView(rec))
+	s.page(w, r, "run.html", "Run "+rec.ID, "runs", s.runView(r.Context(), rec, true))
 }
 
 // handleRunSummary renders the run's header and details alone, fetched
@@ -53,7 +53,7 @@ func (s *Server) handleRunSummary(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.render(w, http.StatusOK, "run.html", "run-summary", page{CSRF: s.auth.csrf, Data: s.runView(rec)})
+	s.render(w, http.StatusOK, "run.html", "run-summary", page{CSRF: s.auth.csrf, Data: s.runView(r.Context(), rec, false)})
 }
 
 // handleRunMetrics renders the run's charts and tables alone.
@@ -62,10 +62,12 @@ func (s *Server) handleRunMetrics(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.render(w, http.StatusOK, "run.html", "run-metrics", page{CSRF: s.auth.csrf, Data: s.runView(rec)})
+	s.render(w, http.StatusOK, "run.html", "run-metrics", page{CSRF: s.auth.csrf, Data: s.runView(r.Context(), rec, true)})
 }
 
-func (s *Server) runView(rec history.Record) runView {
+// runView lays out rec's page; its metrics only withMetrics (a fragment
+// that does not show them does not read them).
+func (s *Server) runView(ctx context.Context, rec history.Record, withMetrics bool) runView {
 	v := runView{Run: rec, CanRerun: s.cfg.Rerun != nil, Targets: s.targetNames()}
 	env := rec.RedactedEnv()
 	for _, k := range sortedKeys(env) {
@@ -75,8 +77,20 @@ func (s *Server) runView(rec history.Record) runView {
 		u := "/runs/" + url.PathEscape(rec.ID) + "/outputs/" + escapePath(f.Path)
 		v.Outputs = append(v.Outputs, outputView{OutputFile: f, URL: u, Image: f.Link == "" && imageType(f.Path) != ""})
 	}
-	v.Metrics = buildMetrics(rec.Metrics, v.Outputs)
+	if withMetrics {
+		v.Metrics = s.metricsOf(ctx, rec.ID).build(v.Outputs)
+	}
 	return v
+}
+
+// metricsOf folds the stored metrics of run id; a read error is logged
+// and what was read before it is shown.
+func (s *Server) metricsOf(ctx context.Context, id string) *metricsFold {
+	f := newMetricsFold()
+	if err := s.cfg.History.EachMetric(ctx, id, f.add); err != nil {
+		s.log.Warn("read metrics", "run_id", id, "error", err)
+	}
+	return f
 }
 
 // lookup finds the run named in the path, answering 404 when there is none.

@@ -322,9 +322,13 @@ func newShowCommand(g *globalOptions) *cobra.Command {
 			}
 			p := ui.New(jsonOut)
 			if jsonOut {
-				return p.PrintJSON(rec)
+				return hist.WriteShowJSON(ctx, p.Out, rec)
 			}
-			printRecord(p, rec)
+			var ms metricSummary
+			if err := hist.EachMetric(ctx, rec.ID, ms.add); err != nil {
+				return err
+			}
+			printRecord(p, rec, ms.lines())
 			return nil
 		},
 	}
@@ -332,7 +336,8 @@ func newShowCommand(g *globalOptions) *cobra.Command {
 	return cmd
 }
 
-func printRecord(p *ui.Printer, r history.Record) {
+// printRecord prints r, with metrics, the lines of its metricSummary.
+func printRecord(p *ui.Printer, r history.Record, metrics []metricLine) {
 	tw := tabwriter.NewWriter(p.Out, 0, 4, 2, ' ', 0)
 	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
 	row("run", r.ID)
@@ -360,7 +365,7 @@ func printRecord(p *ui.Printer, r history.Record) {
 	if r.EndedAt != nil {
 		row("ended", r.EndedAt.Local().Format(time.RFC3339)+" (took "+duration(r)+")")
 	}
-	for _, m := range summarizeMetrics(r.Metrics) {
+	for _, m := range metrics {
 		row(m.label, m.text)
 	}
 	if len(r.Outputs) > 0 {

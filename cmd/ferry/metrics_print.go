@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,38 +22,51 @@ type metricGroup struct {
 	kind string
 	last api.Metric
 	n    int
-	rows []map[string]any
+	cols map[string]bool // the columns of log_row rows
 }
 
-// summarizeMetrics folds a run's metric records into one line per name and
-// kind, in first-seen order: a scalar series shows its last value and
-// count, a list its length and values, rows and tables their columns, an
-// image its file under outputs/, a tag its value.
-func summarizeMetrics(ms []api.Metric) []metricLine {
-	idx := map[string]int{}
-	var groups []*metricGroup
-	var names []string
-	for _, m := range ms {
-		kind := m.KindOrScalar()
-		id := kind + "\x00" + m.Name
-		i, ok := idx[id]
-		if !ok {
-			i = len(groups)
-			idx[id] = i
-			groups = append(groups, &metricGroup{kind: kind})
-			names = append(names, m.Name)
-		}
-		g := groups[i]
-		g.last, g.n = m, g.n+1
-		if kind == api.MetricRow {
-			g.rows = append(g.rows, m.Row)
+// metricSummary folds a run's metric records, fed one at a time, into
+// one line per name and kind, in first-seen order: a scalar series shows
+// its last value and count, a list its length and values, rows and tables
+// their columns, an image its file under outputs/, a tag its value. It
+// holds one record per group, whatever the number of records.
+type metricSummary struct {
+	idx    map[string]int
+	groups []*metricGroup
+	names  []string
+}
+
+// add folds in one record.
+func (s *metricSummary) add(m api.Metric) error {
+	if s.idx == nil {
+		s.idx = map[string]int{}
+	}
+	kind := m.KindOrScalar()
+	id := kind + "\x00" + m.Name
+	i, ok := s.idx[id]
+	if !ok {
+		i = len(s.groups)
+		s.idx[id] = i
+		s.groups = append(s.groups, &metricGroup{kind: kind, cols: map[string]bool{}})
+		s.names = append(s.names, m.Name)
+	}
+	g := s.groups[i]
+	g.last, g.n = m, g.n+1
+	if kind == api.MetricRow {
+		for c := range m.Row {
+			g.cols[c] = true
 		}
 	}
-	out := make([]metricLine, 0, len(groups))
-	for i, g := range groups {
-		label := "metric " + names[i]
+	return nil
+}
+
+// lines is what ferry show prints of the records folded in.
+func (s *metricSummary) lines() []metricLine {
+	out := make([]metricLine, 0, len(s.groups))
+	for i, g := range s.groups {
+		label := "metric " + s.names[i]
 		if g.kind == api.MetricTag {
-			label = "tag " + names[i]
+			label = "tag " + s.names[i]
 		}
 		out = append(out, metricLine{label: label, text: g.describe()})
 	}
@@ -67,7 +82,7 @@ func (g *metricGroup) describe() string {
 	case api.MetricList:
 		return fmt.Sprintf("list of %d: %s", len(m.Values), valuesText(m.Values, 8))
 	case api.MetricRow:
-		return fmt.Sprintf("table of %d rows (log_row): columns %s", len(g.rows), strings.Join(rowColumns(g.rows), ", "))
+		return fmt.Sprintf("table of %d rows (log_row): columns %s", g.n, strings.Join(slices.Sorted(maps.Keys(g.cols)), ", "))
 	case api.MetricTable:
 		cols := make([]string, 0, len(m.Table))
 		rows := 0
@@ -104,20 +119,4 @@ func valuesText(vs []any, limit int) string {
 		parts = append(parts, fmt.Sprint(v))
 	}
 	return "[" + strings.Join(parts, " ") + "]"
-}
-
-// rowColumns returns the columns of rows, sorted.
-func rowColumns(rows []map[string]any) []string {
-	seen := map[string]bool{}
-	var cols []string
-	for _, r := range rows {
-		for c := range r {
-			if !seen[c] {
-				seen[c] = true
-				cols = append(cols, c)
-			}
-		}
-	}
-	sort.Strings(cols)
-	return cols
 }

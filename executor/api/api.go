@@ -6,7 +6,9 @@ package api
 //
 // 2: packs may be zstd-compressed (PackMagicZstd).
 // 3: large changed files travel as chunks and a recipe (recipe.go).
-const ProtocolVersion = 3
+// 4: a run's metrics are read from GET /v1/runs/{id}/metrics; Run carries
+// only their summary (MetricsInfo).
+const ProtocolVersion = 4
 
 // Magic starts the first line the executor prints on stdout when it is
 // started by the agent ("ferry-executor ensure"), so that shell noise from rc

@@ -15,6 +15,11 @@ import (
 //	     -> the log's raw bytes from offset N; with follow the response stays
 //	        open, pushing bytes as they are written, and ends once the run has
 //	        ended and every byte was sent. Header X-Ferry-Log-Offset echoes N.
+//	GET  /v1/runs/{id}/metrics?offset=N
+//	     -> the run's kept metrics (see MetricsInfo) as JSON lines, one Metric
+//	        a line, from byte offset N (a line boundary a previous read ended
+//	        on); 409 until the run has ended. Header X-Ferry-Metrics-Size is
+//	        the file's whole size, so a reader knows when it has everything.
 //	GET  /v1/runs/{id}/outputs          -> []OutputFile (files under outputs/)
 //	GET  /v1/runs/{id}/files/{path}     -> raw bytes of a file in the run dir
 
@@ -132,7 +137,10 @@ type Run struct {
 	StartedAt *time.Time `json:"started_at,omitempty"`
 	EndedAt   *time.Time `json:"ended_at,omitempty"`
 	LogSize   int64      `json:"log_size"`
-	Metrics   []Metric   `json:"metrics,omitempty"` // filled once the run ended
+	// Metrics sums up the metrics kept once the run ended (nil before);
+	// the metrics themselves are read from GET /v1/runs/{id}/metrics, never
+	// carried in the record, so that a run's record stays small.
+	Metrics *MetricsInfo `json:"metrics_info,omitempty"`
 	// Slurm is a slurm run's batch job: its id, state and reason.
 	Slurm *SlurmJob `json:"slurm,omitempty"`
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/ferry-ml/ferry/executor/api"
@@ -61,6 +62,25 @@ func (c *Client) RankLog(ctx context.Context, id string, rank int, offset int64,
 		return nil, err
 	}
 	return resp.Body, nil
+}
+
+// Metrics streams the kept metrics of a run that has ended (JSON lines,
+// one api.Metric each) from byte offset, a line boundary where an earlier
+// read stopped; size is the whole file's, so offset+bytes read == size
+// means everything arrived. The caller closes the reader. A run that has
+// not ended answers 409 (an *APIError).
+func (c *Client) Metrics(ctx context.Context, id string, offset int64) (body io.ReadCloser, size int64, err error) {
+	q := url.Values{"offset": {fmt.Sprint(offset)}}
+	resp, err := c.send(ctx, http.MethodGet, "/v1/runs/"+url.PathEscape(id)+"/metrics?"+q.Encode(), nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	size, err = strconv.ParseInt(resp.Header.Get(api.MetricsSizeHeader), 10, 64)
+	if err != nil {
+		resp.Body.Close()
+		return nil, 0, fmt.Errorf("metrics of run %s: bad %s header: %w", id, api.MetricsSizeHeader, err)
+	}
+	return resp.Body, size, nil
 }
 
 // Outputs lists the files under the run's outputs/ directory.

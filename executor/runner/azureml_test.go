@@ -60,7 +60,7 @@ func TestAzureMLScriptUnchanged(t *testing.T) {
 		}
 	}
 	kinds := map[string]string{}
-	for _, m := range got.Metrics {
+	for _, m := range e.metrics(run.Spec.ID) {
 		kinds[m.Name] = m.Kind
 	}
 	want := map[string]string{"loss": "scalar", "optimizer": "scalar", "lrs": "list", "per_class": "row",

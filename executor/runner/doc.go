@@ -20,6 +20,8 @@
 //	runs/<id>/work/           the materialised snapshot, the working directory
 //	runs/<id>/work/outputs/   FERRY_OUTPUTS_DIR
 //	runs/<id>/metrics.jsonl   FERRY_METRICS_FILE, one JSON metric per line
+//	runs/<id>/metrics.kept.jsonl  the metrics kept when the run ended (parsed,
+//	                          normalised, capped; served by GET .../metrics)
 //	runs/<id>/shim.json       how the shim starts the script (written by the runner)
 //	runs/<id>/shim.pid        the shim's pid and start time (written by the shim)
 //	runs/<id>/shim.log        the shim's own diagnostics (hclog JSON)

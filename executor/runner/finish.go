@@ -87,19 +87,14 @@ func (r *Runner) finishFromExitFile(st *runState) bool {
 		// grace period: one rule, whatever the script did with the signal.
 		code = nil
 	}
-	metrics := readMetrics(st.paths.metrics(), r.log.With("run_id", st.spec.ID))
-	if len(metrics.TooLong) > 0 {
-		if err := appendLogLine(st.paths.log(), tooLongNote(metrics.TooLong)); err != nil {
-			r.log.Warn("note skipped metric lines", "run_id", st.spec.ID, "error", err)
-		}
-	}
 	if st.spec.Slurm != nil {
-		reason, metrics.Metrics = slurmEnd(st, status, reason, r.log.With("run_id", st.spec.ID))
+		reason = slurmReason(st, status, reason)
 	}
+	metrics := r.keepRunMetrics(st)
 	now := time.Now().UTC()
 	err = r.update(st, func(run *api.Run) {
 		run.Status, run.ExitCode, run.Reason, run.EndedAt = status, code, reason, &now
-		run.Metrics = metrics.Metrics
+		run.Metrics = metrics
 		if fi, err := os.Stat(st.paths.log()); err == nil {
 			run.LogSize = fi.Size()
 		}
@@ -108,6 +103,26 @@ func (r *Runner) finishFromExitFile(st *runState) bool {
 		r.log.Error("record run end", "run_id", st.spec.ID, "error", err)
 	}
 	return true
+}
+
+// keepRunMetrics keeps the metrics of st, which has ended, and notes in
+// its log what was left out; nil when they could not be kept.
+func (r *Runner) keepRunMetrics(st *runState) *api.MetricsInfo {
+	log := r.log.With("run_id", st.spec.ID)
+	info, notes, err := keepMetrics(metricsSources(st), st.paths.kept(), defaultLimits, log)
+	if err != nil {
+		log.Warn("keep metrics", "error", err)
+		notes = []string{fmt.Sprintf("metrics were not kept: %v", err)}
+	}
+	for _, n := range notes {
+		if err := appendLogLine(st.paths.log(), n); err != nil {
+			log.Warn("note metrics left out", "error", err)
+		}
+	}
+	if err != nil {
+		return nil
+	}
+	return &info
 }
 
 // outcome maps what the shim saw to a status and a reason.

@@ -23,6 +23,7 @@ func (r *Runner) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/runs/{id}", r.handleGet)
 	mux.HandleFunc("POST /v1/runs/{id}/cancel", r.handleCancel)
 	mux.HandleFunc("GET /v1/runs/{id}/log", r.handleLog)
+	mux.HandleFunc("GET /v1/runs/{id}/metrics", r.handleMetrics)
 	mux.HandleFunc("GET /v1/runs/{id}/outputs", r.handleOutputs)
 	mux.HandleFunc("GET /v1/runs/{id}/files/{path...}", r.handleFile)
 	mux.HandleFunc("GET /v1/envs", r.handleEnvList)
@@ -73,7 +74,7 @@ func writeRunError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, ErrRunNotFound):
 		writeError(w, http.StatusNotFound, "not_found", err.Error())
-	case errors.Is(err, ErrRunExists):
+	case errors.Is(err, ErrRunExists), errors.Is(err, ErrRunNotEnded):
 		writeError(w, http.StatusConflict, "conflict", err.Error())
 	case errors.Is(err, ErrInvalidRunID), errors.Is(err, ErrInvalidSpec), errors.Is(err, errBadPath):
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())

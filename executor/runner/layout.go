@@ -9,6 +9,7 @@ const (
 	workDir      = "work"
 	outputsDir   = "outputs" // under workDir
 	metricsFile  = "metrics.jsonl"
+	keptFile     = "metrics.kept.jsonl"
 	shimFile     = "shim.json"
 	shimPIDFile  = "shim.pid"
 	shimLogFile  = "shim.log"
@@ -26,6 +27,7 @@ func (d runPaths) log() string      { return filepath.Join(string(d), logFile) }
 func (d runPaths) work() string     { return filepath.Join(string(d), workDir) }
 func (d runPaths) outputs() string  { return filepath.Join(string(d), workDir, outputsDir) }
 func (d runPaths) metrics() string  { return filepath.Join(string(d), metricsFile) }
+func (d runPaths) kept() string     { return filepath.Join(string(d), keptFile) }
 func (d runPaths) shimConf() string { return filepath.Join(string(d), shimFile) }
 func (d runPaths) shimPID() string  { return filepath.Join(string(d), shimPIDFile) }
 func (d runPaths) shimLog() string  { return filepath.Join(string(d), shimLogFile) }

@@ -260,3 +260,31 @@ func (e *env) shimIdentity(dir string) procIdentity {
 	}
 	return id
 }
+
+// metrics reads the kept metrics of run id, which has ended, through the
+// API, from byte offset 0.
+func (e *env) metrics(id string) []api.Metric {
+	e.t.Helper()
+	req, err := http.NewRequestWithContext(e.t.Context(), "GET", e.srv.URL+"/v1/runs/"+id+"/metrics", nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		e.t.Fatalf("metrics of %s: status %d", id, resp.StatusCode)
+	}
+	var out []api.Metric
+	dec := json.NewDecoder(resp.Body)
+	for dec.More() {
+		var m api.Metric
+		if err := dec.Decode(&m); err != nil {
+			e.t.Fatalf("metrics of %s: %v", id, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}

@@ -26,7 +26,7 @@ func TestMetricsLineOverCapSkipsOnlyThatLine(t *testing.T) {
 		t.Fatalf("status %s (%s)", got.Status, got.Reason)
 	}
 	names := map[string]int{}
-	for _, m := range got.Metrics {
+	for _, m := range e.metrics(run.Spec.ID) {
 		names[m.Name]++
 	}
 	if names["before"] != 1 || names["after"] != 3 || names["huge"] != 0 {

@@ -100,7 +100,8 @@ func TestRunEnvironmentAndMetrics(t *testing.T) {
 		}
 	}
 	var names []string
-	for _, m := range got.Metrics {
+	metrics := e.metrics(run.Spec.ID)
+	for _, m := range metrics {
 		names = append(names, m.Name)
 		if m.Time == nil {
 			t.Errorf("metric %s has no time", m.Name)
@@ -109,13 +110,13 @@ func TestRunEnvironmentAndMetrics(t *testing.T) {
 	if strings.Join(names, ",") != "loss,loss,acc,lr,nan" {
 		t.Fatalf("metrics %v", names)
 	}
-	if m := got.Metrics[1]; m.Value != 0.25 || m.Step == nil || *m.Step != 2 || m.Kind != api.MetricScalar {
+	if m := metrics[1]; m.Value != 0.25 || m.Step == nil || *m.Step != 2 || m.Kind != api.MetricScalar {
 		t.Fatalf("second metric %+v", m)
 	}
-	if m := got.Metrics[3]; m.Kind != api.MetricList || len(m.Values) != 2 || m.Values[1] != 0.01 {
+	if m := metrics[3]; m.Kind != api.MetricList || len(m.Values) != 2 || m.Values[1] != 0.01 {
 		t.Fatalf("list metric %+v", m)
 	}
-	if m := got.Metrics[4]; m.Kind != api.MetricScalar || m.Text != "nan" {
+	if m := metrics[4]; m.Kind != api.MetricScalar || m.Text != "nan" {
 		t.Fatalf("NaN metric %+v", m)
 	}
 }

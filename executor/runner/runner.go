@@ -207,7 +207,6 @@ func (st *runState) snapshot() api.Run {
 	if fi, err := os.Stat(st.paths.log()); err == nil {
 		rec.LogSize = fi.Size()
 	}
-	rec.Metrics = append([]api.Metric(nil), st.rec.Metrics...)
 	st.slurmView(&rec)
 	return rec
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/ferry-ml/ferry/executor/api"
 	"github.com/ferry-ml/ferry/executor/slurm"
-	"github.com/hashicorp/go-hclog"
 )
 
 // taskKillGrace is a slurm task's time between SIGTERM and SIGKILL of its
@@ -126,22 +125,13 @@ func (st *runState) slurmView(rec *api.Run) {
 	}
 }
 
-// slurmEnd amends the outcome of a slurm run: Slurm's or the failing
-// rank's reason, and every rank's metrics.
-func slurmEnd(st *runState, status api.Status, reason string, log hclog.Logger) (string, []api.Metric) {
-	dir := st.paths.dir()
-	if job, ok := slurm.ReadState(dir); ok && status == api.StatusFailed && job.Reason != "" {
-		reason = job.Reason
+// slurmReason amends the reason a slurm run ended with: Slurm's or the
+// failing rank's.
+func slurmReason(st *runState, status api.Status, reason string) string {
+	if job, ok := slurm.ReadState(st.paths.dir()); ok && status == api.StatusFailed && job.Reason != "" {
+		return job.Reason
 	}
-	var metrics []api.Metric
-	for n := 0; n < st.spec.Slurm.Processes(); n++ {
-		for _, m := range readMetrics(slurm.RankMetrics(dir, n), log).Metrics {
-			rank := n
-			m.Rank = &rank
-			metrics = append(metrics, m)
-		}
-	}
-	return reason, metrics
+	return reason
 }
 
 // rankLogPath is rank n's log under the run directory d.
