@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 
 	"github.com/ferry-ml/ferry/executor/api"
+	"github.com/ferry-ml/ferry/snapshot"
 )
 
 // maxJSONBody bounds request bodies (a Missing request for 1M blobs is
@@ -71,13 +73,14 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handlePutSnapshot(w http.ResponseWriter, r *http.Request) {
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	base := r.URL.Query().Get("base")
+	data, err := readManifest(w, r, base == "")
 	if err != nil {
 		s.fail(w, r, &RequestError{Err: fmt.Errorf("read manifest: %w", err)})
 		return
 	}
 	var resp api.SnapshotResponse
-	if base := r.URL.Query().Get("base"); base != "" {
+	if base != "" {
 		resp, err = s.store.PutSnapshotDelta(r.Context(), r.PathValue("id"), base, data)
 	} else {
 		resp, err = s.store.PutSnapshot(r.Context(), r.PathValue("id"), data)
@@ -87,6 +90,29 @@ func (s *Server) handlePutSnapshot(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// readManifest reads a manifest (full: checking its header first, so that
+// one over snapshot.MaxEntries is refused before the rest is read) or a
+// delta, either at most snapshot.MaxManifestBytes.
+func readManifest(w http.ResponseWriter, r *http.Request, full bool) ([]byte, error) {
+	if r.ContentLength > snapshot.MaxManifestBytes {
+		return nil, fmt.Errorf("%d bytes, the limit is %d", r.ContentLength, snapshot.MaxManifestBytes)
+	}
+	body := http.MaxBytesReader(w, r.Body, snapshot.MaxManifestBytes)
+	var buf bytes.Buffer
+	if full {
+		if _, err := io.CopyN(&buf, body, snapshot.ManifestHeaderLen); err != nil {
+			return nil, err
+		}
+		if err := snapshot.CheckManifestHeader(buf.Bytes()); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := buf.ReadFrom(body); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 func (s *Server) handleGetSnapshot(w http.ResponseWriter, r *http.Request) {

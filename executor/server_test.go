@@ -2,11 +2,13 @@ package executor
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"net"
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -138,5 +140,21 @@ func TestListenRefusesLongSocketPath(t *testing.T) {
 	}
 	if _, err := Listen(long); err == nil {
 		t.Fatal("listen on a too long socket path succeeded")
+	}
+}
+
+// TestPutSnapshotOverLimit: a manifest whose header claims more than
+// snapshot.MaxEntries entries is refused with a 400 that says so.
+func TestPutSnapshotOverLimit(t *testing.T) {
+	c, _, _ := startServer(t, shortDir(t), nil)
+	data := []byte("FERRYMNF")
+	data = binary.BigEndian.AppendUint32(data, 1)
+	data = binary.BigEndian.AppendUint32(data, 2_000_000)
+	data = append(data, make([]byte, 4096)...)
+	_, err := c.PutSnapshot(t.Context(), hexID(data), data)
+	var apiErr *client.APIError
+	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusBadRequest ||
+		!strings.Contains(apiErr.Message, "2000000 files and symlinks, the limit is 500000") {
+		t.Fatalf("put of a 2M-entry manifest: %v, want 400 naming the limit", err)
 	}
 }

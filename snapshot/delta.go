@@ -76,6 +76,9 @@ func ParseDelta(data []byte) (Delta, error) {
 	var out Delta
 	copy(out.Base[:], d.take(len(out.Base)))
 	n := d.u32()
+	if err := checkCount(int64(n)); err != nil {
+		return Delta{}, err
+	}
 	if d.err == nil && uint64(n) > uint64(len(d.data)/2) {
 		return Delta{}, fmt.Errorf("removed count %d exceeds the data", n)
 	}
@@ -83,6 +86,9 @@ func ParseDelta(data []byte) (Delta, error) {
 		out.Removed = append(out.Removed, string(d.take(int(d.u16()))))
 	}
 	n = d.u32()
+	if err := checkCount(int64(n)); err != nil {
+		return Delta{}, err
+	}
 	if d.err == nil && uint64(n) > uint64(len(d.data)/minEntryLen) {
 		return Delta{}, fmt.Errorf("entry count %d exceeds the data", n)
 	}

@@ -138,8 +138,12 @@ func (m *Manifest) Blobs() []BlobID {
 // Validate checks the manifest's invariants: paths valid (CheckPath), sorted
 // and unique, no entry inside another entry's path (a symlink "a" and a file
 // "a/b" would let a materialised file escape through the link), and each
-// entry's mode, size and link consistent with its kind.
+// entry's mode, size and link consistent with its kind; at most
+// MaxEntries entries.
 func (m *Manifest) Validate() error {
+	if err := checkCount(int64(len(m.Entries))); err != nil {
+		return err
+	}
 	for i := range m.Entries {
 		e := &m.Entries[i]
 		if err := CheckPath(e.Path); err != nil {
@@ -310,6 +314,9 @@ func decodeEntries(data []byte) ([]Entry, error) {
 	count := d.u32()
 	if d.err != nil {
 		return nil, d.err
+	}
+	if err := checkCount(int64(count)); err != nil {
+		return nil, err
 	}
 	if uint64(count) > uint64(len(d.data)/minEntryLen) {
 		return nil, fmt.Errorf("entry count %d exceeds the data", count)

@@ -48,7 +48,9 @@ type Stats struct {
 // that vanishes between the walk and its hash is left out of the manifest
 // (logged at debug level), as if the walk had run a moment later: the
 // snapshot is of the tree as it is, and the next snapshot sees any new
-// file. A file that cannot be read (EACCES) is an error naming it.
+// file. A file that cannot be read (EACCES) is an error naming it. A tree
+// of more than MaxEntries files is refused (a *TooManyEntriesError) before
+// any is hashed.
 func Take(ctx context.Context, root string, opts Options) (*Manifest, Stats, error) {
 	start := time.Now()
 	abs, err := filepath.Abs(root)
@@ -58,6 +60,9 @@ func Take(ctx context.Context, root string, opts Options) (*Manifest, Stats, err
 	walked, err := Walk(abs, WalkOptions{Warn: opts.Warn})
 	if err != nil {
 		return nil, Stats{}, err
+	}
+	if err := checkCount(int64(len(walked))); err != nil {
+		return nil, Stats{}, fmt.Errorf("snapshot %s: %w", abs, err)
 	}
 	return takeWalked(ctx, abs, walked, opts, start, racyWindow)
 }

@@ -144,6 +144,10 @@ func snapshotSource(ctx context.Context, g *globalOptions, source string, p *ui.
 	res := &snapshotResult{}
 	opts := snapshot.Options{CacheDir: cacheDir, Logger: g.logger, Warn: noticeWarn(p, &res.warnings)}
 	res.m, res.stats, err = snapshot.Take(ctx, abs, opts)
+	if errors.Is(err, snapshot.ErrTooManyEntries) {
+		return nil, &UserError{Msg: "the source directory is too big to snapshot", Err: err,
+			Hint: "leave data, checkpoints and build outputs out with a .ferryignore file (ferry snapshot --list shows what is included)"}
+	}
 	if err != nil {
 		return nil, err
 	}
