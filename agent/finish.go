@@ -24,7 +24,7 @@ type Finished struct {
 // store.
 func (r *Runner) Finish(ctx context.Context, remote Remote, run api.Run) Finished {
 	recErr := r.record(ctx, run)
-	r.keepEnded(ctx, remote, run.Spec.ID)
+	r.KeepEnded(ctx, remote, run.Spec.ID)
 	n, err := r.CollectOutputs(ctx, remote, run.Spec.ID)
 	return Finished{Run: run, Outputs: n, OutputsErr: err, RecordErr: recErr}
 }
@@ -56,7 +56,12 @@ func (r *Runner) Refresh(ctx context.Context, remote Remote, rec history.Record)
 		return rec, err
 	}
 	if run.Status.Terminal() && !rec.Status.Terminal() {
-		r.keepEnded(ctx, remote, rec.ID)
+		r.KeepEnded(ctx, remote, rec.ID)
+	} else if run.Status.Terminal() && !r.hasMetrics(rec.ID) {
+		// Recorded as ended elsewhere (ferry cancel, download) without them.
+		if err := r.keepMetrics(ctx, remote, rec.ID); err != nil {
+			r.logger().Warn("cannot keep the run's metrics locally", "run_id", rec.ID, "error", err)
+		}
 	}
 	// A run seen ending now, or ended with its outputs never collected.
 	if run.Status.Terminal() && (!rec.Status.Terminal() || rec.Outputs == nil) {
@@ -67,10 +72,10 @@ func (r *Runner) Refresh(ctx context.Context, remote Remote, rec history.Record)
 	return r.History.Get(ctx, rec.ID)
 }
 
-// keepEnded copies the log and the metrics of run id, which has ended,
+// KeepEnded copies the log and the metrics of run id, which has ended,
 // into the local history; either failing is logged, not fatal: the run's
-// end is recorded already.
-func (r *Runner) keepEnded(ctx context.Context, remote Remote, id string) {
+// end is recorded already. Whoever records a run's end calls it once.
+func (r *Runner) KeepEnded(ctx context.Context, remote Remote, id string) {
 	if err := r.keepLog(ctx, remote, id); err != nil {
 		r.logger().Warn("cannot keep the run's log locally", "run_id", id, "error", err)
 	}

@@ -348,6 +348,37 @@ func TestRefreshUnfinished(t *testing.T) {
 	}
 }
 
+// TestRefreshKeepsMissingMetrics: a run recorded as ended without its
+// metrics (by ferry cancel, say) gets them at the next refresh, and a
+// run with metrics kept is not fetched again.
+func TestRefreshKeepsMissingMetrics(t *testing.T) {
+	l := newLifecycle(t)
+	f := newFake("done\n", ended(api.StatusCompleted, 0))
+	f.metrics = `{"name":"acc","kind":"scalar","value":0.75}` + "\n"
+	l.launch(t, f)
+	if err := l.hist.ApplyRun(t.Context(), api.Run{Spec: api.RunSpec{ID: l.plan.ID}, Status: api.StatusCompleted}); err != nil {
+		t.Fatal(err)
+	}
+	if l.hist.HasMetrics(l.plan.ID) {
+		t.Fatal("metrics kept before the refresh")
+	}
+	if _, err := l.runner.Refresh(t.Context(), f, l.record(t)); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	l.hist.EachMetric(t.Context(), l.plan.ID, func(m api.Metric) error { names = append(names, m.Name); return nil })
+	if strings.Join(names, ",") != "acc" {
+		t.Fatalf("metrics after refresh %v, want acc", names)
+	}
+	f.metrics = "" // a second refresh must not replace them
+	l.runner.Refresh(t.Context(), f, l.record(t))
+	names = nil
+	l.hist.EachMetric(t.Context(), l.plan.ID, func(m api.Metric) error { names = append(names, m.Name); return nil })
+	if len(names) != 1 {
+		t.Fatalf("metrics after a second refresh %v, want them kept", names)
+	}
+}
+
 // TestRefreshUnreachable: a target that cannot be reached keeps its
 // records as they were and is reported.
 func TestRefreshUnreachable(t *testing.T) {

@@ -62,12 +62,20 @@ type metricsReader interface {
 // metrics (*history.Store is one).
 type metricsKeeper interface {
 	PutMetrics(id string, r io.Reader) error
+	HasMetrics(id string) bool
+}
+
+// hasMetrics reports whether the history holds run id's metrics; true
+// when it cannot keep any (a test fake), so that nothing waits for them.
+func (r *Runner) hasMetrics(id string) bool {
+	mk, ok := r.History.(metricsKeeper)
+	return !ok || mk.HasMetrics(id)
 }
 
 // keepMetrics copies the metrics of run id, which has ended, from the
 // target into the local history, streaming. It does nothing when either
 // side cannot (a test fake).
-func (r *Runner) keepMetrics(ctx context.Context, remote Remote, id string) error {
+func (r *Runner) keepMetrics(ctx context.Context, remote Runs, id string) error {
 	mr, ok := remote.(metricsReader)
 	mk, ok2 := r.History.(metricsKeeper)
 	if !ok || !ok2 {

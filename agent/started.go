@@ -23,7 +23,7 @@ func (r *Runner) AwaitStart(ctx context.Context, remote Runs, run api.Run, timeo
 	for run.Status == api.StatusQueued || run.Status == api.StatusPreparing {
 		select {
 		case <-ctx.Done():
-			return r.recordSeen(context.WithoutCancel(ctx), run)
+			return r.recordSeen(context.WithoutCancel(ctx), remote, run)
 		case <-tick.C:
 		}
 		fresh, err := remote.Run(ctx, run.Spec.ID)
@@ -33,14 +33,20 @@ func (r *Runner) AwaitStart(ctx context.Context, remote Runs, run api.Run, timeo
 		}
 		run = fresh
 	}
-	return r.recordSeen(context.WithoutCancel(ctx), run)
+	return r.recordSeen(context.WithoutCancel(ctx), remote, run)
 }
 
-// recordSeen records run's status in the history, when there is one.
-func (r *Runner) recordSeen(ctx context.Context, run api.Run) api.Run {
+// recordSeen records run's status in the history, when there is one, and
+// the metrics of a run seen ended already (nothing follows it to its end).
+func (r *Runner) recordSeen(ctx context.Context, remote Runs, run api.Run) api.Run {
 	if r.History != nil {
 		if err := r.History.ApplyRun(ctx, run); err != nil {
 			r.logger().Warn("cannot record run status", "run_id", run.Spec.ID, "error", err)
+		}
+		if run.Status.Terminal() {
+			if err := r.keepMetrics(ctx, remote, run.Spec.ID); err != nil {
+				r.logger().Warn("cannot keep the run's metrics locally", "run_id", run.Spec.ID, "error", err)
+			}
 		}
 	}
 	return run

@@ -14,3 +14,5 @@ echo; echo "### Runs and log latency"
 bash bench/runs.sh
 echo; echo "### Slurm: ferry run to rank 0's first line, against sbatch by hand"
 bash bench/slurm.sh
+echo; echo "### Bounds: a million metrics, a 2,000,000-entry manifest"
+go test ./bench/bounds -run '^$' -bench . -benchtime 1x -v

@@ -156,6 +156,16 @@ func (s *Store) eachLegacyMetric(ctx context.Context, id string, fn func(api.Met
 	return nil
 }
 
+// HasMetrics reports whether the history holds run id's metrics file
+// (kept when the run ended; a run without metrics has an empty one).
+func (s *Store) HasMetrics(id string) bool {
+	if validFileID(id) != nil {
+		return false
+	}
+	_, err := os.Stat(s.metricsPath(id))
+	return err == nil
+}
+
 func (s *Store) metricsDir() string { return filepath.Join(filepath.Dir(s.logs), "metrics") }
 
 func (s *Store) metricsPath(id string) string {

@@ -87,7 +87,7 @@ func (s *Server) startOffset(ctx context.Context, r *http.Request, conn Conn, id
 // metrics, its log kept locally, outputs collected), so that every page
 // shows it, also once the target is gone.
 func (s *Server) recordEnd(ctx context.Context, conn Conn, rec history.Record, run api.Run) {
-	if rec.Status.Terminal() && rec.Outputs != nil && s.cfg.History.HasLog(rec.ID) {
+	if rec.Status.Terminal() && rec.Outputs != nil && s.cfg.History.HasLog(rec.ID) && s.cfg.History.HasMetrics(rec.ID) {
 		return
 	}
 	fin := s.runner.Finish(ctx, conn, run)

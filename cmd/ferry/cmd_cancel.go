@@ -43,6 +43,9 @@ func runCancel(ctx context.Context, g *globalOptions, id string, p *ui.Printer) 
 	if err := hist.ApplyRun(ctx, r); err != nil {
 		return err
 	}
+	if r.Status.Terminal() {
+		keepEnded(ctx, g, hist, conn, rec)
+	}
 	switch {
 	case p.JSON:
 		return p.PrintJSON(map[string]any{"id": rec.ID, "status": r.Status, "canceled": !ended})

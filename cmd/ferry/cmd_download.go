@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/ferry-ml/ferry/agent"
 	"path/filepath"
 
 	"github.com/ferry-ml/ferry/agent/history"
@@ -86,6 +87,16 @@ func fetchRunOutputs(ctx context.Context, g *globalOptions, hist *history.Store,
 	if err := hist.ApplyRun(ctx, r); err != nil {
 		return rec, err
 	}
+	keepEnded(ctx, g, hist, conn, rec)
 	rec.Outputs = got.Files
 	return rec, hist.SetOutputs(ctx, rec.ID, "", got.Files)
+}
+
+// keepEnded keeps the log and metrics of rec's run, seen ended on conn,
+// unless the history has them already.
+func keepEnded(ctx context.Context, g *globalOptions, hist *history.Store, conn *agent.Conn, rec history.Record) {
+	if rec.Status.Terminal() && hist.HasLog(rec.ID) && hist.HasMetrics(rec.ID) {
+		return
+	}
+	(&agent.Runner{History: hist, Logger: g.logger}).KeepEnded(ctx, conn, rec.ID)
 }
