@@ -32,8 +32,11 @@ type Client struct {
 	log  hclog.Logger
 	ka   *keepalive
 
-	sftpMu sync.Mutex
-	sftp   *sftp.Client
+	sftpMu   sync.Mutex
+	sftp     *sftp.Client
+	sftpSess *ssh.Session // the session under sftp when it is on a spare
+
+	spare spares // connections for sessions this one refuses (spare.go)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -43,6 +46,7 @@ type Client struct {
 
 func newClient(sc *ssh.Client, jump *Client, key ssh.PublicKey, interval time.Duration, log hclog.Logger) *Client {
 	c := &Client{ssh: sc, jump: jump, key: key, log: log, done: make(chan struct{})}
+	c.spare.log = log
 	if interval > 0 {
 		c.ka = startKeepalive(sc, interval, log)
 	}
@@ -111,14 +115,44 @@ func (c *Client) SFTP() (*sftp.Client, error) {
 	if c.sftp != nil {
 		return c.sftp, nil
 	}
-	s, err := sftp.NewClient(c.ssh,
-		sftp.UseConcurrentWrites(true),
-		sftp.MaxConcurrentRequestsPerFile(sftpMaxRequestsPerFile),
-	)
+	opts := []sftp.ClientOption{sftp.UseConcurrentWrites(true), sftp.MaxConcurrentRequestsPerFile(sftpMaxRequestsPerFile)}
+	s, err := sftp.NewClient(c.ssh, opts...)
+	if isSessionRefused(err) {
+		s, err = c.spareSFTP(err, opts)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("start sftp session: %w", c.lostOr(err))
 	}
 	c.sftp = s
+	return s, nil
+}
+
+// spareSFTP starts the SFTP client on a spare connection's session, after
+// the connection itself refused one.
+func (c *Client) spareSFTP(refused error, opts []sftp.ClientOption) (*sftp.Client, error) {
+	sess, err := c.spare.session(context.Background(), refused)
+	if err != nil {
+		return nil, err
+	}
+	pw, err := sess.StdinPipe()
+	if err != nil {
+		sess.Close()
+		return nil, err
+	}
+	pr, err := sess.StdoutPipe()
+	if err == nil {
+		err = sess.RequestSubsystem("sftp")
+	}
+	if err != nil {
+		sess.Close()
+		return nil, err
+	}
+	s, err := sftp.NewClientPipe(pr, pw, opts...)
+	if err != nil {
+		sess.Close()
+		return nil, err
+	}
+	c.sftpSess = sess
 	return s, nil
 }
 
@@ -134,8 +168,11 @@ func (c *Client) Close() error {
 		if c.sftp != nil {
 			errs = append(errs, ignoreClosed(c.sftp.Close()))
 		}
+		if c.sftpSess != nil {
+			c.sftpSess.Close()
+		}
 		c.sftpMu.Unlock()
-		errs = append(errs, ignoreClosed(c.ssh.Close()))
+		errs = append(errs, ignoreClosed(c.ssh.Close()), c.spare.close())
 		if c.jump != nil {
 			errs = append(errs, c.jump.Close())
 		}

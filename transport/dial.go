@@ -108,7 +108,9 @@ func connect(ctx context.Context, cfg Config, t *target, jump *Client, log hclog
 	}
 	key, _ := hk.result()
 	log.Debug("connected", "host_key", ssh.FingerprintSHA256(key), "elapsed", time.Since(start))
-	return newClient(sc, jump, key, t.keepalive, log), nil
+	c := newClient(sc, jump, key, t.keepalive, log)
+	c.spare.dial = spareDialer(cfg, t, jump, key)
+	return c, nil
 }
 
 // dialConn opens the byte stream to addr: TCP with keepalives, or a

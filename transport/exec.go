@@ -73,6 +73,9 @@ func (c *Client) newSession(ctx context.Context) (*ssh.Session, error) {
 	}()
 	select {
 	case r := <-opened:
+		if isSessionRefused(r.err) {
+			return c.spare.session(ctx, r.err)
+		}
 		if r.err != nil {
 			return nil, c.lostOr(r.err)
 		}

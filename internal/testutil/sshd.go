@@ -2,6 +2,7 @@ package testutil
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"io"
 	"net"
@@ -49,7 +50,11 @@ type SSHDOptions struct {
 	DisableStreamLocalForwarding bool
 	// MaxAuthTries sets sshd's MaxAuthTries when > 0.
 	MaxAuthTries int
-	// ExtraConfig lines are appended to sshd_config.
+	// MaxSessions sets sshd's MaxSessions (sessions per connection) when
+	// > 0; the default is 100.
+	MaxSessions int
+	// ExtraConfig lines are appended to sshd_config. sshd keeps the first
+	// value of a keyword, so they cannot change one set above.
 	ExtraConfig []string
 }
 
@@ -264,7 +269,7 @@ func (s *SSHD) config(opts SSHDOptions) string {
 		"PubkeyAuthentication yes", "PasswordAuthentication " + yesNo[opts.PasswordAuth],
 		"KbdInteractiveAuthentication no", "AllowTcpForwarding yes",
 		"AllowStreamLocalForwarding " + yesNo[!opts.DisableStreamLocalForwarding],
-		"UseDNS no", "PrintMotd no", "MaxSessions 100", "MaxStartups 100:30:200", "LogLevel VERBOSE",
+		"UseDNS no", "PrintMotd no", "MaxSessions " + strconv.Itoa(cmp.Or(opts.MaxSessions, 100)), "MaxStartups 100:30:200", "LogLevel VERBOSE",
 		"Subsystem sftp /usr/lib/openssh/sftp-server",
 	}
 	for _, typ := range sortedKeys(s.HostKeyFiles) {
