@@ -4,6 +4,7 @@ package runner
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,8 +49,8 @@ func TestCancelKillsProcessTree(t *testing.T) {
 		t.Fatalf("cancel: %d", code)
 	}
 	got := e.wait(run.Spec.ID)
-	if got.Status != api.StatusCanceled || got.Reason != "canceled" || got.ExitCode != nil {
-		t.Fatalf("status %s reason %q exit code %v, want Canceled, canceled, none", got.Status, got.Reason, got.ExitCode)
+	if got.Status != api.StatusCanceled || !strings.HasPrefix(got.Reason, "killed (SIGKILL) after ignoring SIGTERM") || got.ExitCode != nil {
+		t.Fatalf("status %s reason %q exit code %v, want Canceled, killed (SIGKILL), none", got.Status, got.Reason, got.ExitCode)
 	}
 	if took := time.Since(start); took < testKillGrace {
 		t.Fatalf("a SIGTERM-ignoring script stopped after %v, before the grace period", took)
@@ -87,7 +88,8 @@ func TestMaxDuration(t *testing.T) {
 	e := newEnv(t, map[string]testutil.Tree{"s": stubborn})
 	run := e.submit(api.RunSpec{Snapshot: "s", Script: "stubborn.py", MaxDuration: 2 * time.Second})
 	got := e.wait(run.Spec.ID)
-	if got.Status != api.StatusFailed || got.Reason != "exceeded max duration 2s" {
+	want := "exceeded max duration 2s; killed (SIGKILL) after ignoring SIGTERM for the " + testKillGrace.String() + " grace period"
+	if got.Status != api.StatusFailed || got.Reason != want {
 		t.Fatalf("status %s reason %q", got.Status, got.Reason)
 	}
 	if took := got.EndedAt.Sub(*got.StartedAt); took < 2*time.Second+testKillGrace {

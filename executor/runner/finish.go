@@ -128,8 +128,12 @@ func (r *Runner) keepRunMetrics(st *runState) *api.MetricsInfo {
 // outcome maps what the shim saw to a status and a reason.
 func outcome(rec exitRecord, spec api.RunSpec) (api.Status, string) {
 	switch {
+	case rec.Canceled && rec.KilledAfter != "":
+		return api.StatusCanceled, killedNote(rec)
 	case rec.Canceled:
 		return api.StatusCanceled, "canceled"
+	case rec.TimedOut && rec.KilledAfter != "":
+		return api.StatusFailed, fmt.Sprintf("exceeded max duration %s; %s", spec.MaxDuration, killedNote(rec))
 	case rec.TimedOut:
 		return api.StatusFailed, fmt.Sprintf("exceeded max duration %s", spec.MaxDuration)
 	case rec.ExitCode == nil:
@@ -139,9 +143,22 @@ func outcome(rec exitRecord, spec api.RunSpec) (api.Status, string) {
 		return api.StatusFailed, rec.Reason
 	case *rec.ExitCode == 0:
 		return api.StatusCompleted, ""
+	case rec.Signal == "SIGKILL":
+		return api.StatusFailed, "killed by signal SIGKILL (exit 137; " + oomHint + ")"
 	case rec.Signal != "":
 		return api.StatusFailed, "killed by signal " + rec.Signal
+	case *rec.ExitCode == 128+9:
+		return api.StatusFailed, "exit status 137 (128+9: a process was killed by SIGKILL; " + oomHint + ")"
 	default:
 		return api.StatusFailed, fmt.Sprintf("exit status %d", *rec.ExitCode)
 	}
+}
+
+// oomHint follows a SIGKILL that ferry did not send: the kernel's
+// out-of-memory killer is its most common sender.
+const oomHint = "out of memory? the kernel's OOM killer sends SIGKILL; see dmesg on the target"
+
+// killedNote says that a run being stopped outlived SIGTERM.
+func killedNote(rec exitRecord) string {
+	return "killed (SIGKILL) after ignoring SIGTERM for the " + rec.KilledAfter + " grace period"
 }

@@ -23,7 +23,8 @@ func TestRunExitStatus(t *testing.T) {
 	}{
 		{"exit 0", py("print('hello')"), api.StatusCompleted, 0, "", "hello\n"},
 		{"exit 1", py("import sys", "print('bad', file=sys.stderr)", "sys.exit(1)"), api.StatusFailed, 1, "exit status 1", "bad\n"},
-		{"killed by signal", py("import os, signal", "os.kill(os.getpid(), signal.SIGKILL)"), api.StatusFailed, 137, "killed by signal SIGKILL", ""},
+		{"killed by signal", py("import os, signal", "os.kill(os.getpid(), signal.SIGKILL)"), api.StatusFailed, 137, "killed by signal SIGKILL (exit 137; " + oomHint + ")", ""},
+		{"exit 137", py("import sys", "sys.exit(137)"), api.StatusFailed, 137, "exit status 137 (128+9: a process was killed by SIGKILL; " + oomHint + ")", ""},
 	}
 	trees := map[string]testutil.Tree{}
 	for i, tt := range tests {

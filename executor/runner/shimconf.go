@@ -33,4 +33,7 @@ type exitRecord struct {
 	Canceled bool   `json:"canceled"`
 	TimedOut bool   `json:"timed_out"`
 	Reason   string `json:"reason,omitempty"`
+	// KilledAfter is the grace period after which processes of the run
+	// that outlived SIGTERM were sent SIGKILL ("" when none did).
+	KilledAfter string `json:"killed_after,omitempty"`
 }

@@ -53,6 +53,7 @@ func (s *shim) supervise(child int, signals <-chan os.Signal) exitRecord {
 			}
 			stop()
 		case <-grace:
+			rec.KilledAfter = s.cfg.KillGrace.String()
 			s.killAll(child, syscall.SIGKILL)
 			ticker := time.NewTicker(killRetryInterval)
 			defer ticker.Stop()
