@@ -244,9 +244,49 @@ func packBytes(p []snapshot.Entry) int64 {
 func (c *Conn) sendPack(ctx context.Context, up *packUpload, p []snapshot.Entry) error {
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(up.write(wireCounter{pw, &up.wire}, p)) }()
-	_, err := c.Executor.UploadPack(ctx, pr)
+	resp, err := c.Executor.UploadPack(ctx, pr)
 	pr.CloseWithError(errors.New("upload ended"))
-	return err
+	if err != nil {
+		return err
+	}
+	if len(resp.Rejected) > 0 {
+		return changedIn(p, resp.Rejected)
+	}
+	return nil
+}
+
+// ChangedError is returned (wrapped) by Sync when files changed after the
+// snapshot hashed them: the content read for the upload no longer matches
+// the snapshot's hash, so the target refused it (it stores nothing under a
+// wrong hash) and no snapshot was stored. Taking the snapshot again, once
+// the files are still, succeeds.
+type ChangedError struct {
+	Paths []string // sorted
+}
+
+func (e *ChangedError) Error() string {
+	return fmt.Sprintf("%s changed after the snapshot was taken: the content read for the upload does not match the snapshot's hash, "+
+		"and the target refused it; run again once the file is no longer being written", strings.Join(e.Paths, ", "))
+}
+
+// changedIn maps the blob ids the executor rejected to the paths of pack p
+// they were read from.
+func changedIn(p []snapshot.Entry, rejected []string) error {
+	bad := make(map[string]bool, len(rejected))
+	for _, id := range rejected {
+		bad[id] = true
+	}
+	e := &ChangedError{}
+	for _, ent := range p {
+		if bad[ent.Blob.String()] {
+			e.Paths = append(e.Paths, ent.Path)
+		}
+	}
+	if len(e.Paths) == 0 {
+		return fmt.Errorf("the target refused %d blobs it was not sent", len(rejected))
+	}
+	slices.Sort(e.Paths)
+	return e
 }
 
 func (up *packUpload) write(w io.Writer, p []snapshot.Entry) error {
