@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -86,7 +87,7 @@ type liveRun struct {
 	cmd      *exec.Cmd
 	stdout   *bufio.Reader
 	id       string
-	stderr   *strings.Builder
+	stderr   *lockedText
 	errDone  chan struct{}
 	firstErr chan string // stderr's first line; closed if there is none
 }
@@ -126,7 +127,7 @@ func (c *cli) start(t *testing.T, ctx context.Context, dir string, args ...strin
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	lr := &liveRun{cmd: cmd, stdout: bufio.NewReader(out), stderr: &strings.Builder{}}
+	lr := &liveRun{cmd: cmd, stdout: bufio.NewReader(out), stderr: &lockedText{}}
 	ids := make(chan string, 1)
 	errDone := make(chan struct{})
 	go func() {
@@ -167,6 +168,25 @@ func (lr *liveRun) wait(t *testing.T) (string, int, string) {
 		t.Fatalf("wait ferry run: %v", err)
 	}
 	return string(rest), code, lr.stderr.String()
+}
+
+// lockedText is a strings.Builder that one goroutine writes while
+// another reads it.
+type lockedText struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedText) WriteString(s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.WriteString(s)
+}
+
+func (l *lockedText) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // pidsMatching returns the pids of processes whose command line matches
