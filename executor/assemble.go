@@ -90,8 +90,10 @@ func (s *Store) assemble(rid [32]byte) error {
 	}
 	if err != nil {
 		os.Remove(f.Name())
+		return err
 	}
-	return err
+	s.cacheBuiltList(r)
+	return nil
 }
 
 func (s *Store) readRecipe(rid [32]byte) (*api.Recipe, error) {

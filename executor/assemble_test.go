@@ -77,7 +77,11 @@ func deltaOf(t *testing.T, old api.ChunkList, oldID [32]byte, file []byte) (reco
 	var lits []record
 	for _, c := range chunks {
 		if o, ok := at[c.ID]; ok {
-			r.Ops = append(r.Ops, api.RecipeOp{Offset: o, Size: int64(c.Size)})
+			if n := len(r.Ops); n > 0 && r.Ops[n-1].Chunk == nil && r.Ops[n-1].Offset+r.Ops[n-1].Size == o {
+				r.Ops[n-1].Size += int64(c.Size) // adjacent ranges merged, as the agent does
+			} else {
+				r.Ops = append(r.Ops, api.RecipeOp{Offset: o, Size: int64(c.Size)})
+			}
 			continue
 		}
 		id := c.ID
@@ -137,6 +141,7 @@ func TestAssembleEditedFile(t *testing.T) {
 	if err != nil || !bytes.Equal(got, file) {
 		t.Fatalf("built blob differs from the file (%v)", err)
 	}
+	checkCachedList(t, dir, file)
 	m, _ := manifestOf(t, []testFile{{"data/train.csv", 0o644, string(file)}})
 	id, err := putManifest(t, s, m)
 	if err != nil {
@@ -225,5 +230,31 @@ func damage(t *testing.T, p string) {
 	}
 	if err := os.Chmod(p, 0o444); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// checkCachedList: the chunk list cached for a built file (derived from
+// the recipe, without reading the file) is the file's own.
+func checkCachedList(t *testing.T, dir string, file []byte) {
+	t.Helper()
+	enc, err := os.ReadFile(filepath.Join(dir, ChunksDir, hexID(file)))
+	if err != nil {
+		t.Fatalf("no chunk list cached for the built file: %v", err)
+	}
+	got, err := api.ParseChunkList(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := cdc.All(bytes.NewReader(file), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("cached list has %d chunks, the file %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i].ID != want[i].ID || got[i].Size != int64(want[i].Size) {
+			t.Fatalf("cached list differs at chunk %d", i)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"os"
 
@@ -90,4 +91,52 @@ func (s *Store) cacheChunkList(name string, b []byte) {
 	if err != nil {
 		s.log.Debug("caching chunk list", "path", name, "error", err)
 	}
+}
+
+// cacheBuiltList caches the chunk list of a file just built from recipe r,
+// derived without reading it: each copy range of the base covers whole
+// chunks of the base's cached list (the agent made it so), and each chunk
+// op is a chunk. The next edit of the file then needs no chunking here.
+// Nothing is cached when the ranges do not fall on the base's chunks.
+func (s *Store) cacheBuiltList(r *api.Recipe) {
+	enc, err := os.ReadFile(s.path(ChunksDir, hex.EncodeToString(r.Base[:])))
+	if err != nil {
+		return
+	}
+	base, err := api.ParseChunkList(enc)
+	if err != nil {
+		return
+	}
+	list, ok := builtList(base, r.Ops)
+	if !ok {
+		return
+	}
+	b, _ := list.MarshalBinary()
+	s.cacheChunkList(s.path(ChunksDir, hex.EncodeToString(r.File[:])), b)
+}
+
+// builtList maps recipe ops to chunks of base (by offset) and chunk ops.
+func builtList(base api.ChunkList, ops []api.RecipeOp) (api.ChunkList, bool) {
+	at := make(map[int64]int, len(base)) // offset -> index of the chunk there
+	var off int64
+	for i, c := range base {
+		at[off] = i
+		off += c.Size
+	}
+	var out api.ChunkList
+	for _, op := range ops {
+		if op.Chunk != nil {
+			out = append(out, api.ChunkRef{ID: *op.Chunk, Size: op.Size})
+			continue
+		}
+		i, ok := at[op.Offset]
+		for left := op.Size; left > 0; i++ {
+			if !ok || i >= len(base) || base[i].Size > left {
+				return nil, false
+			}
+			out = append(out, base[i])
+			left -= base[i].Size
+		}
+	}
+	return out, true
 }

@@ -1,0 +1,87 @@
+package agent
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/ferry-ml/ferry/executor/api"
+	"github.com/ferry-ml/ferry/internal/cdc"
+	"github.com/ferry-ml/ferry/snapshot"
+)
+
+func listOf(t *testing.T, b []byte) []byte {
+	t.Helper()
+	cs, err := cdc.All(bytes.NewReader(b), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := make(api.ChunkList, len(cs))
+	for i, c := range cs {
+		l[i] = api.ChunkRef{ID: c.ID, Size: int64(c.Size)}
+	}
+	enc, _ := l.MarshalBinary()
+	return enc
+}
+
+// build replays a recipe as the executor does, from old and the delta's chunks.
+func build(t *testing.T, d *delta, old, file []byte) []byte {
+	t.Helper()
+	r, err := api.ReadRecipe(bytes.NewReader(d.recipe))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := map[[32]byte][]byte{}
+	for _, c := range d.chunks {
+		sent[c.ID] = file[c.Offset : c.Offset+int64(c.Size)]
+	}
+	var out []byte
+	for _, op := range r.Ops {
+		if op.Chunk == nil {
+			out = append(out, old[op.Offset:op.Offset+op.Size]...)
+		} else {
+			out = append(out, sent[*op.Chunk]...)
+		}
+	}
+	return out
+}
+
+func TestMakeDelta(t *testing.T) {
+	root := t.TempDir()
+	old := make([]byte, 3<<20)
+	rand.Read(old)
+	file := bytes.Clone(old)
+	rand.Read(file[2<<20 : 2<<20+4096])
+	if err := os.WriteFile(filepath.Join(root, "f.bin"), file, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := snapshot.Entry{Path: "f.bin", Mode: 0o644, Size: int64(len(file)), Blob: sha256.Sum256(file)}
+	base := snapshot.BlobID(sha256.Sum256(old)).String()
+
+	d, err := makeDelta(root, e, base, listOf(t, old))
+	if err != nil || d == nil {
+		t.Fatalf("makeDelta: %v, %v", d, err)
+	}
+	if got := build(t, d, old, file); !bytes.Equal(got, file) {
+		t.Fatal("the recipe does not rebuild the file")
+	}
+	if d.bytes() > 64<<10 {
+		t.Errorf("delta of a 4 KiB edit is %d bytes", d.bytes())
+	}
+	if r, _ := api.ReadRecipe(bytes.NewReader(d.recipe)); len(r.Ops) > 2*len(d.chunks)+1 {
+		t.Errorf("%d ops for %d new chunks: adjacent ranges not merged", len(r.Ops), len(d.chunks))
+	}
+
+	other := make([]byte, 3<<20)
+	rand.Read(other)
+	if d, err := makeDelta(root, e, base, listOf(t, other)); err != nil || d != nil {
+		t.Errorf("delta against unrelated content: %v, %v; want none (send whole)", d, err)
+	}
+	e.Blob[0] ^= 1 // the file is no longer what the snapshot recorded
+	if _, err := makeDelta(root, e, base, listOf(t, old)); err == nil {
+		t.Error("makeDelta of a file changed since the snapshot succeeded")
+	}
+}
