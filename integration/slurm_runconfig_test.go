@@ -68,8 +68,9 @@ func writeRunConfig(t *testing.T, dir, name, content string) string {
 // TestSlurmTensorFlowConfig: a run configuration with framework TensorFlow,
 // communicator ParameterServer, nodeCount 2 and 3 workers + 1 parameter
 // server gives each of the 4 processes a TF_CONFIG that agrees with every
-// other's; --distributed tensorflow on the command line does the same with
-// workers only.
+// other's; so do 2 workers + 1 parameter server, which leave the second
+// node short, and --distributed tensorflow on the command line (workers
+// only).
 func TestSlurmTensorFlowConfig(t *testing.T) {
 	c := newCLI(t)
 	s := needSlurm(t, c)
@@ -103,6 +104,18 @@ mpi:
 		if !strings.Contains(all, w) {
 			t.Errorf("logs --all-ranks lacks %q:\n%s", w, all)
 		}
+	}
+
+	// Azure ML's own example: 2 workers and 1 parameter server on 2 nodes.
+	// The nodes run 2 and 1 processes.
+	rc = writeRunConfig(t, dir, "tf3", "script: tf.py\ntarget: hpc\nframework: TensorFlow\ncommunicator: ParameterServer\nnodeCount: 2\n"+
+		"environment: {python: {userManagedDependencies: true, interpreterPath: python3}}\ntensorflow: {workerCount: 2, parameterServerCount: 1}\n")
+	r = c.mustRun(dir, "run", "--runconfig", rc, "--master-port", "29551")
+	if want := `cluster {"ps": ["c2:29552"], "worker": ["c1:29552", "c1:29553"]}`; !strings.Contains(r.Stdout, want) || !strings.Contains(r.Stdout, "agree 2 of 2") {
+		t.Fatalf("2 workers + 1 ps: worker 0 saw:\n%s\nwant %s\nstderr:\n%s", r.Stdout, want, r.Stderr)
+	}
+	if got := c.mustRun(dir, "logs", lastRunID(t, c, dir), "--rank", "2").Stdout; !strings.Contains(got, "rank 2 task ps 0 at c2:29552 on c2") {
+		t.Errorf("logs --rank 2 = %q", got)
 	}
 
 	r = c.mustRun(dir, "run", "--compute", "hpc", "--node-count", "2", "--distributed", "tensorflow", "--master-port", "29531", "tf.py")

@@ -44,6 +44,9 @@ type Distribution struct {
 	// processes; both 0 unless the file's own mode is tensorflow.
 	WorkerCount          int
 	ParameterServerCount int
+	// Tasks, when above zero, is the process count where it is less than
+	// Nodes x ProcessesPerNode: the last node runs fewer.
+	Tasks int
 }
 
 // Override holds what the command line sets explicitly; a zero field
@@ -72,9 +75,10 @@ func (rc *RunConfig) Mode() string {
 // in place of the file's where set. Processes per node come from
 // mpi.processCountPerNode (mpi), pytorch.processCount over the nodes
 // (pytorch) or workerCount + parameterServerCount over the nodes
-// (tensorflow); ferry starts the same number on every node, so a total
-// that does not divide evenly is an error, as is a tensorflow run whose
-// workers and parameter servers do not add up to its processes.
+// (tensorflow), rounded up: a total that does not divide evenly fills the
+// nodes in order and leaves the last one short (Tasks). A total that would
+// leave a node empty is an error, as is a tensorflow run whose workers and
+// parameter servers do not fit the processes per node the flags ask for.
 func (rc *RunConfig) Distribution(o Override) (Distribution, error) {
 	file := rc.Mode()
 	d := Distribution{Mode: file, Nodes: rc.NodeCount, ProcessesPerNode: 1}
@@ -100,20 +104,33 @@ func (rc *RunConfig) Distribution(o Override) (Distribution, error) {
 			d.WorkerCount, d.ParameterServerCount = tf[0], tf[1]
 		}
 	}
-	if o.ProcessesPerNode > 0 {
+	switch {
+	case o.ProcessesPerNode > 0:
 		d.ProcessesPerNode = o.ProcessesPerNode
-		if d.WorkerCount > 0 && total != d.Nodes*d.ProcessesPerNode {
-			return d, fmt.Errorf("%s processes do not fill %d node(s) x %d process(es)", what, d.Nodes, d.ProcessesPerNode)
+		if d.WorkerCount == 0 { // only a tensorflow run's roles bind the total
+			return d, nil
 		}
+	case total > 0:
+		d.ProcessesPerNode = (total + d.Nodes - 1) / d.Nodes
+	default:
 		return d, nil
 	}
-	if total > 0 {
-		if total%d.Nodes != 0 {
-			return d, fmt.Errorf("%s processes cannot be spread evenly over %d nodes: ferry starts the same number of processes on every node", what, d.Nodes)
-		}
-		d.ProcessesPerNode = total / d.Nodes
+	return d.place(total, what)
+}
+
+// place sets Tasks when total processes fill the nodes in blocks of
+// ProcessesPerNode with the last node short, and refuses a total that
+// leaves a node empty or does not fit.
+func (d Distribution) place(total int, what string) (Distribution, error) {
+	full := d.Nodes * d.ProcessesPerNode
+	switch {
+	case total == full:
+		return d, nil
+	case total < full && total > full-d.ProcessesPerNode:
+		d.Tasks = total
+		return d, nil
 	}
-	return d, nil
+	return d, fmt.Errorf("%s processes do not fit %d node(s) x %d process(es): ferry fills the nodes in order, and every node needs at least one", what, d.Nodes, d.ProcessesPerNode)
 }
 
 // tensorflow returns workerCount and parameterServerCount, with Azure

@@ -298,8 +298,8 @@ func printPlan(p *ui.Printer, plan agent.Plan) error {
 		p.Printf("max duration %s\n", plan.MaxDuration)
 	}
 	if s := plan.Slurm; s != nil {
-		p.Printf("slurm        %d node(s) x %d process(es), distributed %s, master port %d%s\n",
-			s.Nodes, s.ProcessesPerNode, orDefault(s.Distributed, "none"), s.Port(), tfRoles(*s))
+		p.Printf("slurm        %d node(s) x %d process(es)%s, distributed %s, master port %d%s\n",
+			s.Nodes, s.ProcessesPerNode, lastShort(*s), orDefault(s.Distributed, "none"), s.Port(), tfRoles(*s))
 	}
 	if plan.Spark != nil {
 		p.Printf("deploy mode  %s\nsubmit       %s\n", plan.Spark.DeployMode, quoteArgs(plan.Spark.Submit))

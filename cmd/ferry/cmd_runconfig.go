@@ -101,7 +101,7 @@ func runConfigDistribution(opts *runOptions, rc *runconfig.RunConfig, changed fu
 			Hint: "change the file, or override with --node-count, --process-count-per-node or --distributed"}
 	}
 	d.Distributed, d.NodeCount, d.ProcessesPerNode = got.Mode, got.Nodes, got.ProcessesPerNode
-	d.WorkerCount, d.ParameterServerCount = got.WorkerCount, got.ParameterServerCount
+	d.WorkerCount, d.ParameterServerCount, d.Tasks = got.WorkerCount, got.ParameterServerCount, got.Tasks
 	if !changed("node-count") && rc.NodeCount > 1 {
 		d.source = fmt.Sprintf("%s asks for nodeCount %d", opts.RunConfig, rc.NodeCount)
 	}

@@ -21,6 +21,9 @@ type distOptions struct {
 	// configuration's tensorflow section.
 	WorkerCount          int
 	ParameterServerCount int
+	// Tasks is the process count when a run configuration's total leaves
+	// the last node short (api.SlurmSpec.Tasks); 0 otherwise.
+	Tasks int
 	// source says where a node count came from, when a run
 	// configuration set it (for the refusal on a single machine).
 	source string
@@ -51,7 +54,7 @@ func planSlurm(opts runOptions, target compute.Target) (*api.SlurmSpec, error) {
 	spec := &api.SlurmSpec{
 		Nodes: d.NodeCount, ProcessesPerNode: d.ProcessesPerNode, Distributed: d.Distributed,
 		MasterPort: d.MasterPort, Partition: target.Partition, Account: target.Account, QOS: target.QOS,
-		WorkerCount: d.WorkerCount, ParameterServerCount: d.ParameterServerCount,
+		WorkerCount: d.WorkerCount, ParameterServerCount: d.ParameterServerCount, Tasks: d.Tasks,
 	}
 	if opts.GPUs != "" && opts.GPUs != "0" {
 		n, err := strconv.Atoi(opts.GPUs)
@@ -99,7 +102,7 @@ func (d distOptions) check() error {
 	if d.MasterPort < 1 || d.MasterPort > 65535 {
 		return usageError{fmt.Errorf("--master-port %d is out of range", d.MasterPort)}
 	}
-	if procs := d.NodeCount * d.ProcessesPerNode; procs > 1 && d.Distributed == "" {
+	if procs := d.processes(); procs > 1 && d.Distributed == "" {
 		return &UserError{Msg: fmt.Sprintf("%d processes need a distributed mode", procs),
 			Hint: "add --distributed pytorch, mpi or tensorflow (a run configuration: communicator or framework)"}
 	}
@@ -109,7 +112,7 @@ func (d distOptions) check() error {
 // onOneMachine refuses more than one process on a target that is not a
 // Slurm cluster, saying why.
 func (d distOptions) onOneMachine(target compute.Target) error {
-	if d.NodeCount*d.ProcessesPerNode <= 1 {
+	if d.processes() <= 1 {
 		return nil
 	}
 	if target.Type == compute.TypeHDInsight {
@@ -118,4 +121,21 @@ func (d distOptions) onOneMachine(target compute.Target) error {
 	}
 	return &UserError{Msg: fmt.Sprintf("compute target %s (type %s) is a single machine: it cannot run %d nodes x %d processes%s", target.Name, target.Type, d.NodeCount, d.ProcessesPerNode, d.sourceNote()),
 		Hint: "attach a Slurm cluster (ferry compute attach NAME --type slurm ...) for multi-node runs"}
+}
+
+// processes is the run's process count.
+func (d distOptions) processes() int {
+	if d.Tasks > 0 {
+		return d.Tasks
+	}
+	return d.NodeCount * d.ProcessesPerNode
+}
+
+// lastShort says, for --dry-run, how many processes a run whose last node
+// runs fewer has in all ("" for other runs).
+func lastShort(s api.SlurmSpec) string {
+	if s.Tasks <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d in all: the last node runs %d)", s.Tasks, s.Tasks-(s.Nodes-1)*s.ProcessesPerNode)
 }

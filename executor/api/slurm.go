@@ -13,6 +13,11 @@ type SlurmSpec struct {
 	Distributed string `json:"distributed,omitempty"`
 	// MasterPort is MASTER_PORT; 0 means DefaultMasterPort.
 	MasterPort int `json:"master_port,omitempty"`
+	// Tasks, when above zero, is the run's process count where it is less
+	// than Nodes x ProcessesPerNode (sbatch --ntasks): ProcessesPerNode is
+	// then the most on one node, ranks fill the nodes in order, and the
+	// last node runs fewer, but at least one.
+	Tasks int `json:"tasks,omitempty"`
 	// WorkerCount and ParameterServerCount split a tensorflow run's
 	// processes (ranks 0..WorkerCount-1 are workers, the rest ps).
 	WorkerCount          int `json:"worker_count,omitempty"`
@@ -36,7 +41,12 @@ const (
 const DefaultMasterPort = 6105
 
 // Processes is the run's process (rank) count.
-func (s SlurmSpec) Processes() int { return s.Nodes * s.ProcessesPerNode }
+func (s SlurmSpec) Processes() int {
+	if s.Tasks > 0 {
+		return s.Tasks
+	}
+	return s.Nodes * s.ProcessesPerNode
+}
 
 // Port is MasterPort or DefaultMasterPort.
 func (s SlurmSpec) Port() int {

@@ -25,6 +25,8 @@ func validateSlurmSpec(spec api.RunSpec) error {
 		return fmt.Errorf("%w: node count and processes per node must be at least 1", ErrInvalidSpec)
 	case spec.Environment.Kind == api.EnvDocker:
 		return fmt.Errorf("%w: docker environments need a container runtime on every node of the cluster, which ferry does not drive through Slurm; use a conda or user-managed environment", ErrInvalidSpec)
+	case s.Tasks > 0 && (s.Tasks > s.Nodes*s.ProcessesPerNode || s.Tasks <= (s.Nodes-1)*s.ProcessesPerNode):
+		return fmt.Errorf("%w: %d tasks do not fill %d nodes in blocks of %d, the last node with at least one", ErrInvalidSpec, s.Tasks, s.Nodes, s.ProcessesPerNode)
 	case s.Processes() > 1 && s.Distributed == "":
 		return fmt.Errorf("%w: %d processes need a distributed mode (pytorch, mpi or tensorflow)", ErrInvalidSpec, s.Processes())
 	}

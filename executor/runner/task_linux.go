@@ -46,6 +46,14 @@ func Task(args []string) int {
 		logger.Error("place task", "error", err)
 		return 1
 	}
+	if err := slurm.CheckPlacement(job.Spec, rank); err != nil {
+		host, _ := os.Hostname()
+		_ = appendLogLine(slurm.RankLog(job.Dir, rank.Rank), err.Error())
+		if werr := slurm.WriteRankExit(job.Dir, slurm.RankExit{Rank: rank.Rank, Node: host, Reason: err.Error(), Ended: time.Now().UTC()}); werr != nil {
+			logger.Error("record rank exit", "error", werr)
+		}
+		return 1
+	}
 	rec := runTask(job, rank, signals, logger.With("run_id", job.RunID, "rank", rank.Rank))
 	return rankExitCode(rec)
 }

@@ -24,6 +24,9 @@ func SbatchArgs(j Job) []string {
 		// A job on a failed node must end Failed, not run a second time.
 		"--no-requeue",
 	}
+	if s.Tasks > 0 {
+		args = append(args, "--ntasks="+strconv.Itoa(s.Tasks))
+	}
 	args = appendOpt(args, "--partition", s.Partition)
 	args = appendOpt(args, "--account", s.Account)
 	args = appendOpt(args, "--qos", s.QOS)
@@ -81,8 +84,14 @@ func launcher(j Job) []string {
 	}
 	// --kill-on-bad-exit: a rank that fails ends the others rather than
 	// leaving them waiting for a peer that is gone.
-	return append([]string{"srun", "--kill-on-bad-exit=1",
-		"--nodes=" + strconv.Itoa(s.Nodes), "--ntasks-per-node=" + strconv.Itoa(s.ProcessesPerNode)}, task...)
+	srun := []string{"srun", "--kill-on-bad-exit=1",
+		"--nodes=" + strconv.Itoa(s.Nodes), "--ntasks-per-node=" + strconv.Itoa(s.ProcessesPerNode)}
+	if s.Tasks > 0 {
+		// Fewer tasks than nodes x per node: block places ranks 0..ppn-1 on
+		// the first node, and so on, as DistributedEnv assumes.
+		srun = append(srun, "--ntasks="+strconv.Itoa(s.Tasks), "--distribution=block")
+	}
+	return append(srun, task...)
 }
 
 // ShellQuote joins args into one POSIX shell command line, each argument

@@ -54,9 +54,26 @@ func ranks(getenv func(string) string, rank, world, local, localWorld, node stri
 	}
 	read(world, &out.World)
 	read(local, &out.Local)
-	read(localWorld, &out.LocalWorld)
 	read(node, &out.Node)
+	// The last node of a run with Tasks set runs fewer than ppn.
+	out.LocalWorld = min(ppn, max(out.World-out.Node*ppn, 1))
+	read(localWorld, &out.LocalWorld)
 	return out, nil
+}
+
+// CheckPlacement verifies that Slurm put a tensorflow run's rank r where
+// its TF_CONFIG addresses say: on node r/ProcessesPerNode, in blocks. The
+// other modes read their places from the launcher and need no check.
+func CheckPlacement(spec api.SlurmSpec, r Rank) error {
+	ppn := max(spec.ProcessesPerNode, 1)
+	if spec.Distributed != api.DistributedTensorFlow {
+		return nil
+	}
+	if r.Node != r.Rank/ppn || r.Local != r.Rank%ppn {
+		return fmt.Errorf("Slurm placed rank %d on node %d as local rank %d; ferry expects node %d, local rank %d (blocks of %d per node)",
+			r.Rank, r.Node, r.Local, r.Rank/ppn, r.Rank%ppn, ppn)
+	}
+	return nil
 }
 
 // DistributedEnv is the variables Azure ML set for rank r, so that a
