@@ -114,11 +114,8 @@ func FindTool(override string) (string, error) {
 // even when several callers or processes race. An incomplete prefix (a
 // crashed or failed build) is removed and rebuilt, never used.
 func (c *Cache) Ensure(ctx context.Context, req Request) (*Env, error) {
-	spec, err := ParseSent(req.Spec, req.Requirements)
+	spec, err := PrepareProject(req)
 	if err != nil {
-		return nil, err
-	}
-	if err := hashProject(spec, req.Project); err != nil {
 		return nil, err
 	}
 	out := req.Output

@@ -221,6 +221,10 @@ func removeMoved(p string) error {
 // sourcePath is the kept build folder of key (<key>.src).
 func (c *Cache) sourcePath(key string) string { return filepath.Join(c.dir, key+sourceSuffix) }
 
+// SourcePath is where an EnsureWith build keeps the project copy an
+// editable install of key refers to: removed with the environment.
+func (c *Cache) SourcePath(key string) string { return c.sourcePath(key) }
+
 func (c *Cache) lockPath(key string) string { return filepath.Join(c.dir, key+lockSuffix) }
 
 // touch records a use of the environment at prefix.

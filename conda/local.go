@@ -223,3 +223,50 @@ func unwrapPathErr(err error) error {
 	}
 	return err
 }
+
+// PipOnly reports whether the spec asks conda for nothing but python and
+// pip, all else coming from its pip section: the form Azure ML v1 writes
+// for an environment made from pip requirements
+// (Environment.from_pip_requirements, CondaDependencies.create with
+// pip_packages only, and its default environment). A pip virtual
+// environment can stand in for it where no conda tool is.
+func (s *Spec) PipOnly() bool {
+	for _, d := range s.Conda {
+		if _, name, _ := splitConda(normalizeConda(d)); name != "python" && name != "pip" {
+			return false
+		}
+	}
+	return true
+}
+
+// PythonMinor is the "3.8" of a python pin such as python=3.8.13 or
+// python==3.8 ("" when the spec pins no exact major.minor version).
+func (s *Spec) PythonMinor() string {
+	v := strings.TrimPrefix(s.Python, "==")
+	if v == "" || strings.ContainsAny(v, "<>!~,*|") {
+		return ""
+	}
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 || parts[0] == "" || parts[1] == "" {
+		return ""
+	}
+	return parts[0] + "." + parts[1]
+}
+
+// WriteProject lays out dir as the build folder of req's spec (see
+// writeBuildDir) and returns the spec's folder in it: for a build by
+// another tool (a pip venv standing in for a PipOnly spec) that must see
+// the pip section's paths where conda would.
+func WriteProject(dir string, req Request, spec *Spec) (string, error) {
+	return writeBuildDir(dir, req, spec)
+}
+
+// PrepareProject parses req's spec and hashes the local paths its pip
+// section names (read from req.Project) into its key, as Ensure does.
+func PrepareProject(req Request) (*Spec, error) {
+	spec, err := ParseSent(req.Spec, req.Requirements)
+	if err != nil {
+		return nil, err
+	}
+	return spec, hashProject(spec, req.Project)
+}

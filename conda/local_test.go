@@ -141,3 +141,28 @@ func TestBuildDirMirrorsProject(t *testing.T) {
 		t.Errorf("link copied as %q, %v", l, err)
 	}
 }
+
+func TestPipOnly(t *testing.T) {
+	tests := []struct {
+		spec    string
+		pipOnly bool
+		minor   string
+	}{
+		{"dependencies:\n- python=3.8.13\n- pip:\n  - azureml-defaults\n", true, "3.8"},
+		{"dependencies:\n- python\n- pip=23\n", true, ""},
+		{"dependencies:\n- Python==3.10\n- pip:\n  - x\n", true, "3.10"},
+		{"dependencies:\n- python>=3.8\n- pip:\n  - x\n", true, ""},
+		{"dependencies:\n- pip:\n  - x\n", true, ""},
+		{"dependencies:\n- python=3.8\n- numpy\n- pip:\n  - x\n", false, "3.8"},
+		{"dependencies:\n- conda-forge::python=3.9\n", true, "3.9"},
+	}
+	for _, tt := range tests {
+		s, err := ParseSent([]byte(tt.spec), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.PipOnly() != tt.pipOnly || s.PythonMinor() != tt.minor {
+			t.Errorf("%q: PipOnly %v PythonMinor %q, want %v %q", tt.spec, s.PipOnly(), s.PythonMinor(), tt.pipOnly, tt.minor)
+		}
+	}
+}

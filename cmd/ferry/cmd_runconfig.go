@@ -200,7 +200,8 @@ func runConfigEnvironment(opts *runOptions, rc *runconfig.RunConfig, project str
 			// Azure ML built its default environment here: python with pip.
 			opts.env.CondaInline = []byte(amlDefaultEnvironment)
 			opts.addWarning(warn, "runconfig environment.python: userManagedDependencies is false and no conda dependencies are given: "+
-				"building Azure ML's default environment (python and pip from conda-forge) with the target's conda tool")
+				"building Azure ML's default environment (python and pip from conda-forge) with the target's conda tool, "+
+				"or as a pip venv of python3 where the target has none")
 		}
 	} else {
 		opts.Python = rc.Interpreter

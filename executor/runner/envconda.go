@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -58,15 +59,6 @@ func (r *Runner) prepareConda(ctx context.Context, st *runState) (envSetup, erro
 	if len(spec.CondaSpec) == 0 {
 		return envSetup{}, fmt.Errorf("conda environment: the run spec carries no conda spec")
 	}
-	cache, err := r.condaCache()
-	if err != nil {
-		return envSetup{}, err
-	}
-	logf, err := os.OpenFile(st.paths.log(), os.O_WRONLY|os.O_APPEND, 0)
-	if err != nil {
-		return envSetup{}, fmt.Errorf("open run log: %w", err)
-	}
-	defer logf.Close()
 	tool := spec.CondaTool
 	if tool == "" {
 		tool = os.Getenv(envCondaToolVar)
@@ -76,9 +68,23 @@ func (r *Runner) prepareConda(ctx context.Context, st *runState) (envSetup, erro
 		return envSetup{}, err
 	}
 	defer closeProject()
-	env, err := cache.Ensure(ctx, conda.Request{
-		Spec: spec.CondaSpec, Requirements: spec.CondaRequirements, Project: project, Tool: tool, Output: logf,
-	})
+	req := conda.Request{Spec: spec.CondaSpec, Requirements: spec.CondaRequirements, Project: project, Tool: tool}
+	if _, err := conda.FindTool(tool); errors.Is(err, conda.ErrNoTool) {
+		if cs, perr := conda.ParseSent(spec.CondaSpec, spec.CondaRequirements); perr == nil && cs.PipOnly() {
+			return r.prepareCondaAsPip(ctx, st, req)
+		}
+	}
+	cache, err := r.condaCache()
+	if err != nil {
+		return envSetup{}, err
+	}
+	logf, err := os.OpenFile(st.paths.log(), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return envSetup{}, fmt.Errorf("open run log: %w", err)
+	}
+	defer logf.Close()
+	req.Output = logf
+	env, err := cache.Ensure(ctx, req)
 	if err != nil {
 		return envSetup{}, err
 	}
