@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -74,13 +75,26 @@ func freezeUntilLost(t *testing.T, ft *faultTarget, lr *liveRun) time.Duration {
 }
 
 // TestFaultFrozenLinkLogFollow: the link freezes (no FIN, no RST) while
-// ferry logs -f follows a run. Keepalives notice it within about 15 s,
-// ferry reconnects, and the log goes on from where it stopped: the whole
-// log once, byte for byte, and the run's true status.
+// ferry logs -f follows a run, with the command's own connection and with
+// the keeper's. Keepalives notice it within about 15 s, ferry reconnects,
+// and the log goes on from where it stopped: the whole log once, byte for
+// byte, and the run's true status.
 func TestFaultFrozenLinkLogFollow(t *testing.T) {
 	testutil.RequireCommand(t, "python3")
-	c := newCLI(t)
-	ft := attachFault(t, c, testutil.SSHDOptions{}, true)
+	for _, keeper := range []bool{false, true} {
+		t.Run("keeper="+strconv.FormatBool(keeper), func(t *testing.T) {
+			c := newCLI(t)
+			ft := attachFault(t, c, testutil.SSHDOptions{}, true)
+			if keeper {
+				withKeeper(c)
+			}
+			checkFrozenFollow(t, c, ft)
+		})
+	}
+}
+
+func checkFrozenFollow(t *testing.T, c *cli, ft *faultTarget) {
+	t.Helper()
 	const n = 250 // 0.1 s apart: the run outlives the freeze
 	src := sourceDir(t, testutil.Tree{"n.py": numbersScript(n, "0.1")})
 	id := runIDOf(t, c.mustRun(src, "run", "--compute", "box", "--detach", "n.py").Stderr)
@@ -165,17 +179,23 @@ func TestFaultNoStreamLocalForwarding(t *testing.T) {
 }
 
 // TestFaultMaxSessionsOne: sshd allows one session per connection
-// (MaxSessions 1), with and without socket forwarding. ferry never holds
-// two sessions at once on its connection, so syncs, runs, logs and
-// cancels all work.
+// (MaxSessions 1), with and without socket forwarding, with the command's
+// own connection and with the keeper's. The sessions sshd refuses on a
+// connection go to spare connections, so syncs, runs, logs and cancels
+// all work.
 func TestFaultMaxSessionsOne(t *testing.T) {
 	testutil.RequireCommand(t, "python3")
 	for _, noForward := range []bool{false, true} {
-		t.Run("no-forwarding="+strconv.FormatBool(noForward), func(t *testing.T) {
-			c := newCLI(t)
-			attachFault(t, c, testutil.SSHDOptions{MaxSessions: 1, DisableStreamLocalForwarding: noForward}, false)
-			checkRunsWork(t, c)
-		})
+		for _, keeper := range []bool{false, true} {
+			t.Run(fmt.Sprintf("no-forwarding=%v/keeper=%v", noForward, keeper), func(t *testing.T) {
+				c := newCLI(t)
+				attachFault(t, c, testutil.SSHDOptions{MaxSessions: 1, DisableStreamLocalForwarding: noForward}, false)
+				if keeper {
+					withKeeper(c)
+				}
+				checkRunsWork(t, c)
+			})
+		}
 	}
 }
 
