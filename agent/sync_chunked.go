@@ -82,9 +82,15 @@ func makeDeltas(ctx context.Context, root string, todo []snapshot.Entry, similar
 	return deltas, whole, nil
 }
 
+// giveUpAfter is how far into a file chunking goes without finding any
+// chunk of the old version before the file is sent whole: a checkpoint
+// rewritten from scratch costs this much chunking, not the whole file.
+const giveUpAfter = 64 << 20
+
 // makeDelta chunks e's file and writes the recipe that builds it from base
 // (whose chunk list is enc) and the chunks base lacks. It returns nil when
-// more than three quarters of the file would travel anyway.
+// more than three quarters of the file would travel anyway, or when no
+// chunk of the first giveUpAfter bytes is in base.
 func makeDelta(root string, e snapshot.Entry, base string, enc []byte) (*delta, error) {
 	list, err := api.ParseChunkList(enc)
 	if err != nil {
@@ -94,13 +100,12 @@ func makeDelta(root string, e snapshot.Entry, base string, enc []byte) (*delta, 
 	if err != nil {
 		return nil, fmt.Errorf("similar blob: %w", err)
 	}
-	chunks, err := chunkFile(root, e)
-	if err != nil {
+	b := newRecipeBuilder(list)
+	if ok, err := b.chunkFile(root, e); err != nil || !ok {
 		return nil, err
 	}
-	r := api.Recipe{File: e.Blob, Size: e.Size, Base: baseID}
-	d := &delta{entry: e}
-	r.Ops, d.chunks = recipeOps(chunks, list)
+	r := api.Recipe{File: e.Blob, Size: e.Size, Base: baseID, Ops: b.ops}
+	d := &delta{entry: e, chunks: b.missing}
 	if d.bytes() > e.Size*3/4 {
 		return nil, nil
 	}
@@ -111,56 +116,75 @@ func makeDelta(root string, e snapshot.Entry, base string, enc []byte) (*delta, 
 	return d, nil
 }
 
-// chunkFile chunks e's file, checking that it still hashes to e's blob.
-func chunkFile(root string, e snapshot.Entry) ([]cdc.Chunk, error) {
-	f, err := os.Open(filepath.Join(root, filepath.FromSlash(e.Path)))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", e.Path, err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	chunks, err := cdc.All(io.LimitReader(f, e.Size+1), h)
-	if err != nil {
-		return nil, fmt.Errorf("chunk %s: %w", e.Path, err)
-	}
-	if snapshot.BlobID(h.Sum(nil)) != e.Blob {
-		return nil, fmt.Errorf("chunk %s: it changed since the snapshot; run again", e.Path)
-	}
-	return chunks, nil
+// recipeBuilder maps each chunk of a file to a range of the base (adjacent
+// ranges merged) or to itself, and lists the chunks the base lacks once
+// each.
+type recipeBuilder struct {
+	at      map[[32]byte]int64 // base chunk -> its offset in base
+	ops     []api.RecipeOp
+	missing []cdc.Chunk
+	sent    map[[32]byte]bool
+	matched int64 // bytes found in base
 }
 
-// recipeOps maps each chunk to a range of base (adjacent ranges merged)
-// or to itself, and lists the chunks base lacks once each.
-func recipeOps(chunks []cdc.Chunk, base api.ChunkList) ([]api.RecipeOp, []cdc.Chunk) {
-	at := make(map[[32]byte]int64, len(base))
+func newRecipeBuilder(base api.ChunkList) *recipeBuilder {
+	b := &recipeBuilder{at: make(map[[32]byte]int64, len(base)), sent: map[[32]byte]bool{}}
 	var off int64
 	for _, c := range base {
-		if _, dup := at[c.ID]; !dup {
-			at[c.ID] = off
+		if _, dup := b.at[c.ID]; !dup {
+			b.at[c.ID] = off
 		}
 		off += c.Size
 	}
-	var ops []api.RecipeOp
-	var missing []cdc.Chunk
-	sent := map[[32]byte]bool{}
-	for _, c := range chunks {
-		size := int64(c.Size)
-		if o, ok := at[c.ID]; ok {
-			if n := len(ops); n > 0 && ops[n-1].Chunk == nil && ops[n-1].Offset+ops[n-1].Size == o {
-				ops[n-1].Size += size
-			} else {
-				ops = append(ops, api.RecipeOp{Offset: o, Size: size})
-			}
-			continue
+	return b
+}
+
+// chunkFile feeds e's file to add, checking that it still hashes to e's
+// blob. It reports false when it gave up (see giveUpAfter).
+func (b *recipeBuilder) chunkFile(root string, e snapshot.Entry) (bool, error) {
+	f, err := os.Open(filepath.Join(root, filepath.FromSlash(e.Path)))
+	if err != nil {
+		return false, fmt.Errorf("read %s: %w", e.Path, err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	ch := cdc.NewChunker(io.LimitReader(f, e.Size+1), h)
+	for {
+		c, _, err := ch.Next()
+		if err == io.EOF {
+			break
 		}
-		id := c.ID
-		ops = append(ops, api.RecipeOp{Chunk: &id, Size: size})
-		if !sent[id] {
-			sent[id] = true
-			missing = append(missing, c)
+		if err != nil {
+			return false, fmt.Errorf("chunk %s: %w", e.Path, err)
+		}
+		b.add(c)
+		if b.matched == 0 && c.Offset >= giveUpAfter {
+			return false, nil
 		}
 	}
-	return ops, missing
+	if snapshot.BlobID(h.Sum(nil)) != e.Blob {
+		return false, fmt.Errorf("chunk %s: it changed since the snapshot; run again", e.Path)
+	}
+	return true, nil
+}
+
+func (b *recipeBuilder) add(c cdc.Chunk) {
+	size := int64(c.Size)
+	if o, ok := b.at[c.ID]; ok {
+		b.matched += size
+		if n := len(b.ops); n > 0 && b.ops[n-1].Chunk == nil && b.ops[n-1].Offset+b.ops[n-1].Size == o {
+			b.ops[n-1].Size += size
+		} else {
+			b.ops = append(b.ops, api.RecipeOp{Offset: o, Size: size})
+		}
+		return
+	}
+	id := c.ID
+	b.ops = append(b.ops, api.RecipeOp{Chunk: &id, Size: size})
+	if !b.sent[id] {
+		b.sent[id] = true
+		b.missing = append(b.missing, c)
+	}
 }
 
 // sendDeltaPack streams the deltas' chunks and recipes in one pack and

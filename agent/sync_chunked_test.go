@@ -85,3 +85,21 @@ func TestMakeDelta(t *testing.T) {
 		t.Error("makeDelta of a file changed since the snapshot succeeded")
 	}
 }
+
+// A large file rewritten from scratch is given up on after giveUpAfter
+// bytes: the rest is not read (a changed blob id shows it: the hash check
+// at the end would fail).
+func TestMakeDeltaGivesUpOnRewrittenFile(t *testing.T) {
+	root := t.TempDir()
+	old, file := make([]byte, giveUpAfter+(2<<20)), make([]byte, giveUpAfter+(2<<20))
+	rand.Read(old)
+	rand.Read(file)
+	if err := os.WriteFile(filepath.Join(root, "ckpt.pt"), file, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := snapshot.Entry{Path: "ckpt.pt", Mode: 0o644, Size: int64(len(file)), Blob: snapshot.BlobID{1}}
+	d, err := makeDelta(root, e, snapshot.BlobID(sha256.Sum256(old)).String(), listOf(t, old))
+	if d != nil || err != nil {
+		t.Fatalf("rewritten file: delta %v, err %v; want neither (given up before the end)", d != nil, err)
+	}
+}

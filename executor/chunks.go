@@ -10,21 +10,27 @@ import (
 	"github.com/ferry-ml/ferry/internal/cdc"
 )
 
+// planChunkBudget bounds the bytes of blobs one plan chunks (lists not yet
+// cached): a plan naming many large files must not take minutes.
+const planChunkBudget = 1 << 30
+
 // planChunks returns the chunk lists of the blobs that similar names for
 // the missing blobs, where the store has them (see api.PlanResponse).
-// A blob it cannot chunk is left out: the agent then sends the file whole.
+// A blob it cannot chunk, or past the budgets, is left out: the agent then
+// sends the file whole.
 func (s *Store) planChunks(ctx context.Context, similar map[string]string, missing []string) map[string][]byte {
 	if len(similar) == 0 {
 		return nil
 	}
 	out := map[string][]byte{}
-	total := 0
+	total, budget := 0, int64(planChunkBudget)
 	for _, m := range missing {
 		base, ok := similar[m]
 		if !ok || out[base] != nil || ctx.Err() != nil {
 			continue
 		}
-		list, err := s.chunkList(base)
+		list, chunked, err := s.chunkList(base, budget)
+		budget -= chunked
 		if err != nil {
 			s.log.Debug("no chunk list for a similar blob", "blob", base[:min(8, len(base))], "error", err)
 			continue
@@ -42,28 +48,35 @@ func (s *Store) planChunks(ctx context.Context, similar map[string]string, missi
 // cache is not made durable, and need not be right: a list that does not
 // match its blob only makes the agent's recipe fail its check, and the
 // file then travels whole.
-func (s *Store) chunkList(id string) ([]byte, error) {
+//
+// It chunks only a blob of at most budget bytes, and returns how many
+// bytes it chunked.
+func (s *Store) chunkList(id string, budget int64) ([]byte, int64, error) {
 	bid, err := parseID(id)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	cache := s.path(ChunksDir, id)
 	if b, err := os.ReadFile(cache); err == nil {
 		if _, err := api.ParseChunkList(b); err == nil {
-			return b, nil
+			return b, 0, nil
 		}
 	}
 	if ok, err := s.has(bid); err != nil || !ok {
-		return nil, fmt.Errorf("blob %.8s not here (%v)", id, err)
+		return nil, 0, fmt.Errorf("blob %.8s not here (%v)", id, err)
 	}
 	f, err := os.Open(s.blobPath(bid))
 	if err != nil {
-		return nil, fmt.Errorf("open blob: %w", err)
+		return nil, 0, fmt.Errorf("open blob: %w", err)
 	}
 	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || fi.Size() > budget {
+		return nil, 0, fmt.Errorf("blob %.8s: over this plan's chunking budget (%v)", id, err)
+	}
 	chunks, err := cdc.All(f, nil)
 	if err != nil {
-		return nil, fmt.Errorf("chunk blob %.8s: %w", id, err)
+		return nil, 0, fmt.Errorf("chunk blob %.8s: %w", id, err)
 	}
 	list := make(api.ChunkList, len(chunks))
 	for i, c := range chunks {
@@ -71,7 +84,7 @@ func (s *Store) chunkList(id string) ([]byte, error) {
 	}
 	b, _ := list.MarshalBinary()
 	s.cacheChunkList(cache, b)
-	return b, nil
+	return b, fi.Size(), nil
 }
 
 func (s *Store) cacheChunkList(name string, b []byte) {
