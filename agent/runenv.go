@@ -274,7 +274,12 @@ func resolvePip(ch EnvChoice, plan *history.Environment, spec *api.EnvironmentSp
 		return &InvalidError{fmt.Errorf("requirements file %s is not inside the source directory %s: "+
 			"the target sees only the snapshot (move it in, or use --source)", ch.Requirements, src)}
 	}
-	req, err := pipenv.Parse(src, filepath.ToSlash(rel))
+	ignore := snapshot.NewIgnoreChecker(src)
+	skip := func(rel string, isDir bool) bool {
+		ignored, err := ignore.Ignored(rel, isDir)
+		return ignored && err == nil
+	}
+	req, err := pipenv.ParseSkipping(src, filepath.ToSlash(rel), skip)
 	if err != nil {
 		return fmt.Errorf("requirements %s: %w", ch.Requirements, err)
 	}

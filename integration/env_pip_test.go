@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -126,5 +127,42 @@ func TestPipEnvironment(t *testing.T) {
 	}
 	if r := c.run(src, "run", "--requirements", "../outside.txt", "train.py"); r.Code == 0 || !strings.Contains(r.Stderr, "not inside the source directory") {
 		t.Fatalf("outside file: exit %d\n%s", r.Code, r.Stderr)
+	}
+}
+
+// TestPipEditableInstall: "-e ." in a requirements file installs the
+// project editable into a venv that refers to its own copy of the project
+// (kept beside the venv), not to the run's working directory; the next
+// run reuses it; a change in the project is a new key and a build, which
+// the run then sees; env rm removes the copy with the venv.
+func TestPipEditableInstall(t *testing.T) {
+	testutil.RequireCommand(t, "python3")
+	c := newCLI(t)
+	c.env = append(c.env, "DOCKER_HOST=unix:///nonexistent/ferry-no-docker.sock")
+	src := sourceDir(t, testutil.Tree{
+		"train.py":              "import mypkg\nprint('MYPKG ' + mypkg.MARKER)\nprint('MYPKG_FROM ' + mypkg.__file__)\n",
+		"requirements.txt":      "--no-index\n-e .\n",
+		"pyproject.toml":        "[build-system]\nrequires = []\nbuild-backend = \"ferry_test_backend\"\nbackend-path = [\".\"]\n",
+		"ferry_test_backend.py": pipLocalBackend,
+		"src/mypkg/__init__.py": "MARKER = \"v1\"\n",
+	})
+	first := c.mustRun(src, "run", "--requirements", "requirements.txt", "train.py")
+	from := regexp.MustCompile(`MYPKG_FROM (\S+)`).FindStringSubmatch(first.Stdout)
+	if !strings.Contains(first.Stdout, "MYPKG v1\n") || from == nil || !regexp.MustCompile(`/envs/pip/[0-9a-f]{64}\.src/src/mypkg/`).MatchString(from[1]) {
+		t.Fatalf("first run does not import the venv's copy of the project:\n%s\n%s", first.Stdout, first.Stderr)
+	}
+	second := c.mustRun(src, "run", "--requirements", "requirements.txt", "train.py")
+	if !strings.Contains(second.Stdout, "(cached)") || !strings.Contains(second.Stdout, "MYPKG_FROM "+from[1]) {
+		t.Fatalf("second run did not reuse the venv:\n%s", second.Stdout)
+	}
+	writeFile(t, filepath.Join(src, "src", "mypkg", "__init__.py"), "MARKER = \"v2\"\n")
+	third := c.mustRun(src, "run", "--requirements", "requirements.txt", "train.py")
+	if !strings.Contains(third.Stdout, "building pip environment") || !strings.Contains(third.Stdout, "MYPKG v2\n") {
+		t.Fatalf("a changed project was not rebuilt:\n%s", third.Stdout)
+	}
+	old := strings.TrimSuffix(from[1][:strings.Index(from[1], ".src/")], "/")
+	c.mustRun(src, "env", "rm", filepath.Base(old))
+	if _, err := os.Stat(old + ".src"); !os.IsNotExist(err) {
+		t.Errorf("env rm left the project copy %s.src: %v", old, err)
 	}
 }

@@ -6,8 +6,9 @@
 // derives the environment's cache key, and builds a venv at a prefix.
 //
 // The key covers the normalised requirement lines of every file, the
-// content of the local archives and --find-links folders they name, and the
-// interpreter's version: the same key means the venv is reused with no pip
+// content of the local archives, --find-links folders and folders
+// installed by path or editable ("-e .") they name, and the interpreter's
+// version: the same key means the venv is reused with no pip
 // call. Like package conda, it never imports executor.
 //
 // Paths resolve as pip resolves them when run from the requirements

@@ -38,12 +38,24 @@ type Requirements struct {
 	// Index says where packages come from: the --index-url,
 	// --extra-index-url, --find-links and --no-index lines, in file order.
 	Index []string
+	// Editable lists the local folders installed editable ("-e ."), by
+	// "/"-separated path relative to the root: the venv refers to their
+	// files after the build, so Build must see a copy that lasts.
+	Editable []string
+	// skip, when set, leaves out of Local what the snapshot leaves out.
+	skip func(rel string, isDir bool) bool
 }
 
 // Parse reads requirements file (a "/"-separated path relative to root)
 // and the files it names, confined to root. A file or archive outside
 // root, or missing, is an error: the target would not see it either.
 func Parse(root, file string) (*Requirements, error) {
+	return ParseSkipping(root, file, nil)
+}
+
+// ParseSkipping is Parse with the files under a local folder that skip
+// reports (those the snapshot leaves out, on the agent) not hashed.
+func ParseSkipping(root, file string, skip func(rel string, isDir bool) bool) (*Requirements, error) {
 	r, err := os.OpenRoot(root)
 	if err != nil {
 		return nil, fmt.Errorf("open source directory: %w", err)
@@ -53,7 +65,7 @@ func Parse(root, file string) (*Requirements, error) {
 	if !fs.ValidPath(file) {
 		return nil, fmt.Errorf("requirements file %s: not inside the source directory", file)
 	}
-	req := &Requirements{File: file, Lines: map[string][]string{}, Local: map[string]string{}}
+	req := &Requirements{File: file, Lines: map[string][]string{}, Local: map[string]string{}, skip: skip}
 	queue := []string{file}
 	for len(queue) > 0 {
 		name := queue[0]
@@ -101,9 +113,21 @@ func (q *Requirements) readFile(r *os.Root, name string) ([]string, error) {
 			}
 		case "-i", "--index-url", "--extra-index-url", "--no-index":
 			q.Index = append(q.Index, line)
+		case "-e", "--editable":
+			if p := editablePath(val); p != "" {
+				p = localPath(path.Dir(q.File), p)
+				if err := q.hashTree(r, p); err != nil {
+					return nil, err
+				}
+				q.Editable = append(q.Editable, p)
+			}
 		case "":
 			if p := archivePath(line); p != "" {
 				if err := q.hashFile(r, localPath(path.Dir(q.File), p)); err != nil {
+					return nil, err
+				}
+			} else if p := folderPath(line); p != "" {
+				if err := q.hashTree(r, localPath(path.Dir(q.File), p)); err != nil {
 					return nil, err
 				}
 			}
@@ -142,6 +166,51 @@ func (q *Requirements) hashDir(r *os.Root, dir string) error {
 			}
 		}
 	}
+	return nil
+}
+
+// hashTree records one SHA-256 over the files of folder (or file) name,
+// recursively (names, modes, bytes, link targets; links not followed),
+// leaving out what q.skip reports. pip resolves such paths ("-e .",
+// "./lib") against its working directory, the top file's folder.
+func (q *Requirements) hashTree(r *os.Root, name string) error {
+	if !fs.ValidPath(name) {
+		return fmt.Errorf("requirements: %s is outside the source directory", name)
+	}
+	h := sha256.New()
+	err := fs.WalkDir(r.FS(), name, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return unwrapPath(err)
+		}
+		if q.skip != nil && p != name && q.skip(p, d.IsDir()) {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		var data []byte
+		switch {
+		case d.Type()&fs.ModeSymlink != 0:
+			target, err := fs.ReadLink(r.FS(), p)
+			if err != nil {
+				return unwrapPath(err)
+			}
+			data = []byte(target)
+		case d.Type().IsRegular():
+			if data, err = r.ReadFile(p); err != nil {
+				return unwrapPath(err)
+			}
+		default:
+			return nil
+		}
+		fmt.Fprintf(h, "%q %v %d\n", p, d.Type(), len(data))
+		h.Write(data)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("requirements: local package %s: %w", name, err)
+	}
+	q.Local[name] = hex.EncodeToString(h.Sum(nil))
 	return nil
 }
 
@@ -242,6 +311,33 @@ func archivePath(line string) string {
 		return ""
 	}
 	return f
+}
+
+// editablePath is the local folder of an -e value ("." or "./lib[dev]"),
+// or "" for a VCS or other URL.
+func editablePath(val string) string {
+	if val == "" || strings.Contains(val, "://") || strings.Contains(val, "+") && strings.Contains(val, "@") {
+		return ""
+	}
+	return stripExtras(val)
+}
+
+// folderPath is the path of a requirement line naming a local folder or
+// file by path ("./lib", "../pkg", "."), or "".
+func folderPath(line string) string {
+	f := strings.Fields(line)[0]
+	if f == "." || f == ".." || strings.HasPrefix(f, "./") || strings.HasPrefix(f, "../") {
+		return stripExtras(f)
+	}
+	return ""
+}
+
+// stripExtras drops a "[extra,...]" suffix from a path.
+func stripExtras(p string) string {
+	if i := strings.IndexByte(p, '['); i > 0 && strings.HasSuffix(p, "]") {
+		return p[:i]
+	}
+	return p
 }
 
 // localPath resolves name against the "/"-separated folder dir.

@@ -83,3 +83,51 @@ func TestParseErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestEditable: "-e ." and "./lib" are hashed as folders (a change in them
+// is a new key; what skip leaves out is not), "-e" URLs are not, and
+// Mirror copies what the requirements name to a folder a build can use.
+func TestEditable(t *testing.T) {
+	base := map[string]string{
+		"requirements.txt":   "--no-index\n-e .[dev]\n./lib\n-e git+https://example.com/r.git#egg=r\n",
+		"setup.py":           "setup()",
+		"lib/pyproject.toml": "[project]",
+		"cache/junk":         "x",
+	}
+	skip := func(rel string, _ bool) bool { return strings.HasPrefix(rel, "cache") }
+	root := writeTree(t, base)
+	req, err := ParseSkipping(root, "requirements.txt", skip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(req.Editable, ",") != "." || req.Local["."] == "" || req.Local["lib"] == "" {
+		t.Fatalf("editable %q local %v", req.Editable, req.Local)
+	}
+	key := req.Key("3.11")
+	for _, tt := range []struct {
+		file, body string
+		same       bool
+	}{{"cache/junk", "y", true}, {"lib/pyproject.toml", "[project]\nname='x'", false}, {"setup.py", "setup(name='x')", false}} {
+		files := map[string]string{}
+		for k, v := range base {
+			files[k] = v
+		}
+		files[tt.file] = tt.body
+		r, err := ParseSkipping(writeTree(t, files), "requirements.txt", skip)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (r.Key("3.11") == key) != tt.same {
+			t.Errorf("changing %s: same key = %v, want %v", tt.file, !tt.same, tt.same)
+		}
+	}
+	dir := filepath.Join(t.TempDir(), "src")
+	if err := req.Mirror(root, dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"requirements.txt", "setup.py", "lib/pyproject.toml"} {
+		if got, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(name))); err != nil || string(got) != base[name] {
+			t.Errorf("mirror %s = %q, %v", name, got, err)
+		}
+	}
+}

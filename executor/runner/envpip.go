@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -46,7 +47,7 @@ func (r *Runner) preparePip(ctx context.Context, st *runState) (envSetup, error)
 	defer logf.Close()
 	key := req.Key(version)
 	_, err = cache.EnsureWith(ctx, key, api.EnvPip, logf, func(ctx context.Context, prefix string) (string, error) {
-		return "pip", pipenv.Build(ctx, python, prefix, st.paths.work(), req.File, logf)
+		return "pip", buildPip(ctx, python, prefix, cache.SourcePath(key), st.paths.work(), req, logf)
 	})
 	if err != nil {
 		return envSetup{}, err
@@ -57,4 +58,20 @@ func (r *Runner) preparePip(ctx context.Context, st *runState) (envSetup, error)
 		{"PATH", bin + string(os.PathListSeparator) + os.Getenv("PATH")},
 		{"VIRTUAL_ENV", prefix},
 	}}, nil
+}
+
+// buildPip builds the venv at prefix from the requirements in the run's
+// working directory work. An editable install ("-e .") would leave the
+// cached venv referring to that directory, which belongs to one run: such
+// requirements are built from a copy of what they name at src instead
+// (cache.SourcePath, kept and removed with the venv; their content is in
+// the key).
+func buildPip(ctx context.Context, python, prefix, src, work string, req *pipenv.Requirements, out io.Writer) error {
+	if len(req.Editable) == 0 {
+		return pipenv.Build(ctx, python, prefix, work, req.File, out)
+	}
+	if err := req.Mirror(work, src); err != nil {
+		return fmt.Errorf("copy the requirements' local files: %w", err)
+	}
+	return pipenv.Build(ctx, python, prefix, src, req.File, out)
 }
