@@ -76,4 +76,3 @@ func copyTree(fsys fs.FS, name, dir string) error {
 		return nil
 	})
 }
-
