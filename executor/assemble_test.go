@@ -3,6 +3,7 @@ package executor
 import (
 	"bytes"
 	"crypto/sha256"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -256,5 +257,44 @@ func checkCachedList(t *testing.T, dir string, file []byte) {
 		if got[i].ID != want[i].ID || got[i].Size != int64(want[i].Size) {
 			t.Fatalf("cached list differs at chunk %d", i)
 		}
+	}
+}
+
+// TestAssembleCutStream: a delta pack cut mid-stream keeps the chunks
+// that arrived whole, builds nothing, and leaves no temp file.
+func TestAssembleCutStream(t *testing.T) {
+	dir := t.TempDir()
+	s := newTestStore(t, dir)
+	old := randomFile(3, 2<<20)
+	file := edited(old)
+	file[1<<19] ^= 1 // a second changed chunk, so one arrives whole before the cut
+	recipe, lits := deltaOf(t, planChunksFor(t, s, old, file), sha256.Sum256(old), file)
+	if len(lits) < 2 {
+		t.Fatalf("want two new chunks, have %d", len(lits))
+	}
+	var buf bytes.Buffer
+	w, err := api.NewPackWriter(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range append(lits, recipe) {
+		if err := w.Add(r.id, bytes.NewReader(r.body), int64(len(r.body))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// magic, the first record whole, then the second's header and 100 bytes
+	cut := io.MultiReader(bytes.NewReader(buf.Bytes()[:8+2*35+len(lits[0].body)+100]), errReader{io.ErrUnexpectedEOF})
+	if _, err := s.IngestStream(t.Context(), cut, []string{hexID(recipe.body)}); err == nil {
+		t.Fatal("a cut delta pack was accepted")
+	}
+	missing, err := s.Missing(t.Context(), []string{hexID(lits[0].body), hexID(lits[1].body), hexID(file)}, true)
+	if err != nil || !slices.Equal(missing, []string{hexID(lits[1].body), hexID(file)}) {
+		t.Errorf("after the cut, missing %v (%v); want the cut chunk and the file", missing, err)
+	}
+	if left := tmpFiles(t, dir); len(left) != 0 {
+		t.Errorf("left in tmp/: %v", left)
 	}
 }
