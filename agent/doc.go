@@ -39,8 +39,9 @@
 //     only stops streaming; the run goes on.
 //   - Cancel: remote.Cancel(ctx, id), then History.ApplyRun of the result;
 //     or close Follow's stop channel to cancel and follow to the end.
-//   - Finish: Finish(ctx, remote, run) records the final status and
-//     metrics and collects outputs/ (Finished.Outputs, OutputsErr).
+//   - Finish: Finish(ctx, remote, run) records the final status, keeps the
+//     log and metrics (KeepEnded; history.Store's EachMetric reads them one
+//     at a time) and collects outputs/ (Finished.Outputs, OutputsErr).
 //   - List and get runs: history.Store's List(ctx, Filter) and Get(ctx,
 //     id or unique prefix); Refresh(ctx, remote, rec) and RefreshAll(ctx,
 //     dial, recs, unreachable) bring unfinished records up to date.

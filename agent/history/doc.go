@@ -1,7 +1,9 @@
 // Package history keeps the laptop's record of runs in a SQLite database
 // ($FERRY_HOME/history.db): what ran where, from which snapshot and commit,
-// with which environment, how it ended, its metrics and where its outputs
-// were downloaded. "ferry runs" and "ferry show" read it.
+// with which environment, how it ended and where its outputs were
+// downloaded. "ferry runs" and "ferry show" read it. A finished run's log
+// and metrics are files beside the database (logs.go, metrics.go), written
+// and read as streams, so that no row grows with them.
 //
 // Several ferry processes may use the database at once ("ferry watch" in one
 // terminal, "ferry runs" in another): it runs in WAL mode with a busy
