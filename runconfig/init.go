@@ -12,6 +12,14 @@ arguments: []
 target: local
 # Maximum run time in seconds; empty for no limit.
 maxRunDurationSeconds:
+# Multi-node runs (slurm targets): nodes, and how the processes learn their
+# rank. framework: Python, PyTorch or TensorFlow. communicator: None, Nccl or
+# Gloo (PyTorch: MASTER_ADDR, RANK, ...), OpenMpi or IntelMpi (mpirun; then
+# mpi: {processCountPerNode: N}), ParameterServer (TF_CONFIG; then
+# tensorflow: {workerCount: W, parameterServerCount: P}).
+framework: Python
+communicator: None
+nodeCount: 1
 environment:
   # Environment variables set for the run.
   environmentVariables: {}
