@@ -25,6 +25,7 @@ const watchCancelWait = 30 * time.Second
 type watchOptions struct {
 	run      runOptions
 	OnChange string
+	JSON     bool
 }
 
 func newWatchCommand(g *globalOptions) *cobra.Command {
@@ -49,7 +50,16 @@ where it only detaches). A dropped SSH connection is made again for as
 long as it takes; the run in flight is followed on where its log stopped.
 
 The flags are 'ferry run''s, environments included (--conda-file,
---requirements, --docker-image, --runconfig, ...).`,
+--requirements, --docker-image, --runconfig, ...).
+
+--json prints JSON lines on stdout, one event each, for editors and CI:
+{"event":"start","iteration":N,"id":RUN,"changed":[PATHS]} when a run
+starts, {"event":"status","id":RUN,"status":S} once the target has it,
+{"event":"end","id":RUN,"status":S,"exit_code":N,"duration_s":F,"error":E}
+when it ends (exit_code null when the script never ran; duration_s is
+the script's run time, the one the end line on stderr shows), and
+{"event":"stopped","reason":R} last. Every event has "time" (RFC 3339).
+The script's output then goes to stderr with ferry's messages.`,
 		Example: `  ferry watch train.py --epochs 1
   ferry watch --compute myvm --on-change queue train.py
   ferry watch --compute myvm --conda-file environment.yml train.py
@@ -71,6 +81,7 @@ The flags are 'ferry run''s, environments included (--conda-file,
 	opts.run.addPlanFlags(cmd)
 	cmd.Flags().StringVar(&opts.OnChange, "on-change", envOr("FERRY_ON_CHANGE", "cancel"),
 		"what a change does to the run in flight: cancel (cancel it, start anew) or queue (let it finish, then run once) (env FERRY_ON_CHANGE)")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print one JSON event per line on stdout (start, status, end of each run); the script's output goes to stderr")
 	return cmd
 }
 
@@ -78,6 +89,7 @@ The flags are 'ferry run''s, environments included (--conda-file,
 type watchSession struct {
 	g      *globalOptions
 	p      *ui.Printer
+	events *watchEvents // nil unless --json
 	plan   agent.Plan
 	conn   *agent.Conn
 	runner *agent.Runner
@@ -118,6 +130,10 @@ func runWatch(ctx context.Context, opts watchOptions, g *globalOptions, args []s
 	}
 	defer conn.Close()
 	s := &watchSession{g: g, p: p, plan: plan, conn: conn, runner: runner}
+	if opts.JSON {
+		s.events = newWatchEvents(os.Stdout)
+		p.Out = os.Stderr // stdout carries only the events
+	}
 	return s.loop(ctx, mode, opts.OnChange)
 }
 
@@ -130,6 +146,7 @@ func (s *watchSession) loop(ctx context.Context, mode watch.Mode, modeName strin
 		Watcher: watch.WatcherOptions{Notice: func(msg string) { s.p.Noticef("ferry: warning: %s\n", msg) }},
 	})
 	err := loop.Run(ctx)
+	s.events.stopped(ctx, err)
 	switch {
 	case errors.Is(err, watch.ErrSourceGone):
 		return &UserError{Msg: fmt.Sprintf("the source directory %s disappeared; stopped watching", s.plan.Source),
@@ -161,10 +178,15 @@ func (s *watchSession) iterate(ctx context.Context, stop <-chan struct{}, it wat
 	plan := s.plan
 	plan.ID = history.NewRunID(plan.Experiment, start)
 	s.p.Noticef("%s\n", separator(it, plan.ID))
+	s.events.start(it, plan.ID)
 	o := watch.Outcome{RunID: plan.ID}
 	r, err := s.execute(ctx, stop, plan, it.Manifest)
 	o.Duration = time.Since(start)
+	if d, ok := runDuration(r); ok {
+		o.Duration = d // the one the end line shows
+	}
 	o.Status = r.Status
+	defer func() { s.events.end(plan.ID, r, o) }()
 	if err != nil {
 		o.Err = err
 		if ctx.Err() != nil && s.conn.Lost() {
@@ -218,5 +240,5 @@ func outcomeWords(o watch.Outcome) string {
 	if o.Err != nil && o.Status == "" {
 		status = "error"
 	}
-	return fmt.Sprintf("%s after %s", status, o.Duration.Round(10*time.Millisecond))
+	return fmt.Sprintf("%s after %s", status, roundDuration(o.Duration))
 }

@@ -145,8 +145,8 @@ func finishRun(ctx context.Context, runner *agent.Runner, remote agent.Remote, p
 		p.Noticef("ferry: warning: outputs of %s not collected: %v (retry: ferry download %s)\n", id, f.OutputsErr, id)
 	}
 	took := ""
-	if r.StartedAt != nil && r.EndedAt != nil {
-		took = " in " + r.EndedAt.Sub(*r.StartedAt).Round(time.Millisecond).String()
+	if d, ok := runDuration(r); ok {
+		took = " in " + roundDuration(d).String()
 	}
 	msg := fmt.Sprintf("ferry: run %s %s%s", id, r.Status, took)
 	if r.Status == api.StatusFailed && r.StartedAt == nil {
@@ -164,6 +164,17 @@ func finishRun(ctx context.Context, runner *agent.Runner, remote agent.Remote, p
 	}
 	return runExit(r)
 }
+
+// runDuration is how long r's script ran, when it started and ended.
+func runDuration(r api.Run) (time.Duration, bool) {
+	if r.StartedAt == nil || r.EndedAt == nil {
+		return 0, false
+	}
+	return r.EndedAt.Sub(*r.StartedAt), true
+}
+
+// roundDuration is how ferry shows a run's duration: to the millisecond.
+func roundDuration(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
 
 // exitCanceled is ferry's exit status for a run that was canceled: 128 +
 // SIGTERM, as a shell reports a job stopped by kill, and never 130, which

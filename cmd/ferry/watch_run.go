@@ -19,7 +19,8 @@ func (s *watchSession) execute(ctx context.Context, stop <-chan struct{}, plan a
 		return api.Run{}, err
 	}
 	ready := func(context.Context) (agent.Remote, error) { return s.conn, nil }
-	if _, _, err := s.runner.Launch(ctx, ready, plan, m, stop); err != nil {
+	_, launched, err := s.runner.Launch(ctx, ready, plan, m, stop)
+	if err != nil {
 		if errors.Is(err, agent.ErrStopped) {
 			now := time.Now().UTC()
 			return api.Run{Spec: api.RunSpec{ID: plan.ID}, Status: api.StatusCanceled,
@@ -27,5 +28,6 @@ func (s *watchSession) execute(ctx context.Context, stop <-chan struct{}, plan a
 		}
 		return api.Run{}, err
 	}
+	s.events.status(plan.ID, launched.Status)
 	return s.runner.Follow(ctx, s.conn, plan.ID, 0, s.p.Out, stop)
 }
