@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"os/signal"
@@ -34,6 +35,8 @@ type globalOptions struct {
 	MaxOutputSize string
 	// KeeperIdle is the --keeper-idle text; keeperIdle its duration.
 	KeeperIdle string
+	// ExecutorIdleTimeout is --executor-idle-timeout ("": the default).
+	ExecutorIdleTimeout string
 
 	noKeeper   bool
 	keeperIdle time.Duration
@@ -64,6 +67,8 @@ streams its logs back. Runs survive dropped connections.`,
 	f := root.PersistentFlags()
 	f.StringVar(&g.LogLevel, "log-level", envOr("FERRY_LOG_LEVEL", "warn"), "diagnostics level: trace, debug, info, warn, error (env FERRY_LOG_LEVEL)")
 	f.BoolVar(&g.LogJSON, "log-json", os.Getenv("FERRY_LOG_JSON") != "", "write diagnostics as JSON (env FERRY_LOG_JSON)")
+	f.StringVar(&g.ExecutorIdleTimeout, "executor-idle-timeout", os.Getenv("FERRY_EXECUTOR_IDLE_TIMEOUT"),
+		"an executor ferry starts exits after this long with no run going and no client, e.g. 2h; 0 never (default 30m; env FERRY_EXECUTOR_IDLE_TIMEOUT)")
 	f.StringVar(&g.MaxOutputSize, "max-output-size", envOr("FERRY_MAX_OUTPUT_SIZE", "10GiB"), "bring back at most this much of a run's outputs/; larger files stay on the target, listed (0: no cap; env FERRY_MAX_OUTPUT_SIZE)")
 	f.BoolVar(&g.noKeeper, "no-keeper", os.Getenv("FERRY_NO_KEEPER") != "", "open a new SSH connection in this command instead of using the keeper's (env FERRY_NO_KEEPER)")
 	f.StringVar(&g.KeeperIdle, "keeper-idle", envOr("FERRY_KEEPER_IDLE", "10m"), "a keeper this command starts exits after this long unused (env FERRY_KEEPER_IDLE)")
@@ -90,13 +95,18 @@ streams its logs back. Runs survive dropped connections.`,
 	return root
 }
 
+// newLogger is ferry's one root logger: JSON with --log-json, else lines
+// in ferry's own format (logformat.go).
+func newLogger(level string, asJSON bool, w io.Writer) hclog.Logger {
+	opts := &hclog.LoggerOptions{Name: "ferry", Level: hclog.LevelFromString(level), Output: w, JSONFormat: asJSON}
+	if !asJSON {
+		opts.DisableTime, opts.Output = true, &logWriter{w: w}
+	}
+	return hclog.New(opts)
+}
+
 func (g *globalOptions) init() error {
-	g.logger = hclog.New(&hclog.LoggerOptions{
-		Name:       "ferry",
-		Level:      hclog.LevelFromString(g.LogLevel),
-		Output:     os.Stderr,
-		JSONFormat: g.LogJSON,
-	})
+	g.logger = newLogger(g.LogLevel, g.LogJSON, os.Stderr)
 	log.SetOutput(g.logger.StandardWriter(&hclog.StandardLoggerOptions{InferLevels: true}))
 	home, err := ferryHome()
 	if err != nil {
@@ -108,6 +118,11 @@ func (g *globalOptions) init() error {
 		return usageError{fmt.Errorf("--max-output-size %q: want a size such as 500MiB or 10GiB", g.MaxOutputSize)}
 	}
 	g.maxOutput = n
+	if t := g.ExecutorIdleTimeout; t != "" {
+		if d, err := time.ParseDuration(t); err != nil || d < 0 {
+			return usageError{fmt.Errorf("--executor-idle-timeout %q: want a duration such as 30m or 2h, or 0 for never", t)}
+		}
+	}
 	g.keeperIdle, err = parseKeeperIdle(g.KeeperIdle)
 	return err
 }
