@@ -60,6 +60,12 @@ type ConnectOptions struct {
 	// accept a new host key, or that the keeper cannot serve, dials itself.
 	Keeper *keeper.Client
 	Logger hclog.Logger
+	// ExecutorIdleTimeout is the executor's --idle-timeout when ferry
+	// starts it ("": the executor's default, 30m; "0": never).
+	ExecutorIdleTimeout string
+	// Notice, when not nil, tells the person at the terminal about a slow
+	// phase (installing the executor), one line each, without "ferry: ".
+	Notice func(msg string)
 }
 
 // Dial opens a connection to t (an SSH handshake for a remote target,
@@ -267,8 +273,8 @@ const expandDir = `d=$1; case $d in "~") d=$HOME;; "~/"*) d=$HOME/${d#"~/"};; es
 var ErrNoExecutorBinary = errors.New("executor binary not found")
 
 // ensureScript starts the installed executor of version $2, once
-// safe_exe has checked it against the sums ferry ships ($3), and prints its
-// protocol line. When that version is missing (or not one ferry ships) it
+// safe_exe has checked it against the sums ferry ships ($3), with idle
+// timeout $4 ("": its default), and prints its protocol line. When that version is missing (or not one ferry ships) it
 // prepares the state directory instead and prints what an install needs
 // (install.go): the resolved directory, the machine and whether gzip is
 // there; exit 127.
@@ -281,7 +287,7 @@ if ! safe_exe "$exe" "$3"; then
 	if command -v gzip >/dev/null 2>&1; then echo gzip; else echo plain; fi
 	exit 127
 fi
-exec "$exe" ensure --state-dir "$d"`
+exec "$exe" ensure --state-dir "$d" --idle-timeout "$4"`
 
 // runEnsure starts the executor if needed and returns its protocol line,
 // or a *missingExecutor error when this version is not installed.
@@ -290,7 +296,7 @@ func (c *Conn) runEnsure(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	res, err := c.ep.Script(ctx, ensureScript, c.stateDirSpec(), buildinfo.String(), strings.Join(sums, " "))
+	res, err := c.ep.Script(ctx, ensureScript, c.stateDirSpec(), buildinfo.String(), strings.Join(sums, " "), c.opts.ExecutorIdleTimeout)
 	if err != nil {
 		return "", fmt.Errorf("start executor on %s: %w", c.Target.Name, err)
 	}

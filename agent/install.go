@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/ferry-ml/ferry/agent/compute"
 	"github.com/ferry-ml/ferry/executor/api"
@@ -46,14 +47,15 @@ func (c *Conn) parseMissing(stdout []byte) error {
 }
 
 // installScript: $1 state dir (physical, checked by ensureScript), $2
-// version, $3 temp name, $4 gzip|plain, $5 the sums ferry ships. The
+// version, $3 temp name, $4 gzip|plain, $5 the sums ferry ships, $6 the
+// idle timeout ("": the executor's default). The
 // installed binary is checked as ensureScript checks it before it runs.
 const installScript = safePathScript + `umask 077
 d=$1; exe="$d/executor/$2/ferry-executor"; tmp="$d/tmp/.ferry-executor-$3"
 if [ "$4" = gzip ]; then gzip -dc >"$tmp"; else cat >"$tmp"; fi || { rm -f "$tmp"; exit 1; }
 chmod 700 "$tmp" && "$tmp" install --state-dir "$d" >&2 || { rm -f "$tmp"; exit 1; }
 safe_exe "$exe" "$5" || refuse "$exe is not the build just sent"
-exec "$exe" ensure --state-dir "$d"`
+exec "$exe" ensure --state-dir "$d" --idle-timeout "$6"`
 
 // install sends the executor for the target's machine, installs and
 // starts it, and returns its protocol line.
@@ -89,14 +91,56 @@ func (c *Conn) install(ctx context.Context, m *missingExecutor) (string, error) 
 		return "", err
 	}
 	c.logger.Info("installing executor", "binary", bin, "to", m.stateDir, "encoding", mode)
-	res, err := c.ep.ScriptInput(ctx, body, installScript, m.stateDir, buildinfo.String(), randHex(8), mode, strings.Join(sums, " "))
+	done := c.installNotice(body, mode)
+	res, err := c.ep.ScriptInput(ctx, body, installScript, m.stateDir, buildinfo.String(), randHex(8), mode, strings.Join(sums, " "), c.opts.ExecutorIdleTimeout)
 	if err != nil {
 		return "", fmt.Errorf("install executor on %s: %w", c.Target.Name, err)
 	}
 	if res.ExitCode == exitUnsafe {
 		return "", c.unsafeError(res.Stderr)
 	}
-	return c.protocolLine(res, "install executor")
+	line, err := c.protocolLine(res, "install executor")
+	if err == nil {
+		done()
+	}
+	return line, err
+}
+
+// installNotice says that the executor is being installed, and how big
+// what travels is; the returned func says it is done, and how long it
+// took.
+func (c *Conn) installNotice(body io.Reader, mode string) (done func()) {
+	if c.opts.Notice == nil {
+		return func() {}
+	}
+	size := "size unknown"
+	switch b := body.(type) {
+	case *bytes.Buffer:
+		size = humanBytes(int64(b.Len())) + " compressed"
+	case *os.File:
+		if fi, err := b.Stat(); err == nil {
+			size = humanBytes(fi.Size())
+		}
+	}
+	start := time.Now()
+	c.opts.Notice(fmt.Sprintf("installing executor %s on %s (%s)...", buildinfo.String(), c.Target.Name, size))
+	return func() {
+		c.opts.Notice(fmt.Sprintf("installed executor on %s in %s", c.Target.Name, time.Since(start).Round(100*time.Millisecond)))
+	}
+}
+
+// humanBytes is n in binary units, one decimal: 3.1 MiB.
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // gzipTo compresses r into w (the binary, about 4 MB compressed, is held

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
+	"time"
 
 	"github.com/ferry-ml/ferry/internal/fsutil"
 	"github.com/hashicorp/go-hclog"
@@ -67,6 +69,11 @@ type DaemonConfig struct {
 	// Ready, when not nil, receives "ready\n" and is closed once the socket
 	// accepts connections (ensure waits on it instead of polling).
 	Ready *os.File
+	// IdleTimeout ends the daemon once it had no client and no run going
+	// for this long (0: never); see Config.IdleTimeout.
+	IdleTimeout time.Duration
+	// Busy reports whether a run is going; called only while serving.
+	Busy func() bool
 }
 
 // RunDaemon is "ferry-executor serve": it takes the state lock, listens on
@@ -80,6 +87,16 @@ func RunDaemon(ctx context.Context, cfg DaemonConfig) (err error) {
 	if err := PrepareStateDir(cfg.StateDir); err != nil {
 		return err
 	}
+	// An idle stop's ensure lock, released after the state lock.
+	var heldMu sync.Mutex
+	var held *os.File
+	defer func() {
+		heldMu.Lock()
+		defer heldMu.Unlock()
+		if held != nil {
+			held.Close()
+		}
+	}()
 	lock, err := LockStateDir(cfg.StateDir)
 	if err != nil {
 		return err
@@ -90,7 +107,25 @@ func RunDaemon(ctx context.Context, cfg DaemonConfig) (err error) {
 		return err
 	}
 	defer store.Close()
-	srvCfg := Config{StateDir: cfg.StateDir, Logger: log, Store: store}
+	srvCfg := Config{StateDir: cfg.StateDir, Logger: log, Store: store, IdleTimeout: cfg.IdleTimeout, Busy: cfg.Busy}
+	// An idle stop holds the ensure lock until this process exits, so an
+	// ensure that starts meanwhile waits, finds no daemon and starts one;
+	// while an ensure holds it, a client is on its way: keep serving.
+	srvCfg.ClaimIdleStop = func() (func(), bool) {
+		f, ok := tryLockEnsure(cfg.StateDir)
+		if !ok {
+			return nil, false
+		}
+		heldMu.Lock()
+		held = f
+		heldMu.Unlock()
+		return func() {
+			heldMu.Lock()
+			held = nil
+			heldMu.Unlock()
+			f.Close()
+		}, true
+	}
 	if cfg.Runs != nil {
 		h, closeRuns, err := cfg.Runs(store)
 		if err != nil {

@@ -40,6 +40,9 @@ type EnsureConfig struct {
 	// process's own executable.
 	Executable string
 	Logger     hclog.Logger
+	// IdleTimeout is passed to a daemon started as "serve --idle-timeout"
+	// ("": its default). A daemon already serving keeps its own.
+	IdleTimeout string
 }
 
 // EnsureResult describes the daemon Ensure found or started.
@@ -121,6 +124,20 @@ func lockEnsure(stateDir string) (unlock func(), err error) {
 	return func() { f.Close() }, nil
 }
 
+// tryLockEnsure takes the ensure lock without waiting; the caller closes
+// the file to release it.
+func tryLockEnsure(stateDir string) (*os.File, bool) {
+	f, err := os.OpenFile(filepath.Join(stateDir, ensureLockName), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, false
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		return nil, false
+	}
+	return f, true
+}
+
 // probe asks the daemon on socket for its hello, briefly.
 func probe(ctx context.Context, socket string) (api.Hello, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -197,7 +214,11 @@ func startDaemon(ctx context.Context, cfg EnsureConfig) error {
 		return fmt.Errorf("create ready pipe: %w", err)
 	}
 	defer r.Close()
-	cmd := exec.Command(exe, "serve", "--state-dir", cfg.StateDir, "--ready-fd", "3")
+	args := []string{"serve", "--state-dir", cfg.StateDir, "--ready-fd", "3"}
+	if cfg.IdleTimeout != "" {
+		args = append(args, "--idle-timeout", cfg.IdleTimeout)
+	}
+	cmd := exec.Command(exe, args...)
 	cmd.Dir = cfg.StateDir
 	cmd.Stdout, cmd.Stderr = logf, logf // stdin nil: /dev/null
 	cmd.ExtraFiles = []*os.File{w}

@@ -33,6 +33,14 @@ type Config struct {
 	// Store is the blob store to serve; nil opens one on StateDir. Pass
 	// one when the run handler needs the same Store (for Materialize).
 	Store *Store
+	// IdleTimeout ends Serve once no client has been connected and Busy
+	// has reported no run going for this long; 0 serves until stopped.
+	IdleTimeout time.Duration
+	// Busy reports whether a run is going (nil: never).
+	Busy func() bool
+	// ClaimIdleStop, when not nil, is asked before an idle stop; false
+	// keeps serving (see RunDaemon).
+	ClaimIdleStop func() (release func(), ok bool)
 }
 
 // Server serves the executor API. Create it with New and run it with Serve.
@@ -77,11 +85,17 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		IdleTimeout:       10 * time.Minute,
 		ErrorLog:          s.log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
 	}
+	iw := newIdleWatch(s.cfg.IdleTimeout, s.cfg.Busy, s.cfg.ClaimIdleStop)
+	srv.ConnState = iw.connState
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
+	stopIdle := make(chan struct{})
+	defer close(stopIdle)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
+	case <-iw.wait(stopIdle):
+		s.log.Info("stopping", "reason", "idle", "idle_timeout", s.cfg.IdleTimeout)
 	case <-ctx.Done():
 		s.log.Info("stopping", "reason", "signal")
 	case <-s.stop:

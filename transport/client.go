@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -73,8 +74,8 @@ func (c *Client) HostKeyFingerprint() string { return ssh.FingerprintSHA256(c.ke
 // DialUnix connects to a unix socket on the server (streamlocal
 // forwarding). OpenSSH answers both "no such socket" and "forwarding
 // forbidden" (AllowStreamLocalForwarding no) with the same "open failed",
-// so on failure DialUnix looks at path over SFTP: a missing path gives an
-// error matching fs.ErrNotExist; an existing one gives ErrForwardingRefused
+// so on failure DialUnix looks at path (statSocket): a missing path gives an error
+// matching fs.ErrNotExist; an existing one gives ErrForwardingRefused
 // (fall back to StartConn then). Closing the returned conn closes the
 // channel.
 func (c *Client) DialUnix(ctx context.Context, path string) (net.Conn, error) {
@@ -86,25 +87,49 @@ func (c *Client) DialUnix(ctx context.Context, path string) (net.Conn, error) {
 	if !errors.As(err, &openErr) {
 		return nil, fmt.Errorf("dial unix socket %s: %w", path, c.lostOr(err))
 	}
-	return nil, fmt.Errorf("dial unix socket %s: %w", path, c.diagnoseUnix(path, err))
+	return nil, fmt.Errorf("dial unix socket %s: %w", path, c.diagnoseUnix(ctx, path, err))
 }
 
+// pathKind is what a path on the server is, for diagnoseUnix.
+type pathKind int
+
+const (
+	pathUnknown pathKind = iota
+	pathMissing
+	pathSocket
+	pathOther
+)
+
 // diagnoseUnix explains a refused streamlocal channel open.
-func (c *Client) diagnoseUnix(path string, openErr error) error {
-	sc, err := c.SFTP()
-	if err != nil {
-		return openErr
-	}
-	st, err := sc.Lstat(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
+func (c *Client) diagnoseUnix(ctx context.Context, path string, openErr error) error {
+	switch c.statSocket(ctx, path) {
+	case pathMissing:
 		return fmt.Errorf("%w (%w)", fs.ErrNotExist, openErr)
-	case err != nil:
-		return openErr
-	case st.Mode()&fs.ModeSocket == 0:
+	case pathOther:
 		return fmt.Errorf("not a socket (%w)", openErr)
+	case pathSocket:
+		return fmt.Errorf("%w (%w)", ErrForwardingRefused, openErr)
 	}
-	return fmt.Errorf("%w (%w)", ErrForwardingRefused, openErr)
+	return openErr
+}
+
+// statSocket says what path is on the server, with one "test" process:
+// no SFTP subsystem needed (nothing of ferry needs one), and this runs
+// only when a socket could not be reached.
+func (c *Client) statSocket(ctx context.Context, path string) pathKind {
+	res, err := c.Exec(ctx, []string{"sh", "-c", `if [ -S "$1" ]; then echo socket; elif [ -e "$1" ] || [ -L "$1" ]; then echo other; else echo missing; fi`, "sh", path}, nil)
+	if err != nil || res.ExitCode != 0 {
+		return pathUnknown
+	}
+	switch strings.TrimSpace(string(res.Stdout)) {
+	case "missing":
+		return pathMissing
+	case "socket":
+		return pathSocket
+	case "other":
+		return pathOther
+	}
+	return pathUnknown
 }
 
 // SFTP returns the connection's SFTP client, starting the session on first

@@ -11,7 +11,8 @@ import (
 )
 
 func newEnsureCommand(g *globalOptions) *cobra.Command {
-	return &cobra.Command{
+	var idle string
+	cmd := &cobra.Command{
 		Use:   "ensure",
 		Short: "Start the daemon unless one of this exact version serves the state directory",
 		Long: `ensure makes sure a daemon of exactly this build serves the state directory,
@@ -19,16 +20,21 @@ replacing one of another version (its runs go on), and prints one line:
 FERRY-EXECUTOR <protocol> <version> <socket>. Diagnostics go to stderr.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runEnsure(cmd.Context(), g)
+			return runEnsure(cmd.Context(), g, idle)
 		},
 	}
+	addIdleTimeoutFlag(cmd, &idle)
+	return cmd
 }
 
-func runEnsure(ctx context.Context, g *globalOptions) error {
+func runEnsure(ctx context.Context, g *globalOptions, idle string) error {
 	if err := g.requireStateDir(); err != nil {
 		return err
 	}
-	res, err := executor.Ensure(ctx, executor.EnsureConfig{StateDir: g.StateDir, Logger: g.logger()})
+	if _, err := parseIdleTimeout(idle); err != nil {
+		return err
+	}
+	res, err := executor.Ensure(ctx, executor.EnsureConfig{StateDir: g.StateDir, Logger: g.logger(), IdleTimeout: idle})
 	if err != nil {
 		return fmt.Errorf("ensure executor: %w", err)
 	}

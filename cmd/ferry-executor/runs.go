@@ -15,7 +15,8 @@ import (
 // runsHandler returns the builder of the daemon's /v1/runs handler: a
 // runner that materialises snapshots from the daemon's store, starts this
 // executable as the per-run shim, and re-adopts the runs still going.
-func runsHandler(ctx context.Context, stateDir string, logger hclog.Logger) func(*executor.Store) (http.Handler, func() error, error) {
+// busy is set to the runner's Busy.
+func runsHandler(ctx context.Context, stateDir string, logger hclog.Logger, busy *func() bool) func(*executor.Store) (http.Handler, func() error, error) {
 	return func(store *executor.Store) (http.Handler, func() error, error) {
 		exe, err := os.Executable()
 		if err != nil {
@@ -28,6 +29,7 @@ func runsHandler(ctx context.Context, stateDir string, logger hclog.Logger) func
 		if err := r.Recover(ctx); err != nil {
 			return nil, nil, errorsJoin(err, r.Close())
 		}
+		*busy = r.Busy
 		return r.Handler(), r.Close, nil
 	}
 }

@@ -21,6 +21,9 @@ func (g *globalOptions) connectOptions(pass func() ([]byte, error), acceptNew bo
 		AcceptNewHostKey: acceptNew,
 		Keeper:           g.keeperClient(),
 		Logger:           g.logger,
+		Notice:           func(msg string) { fmt.Fprintf(os.Stderr, "ferry: %s\n", msg) },
+
+		ExecutorIdleTimeout: g.ExecutorIdleTimeout,
 	}
 }
 

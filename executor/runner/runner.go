@@ -92,6 +92,19 @@ type runState struct {
 	shim            procIdentity // zero until the shim started
 }
 
+// Busy reports whether a run is not finished yet (the daemon stays up
+// while one is, however long no client comes).
+func (r *Runner) Busy() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, st := range r.runs {
+		if !st.rec.Status.Terminal() {
+			return true
+		}
+	}
+	return false
+}
+
 // New opens the state directory, installs the Python helper and loads the
 // records of earlier runs. Call Recover before serving to resume watching
 // the runs that were still going.

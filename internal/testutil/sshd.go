@@ -48,6 +48,8 @@ type SSHDOptions struct {
 	PasswordAuth bool
 	// DisableStreamLocalForwarding sets AllowStreamLocalForwarding no.
 	DisableStreamLocalForwarding bool
+	// NoSFTP leaves out the "Subsystem sftp" line: the server has no SFTP.
+	NoSFTP bool
 	// MaxAuthTries sets sshd's MaxAuthTries when > 0.
 	MaxAuthTries int
 	// MaxSessions sets sshd's MaxSessions (sessions per connection) when
@@ -270,7 +272,9 @@ func (s *SSHD) config(opts SSHDOptions) string {
 		"KbdInteractiveAuthentication no", "AllowTcpForwarding yes",
 		"AllowStreamLocalForwarding " + yesNo[!opts.DisableStreamLocalForwarding],
 		"UseDNS no", "PrintMotd no", "MaxSessions " + strconv.Itoa(cmp.Or(opts.MaxSessions, 100)), "MaxStartups 100:30:200", "LogLevel VERBOSE",
-		"Subsystem sftp /usr/lib/openssh/sftp-server",
+	}
+	if !opts.NoSFTP {
+		lines = append(lines, "Subsystem sftp /usr/lib/openssh/sftp-server")
 	}
 	for _, typ := range sortedKeys(s.HostKeyFiles) {
 		lines = append(lines, "HostKey "+s.HostKeyFiles[typ])

@@ -1,0 +1,57 @@
+package integration
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ferry-ml/ferry/internal/testutil"
+)
+
+// TestNoSFTPSubsystem: a target whose sshd has no SFTP subsystem serves
+// every step: first contact (the executor's install), sync, a run, its
+// outputs and a second run on the installed executor, with and without
+// socket forwarding. The install shows a phase line with the size that
+// travels, then how long it took; a warm run shows neither.
+func TestNoSFTPSubsystem(t *testing.T) {
+	testutil.RequireCommand(t, "python3")
+	for _, tc := range []struct {
+		name     string
+		noSocket bool
+	}{{"forwarding", false}, {"proxy", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := testutil.StartSSHD(t, testutil.SSHDOptions{NoSFTP: true, DisableStreamLocalForwarding: tc.noSocket})
+			c := newCLI(t)
+			c.attachSSHD("nosftp", s, "--no-check")
+			src := shortDir(t)
+			testutil.WriteTree(t, src, testutil.Tree{"a.txt": "x",
+				"t.py": "import os\nprint('ran', open('a.txt').read())\nopen(os.path.join(os.environ['FERRY_OUTPUTS_DIR'], 'o.txt'), 'w').write('out')\n"})
+			r := c.mustRun("", "run", "--compute", "nosftp", "--source", src, "t.py")
+			if !strings.Contains(r.Stdout, "ran x") {
+				t.Fatalf("first run printed %q; stderr:\n%s", r.Stdout, r.Stderr)
+			}
+			if !strings.Contains(r.Stderr, "ferry: installing executor ") || !strings.Contains(r.Stderr, " on nosftp (") ||
+				!strings.Contains(r.Stderr, "iB compressed)...") || !strings.Contains(r.Stderr, "ferry: installed executor on nosftp in ") {
+				t.Errorf("first contact: no install phase lines in stderr:\n%s", r.Stderr)
+			}
+			id := runIDOf(t, r.Stderr)
+			to := t.TempDir()
+			c.mustRun("", "download", id, "--to", to)
+			if b, err := os.ReadFile(filepath.Join(to, "o.txt")); err != nil || string(b) != "out" {
+				t.Errorf("downloaded o.txt: %q, %v", b, err)
+			}
+			testutil.WriteTree(t, src, testutil.Tree{"a.txt": "y"})
+			if res := c.sync("nosftp", src); res.UploadedFiles != 1 {
+				t.Errorf("sync of one changed file: %+v", res)
+			}
+			r = c.mustRun("", "run", "--compute", "nosftp", "--source", src, "t.py")
+			if !strings.Contains(r.Stdout, "ran y") || strings.Contains(r.Stderr, "installing executor") {
+				t.Errorf("second run: stdout %q, stderr:\n%s", r.Stdout, r.Stderr)
+			}
+			if strings.Contains(s.Log(), "subsystem request for sftp") {
+				t.Errorf("ferry asked for the sftp subsystem:\n%s", s.Log())
+			}
+		})
+	}
+}
