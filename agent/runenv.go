@@ -20,7 +20,11 @@ import (
 // EnvChoice is the environment a run asks for, before resolution: from
 // flags, a run configuration, or a portal's form.
 type EnvChoice struct {
-	Python      string // the interpreter of a user-managed environment
+	Python string // the interpreter of a user-managed environment
+	// PythonSet says Python was asked for (--python), not a default: a
+	// docker run without a conda spec runs it in the container; a conda
+	// environment, whose own python runs the script, warns.
+	PythonSet   bool
 	CondaFile   string // path of a conda spec file
 	CondaInline []byte // an inline conda spec (runconfig condaDependencies)
 	DockerImage string
@@ -90,7 +94,11 @@ func ResolveEnvironment(ch EnvChoice) (ResolvedEnv, error) {
 	if err != nil {
 		return ResolvedEnv{}, err
 	}
-	return ResolvedEnv{Environment: plan, Spec: spec, Warnings: append(warnings, runWarnings...), CondaNormalized: normalized}, nil
+	warnings = append(warnings, runWarnings...)
+	if ch.PythonSet && spec.CondaSpec != nil {
+		warnings = append(warnings, fmt.Sprintf("--python %s is ignored: the conda environment's own python runs the script", ch.Python))
+	}
+	return ResolvedEnv{Environment: plan, Spec: spec, Warnings: warnings, CondaNormalized: normalized}, nil
 }
 
 // resolveDockerRun checks a docker run's options (--gpus, shm size, docker
@@ -238,8 +246,12 @@ func resolveDocker(ch EnvChoice, plan *history.Environment, spec *api.Environmen
 	key := imagespec.Key(imagespec.Spec{BaseImage: ch.DockerImage, Dockerfile: []byte(ch.DockerText),
 		CondaSpec: spec.CondaSpec, CondaFiles: spec.CondaRequirements, CondaKey: spec.Key,
 		CondaDir: spec.CondaDir, KeepSource: condaEditable(spec)})
-	plan.Kind, plan.Python, plan.Image, plan.Key = api.EnvDocker, "", ch.DockerImage, key
-	spec.Kind, spec.Python, spec.DockerImage, spec.Dockerfile, spec.Key = api.EnvDocker, "", ch.DockerImage, ch.DockerText, key
+	python := "" // the image's python3, or its conda environment's python
+	if ch.PythonSet && spec.CondaSpec == nil {
+		python = ch.Python // run in the container, as Azure ML's interpreterPath
+	}
+	plan.Kind, plan.Python, plan.Image, plan.Key = api.EnvDocker, python, ch.DockerImage, key
+	spec.Kind, spec.Python, spec.DockerImage, spec.Dockerfile, spec.Key = api.EnvDocker, python, ch.DockerImage, ch.DockerText, key
 	return nil
 }
 

@@ -100,7 +100,13 @@ func TestRunConfigCompatPlans(t *testing.T) {
 			}
 			// Explicit flags win over the file.
 			r = c.mustRun(t.TempDir(), "run", "--dry-run", "--json", "--python", "python3", "--compute", "local", "--env", "EXAMPLE_ENV_VAR=x", "--runconfig", rcPath)
-			if err := json.Unmarshal([]byte(r.Stdout), &p); err != nil || p.Environment.Kind != "user-managed" || p.Environment.Python != "python3" || p.Env["EXAMPLE_ENV_VAR"] != "x" {
+			// --python replaces the conda environment; docker stays.
+			kind := "user-managed"
+			if tt.kind == "docker" {
+				kind = "docker"
+			}
+			if err := json.Unmarshal([]byte(r.Stdout), &p); err != nil || p.Environment.Kind != kind || p.Environment.Python != "python3" || p.Env["EXAMPLE_ENV_VAR"] != "x" ||
+				!strings.Contains(strings.Join(p.Warnings, "\n"), "--python python3 replaces the run configuration's conda environment") {
 				t.Fatalf("override: %+v %v", p, err)
 			}
 		})

@@ -41,6 +41,9 @@ type runOptions struct {
 	env      agent.EnvChoice   // from --runconfig (flags above win)
 	spark    agent.SparkChoice // from --runconfig (hdinsight targets)
 	warnings []string          // from --runconfig and the conda spec
+	// pythonSet: --python was given; a docker run without a conda spec
+	// runs it in the container, a conda environment warns that it does not.
+	pythonSet bool
 }
 
 func (o *runOptions) addFlags(cmd *cobra.Command) {
@@ -54,6 +57,7 @@ func (o *runOptions) addFlags(cmd *cobra.Command) {
 // prepareArgs applies --runconfig, if given, and returns SCRIPT [ARGS...].
 // Call it before resolvePlan (ferry watch too).
 func (o *runOptions) prepareArgs(cmd *cobra.Command, g *globalOptions, args []string) ([]string, error) {
+	o.pythonSet = cmd.Flags().Changed("python")
 	if o.RunConfig == "" {
 		if len(args) == 0 {
 			return nil, usageError{errors.New("missing SCRIPT: ferry run expects SCRIPT [ARGS...] or --runconfig FILE")}

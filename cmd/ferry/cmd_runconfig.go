@@ -68,10 +68,8 @@ func applyRunConfig(opts *runOptions, g *globalOptions, changed func(string) boo
 		opts.MaxDuration = rc.MaxDuration
 	}
 	opts.Env = append(runConfigEnv(opts, rc.Env, warn), opts.Env...)
-	if !changed("python") && !changed("conda-file") && !changed("requirements") && !changed("docker-image") && !changed("dockerfile") {
-		if err := runConfigEnvironment(opts, rc, project, warn); err != nil {
-			return nil, err
-		}
+	if err := runConfigEnvironment(opts, rc, project, changed, warn); err != nil {
+		return nil, err
 	}
 	return args, nil
 }
@@ -188,36 +186,76 @@ dependencies:
 
 // runConfigEnvironment picks the environment the file describes: docker
 // when enabled (with the conda spec baked in unless user-managed), conda
-// when not user-managed, else the interpreter as it is.
-func runConfigEnvironment(opts *runOptions, rc *runconfig.RunConfig, project string, warn io.Writer) error {
-	if !rc.UserManaged {
-		switch {
-		case rc.CondaFile != "":
-			opts.env.CondaFile = filepath.Join(project, filepath.FromSlash(rc.CondaFile))
-		case rc.CondaSpec != nil:
-			opts.env.CondaInline = rc.CondaSpec
-		default:
-			// Azure ML built its default environment here: python with pip.
-			opts.env.CondaInline = []byte(amlDefaultEnvironment)
-			opts.addWarning(warn, "runconfig environment.python: userManagedDependencies is false and no conda dependencies are given: "+
-				"building Azure ML's default environment (python and pip from conda-forge) with the target's conda tool, "+
-				"or as a pip venv of python3 where the target has none")
-		}
-	} else {
-		opts.Python = rc.Interpreter
+// when not user-managed, else the interpreter as it is. An environment
+// flag given explicitly (changed) overrides only what it names; what it
+// makes meaningless in the file is dropped with a warning.
+func runConfigEnvironment(opts *runOptions, rc *runconfig.RunConfig, project string, changed func(string) bool, warn io.Writer) error {
+	if err := runConfigPython(opts, rc, project, changed, warn); err != nil {
+		return err
 	}
-	if d := rc.Docker; d != nil && d.Enabled {
-		opts.env.DockerImage, opts.env.DockerText = d.BaseImage, d.Dockerfile
-		opts.env.ShmSize, opts.env.DockerArgs = d.ShmSize, d.Arguments
-		if d.GPU {
-			opts.env.GPUs = "all"
+	d := rc.Docker
+	if d == nil || !d.Enabled && !changed("docker-image") && !changed("dockerfile") {
+		return nil
+	}
+	if changed("requirements") {
+		if d.Enabled {
+			opts.addWarning(warn, "--requirements builds a venv on the target's host: the run configuration's docker environment is not used")
 		}
+		return nil
+	}
+	if d.Enabled {
+		opts.env.DockerImage, opts.env.DockerText = d.BaseImage, d.Dockerfile
 		if d.Dockerfile != "" {
 			opts.env.DockerImage = ""
 		}
-		if d.BaseImage == "" && d.Dockerfile == "" {
+		if d.BaseImage == "" && d.Dockerfile == "" && !changed("docker-image") && !changed("dockerfile") {
 			return &UserError{Msg: fmt.Sprintf("%s: docker is enabled but neither baseImage nor baseDockerfile is set", opts.RunConfig)}
 		}
+	}
+	// The file's docker settings hold for the image a flag names too.
+	opts.env.ShmSize, opts.env.DockerArgs = d.ShmSize, d.Arguments
+	if d.GPU {
+		opts.env.GPUs = "all"
+	}
+	switch {
+	case changed("docker-image") && d.Enabled && d.Dockerfile != "":
+		opts.addWarning(warn, "--docker-image replaces the run configuration's docker.baseDockerfile")
+	case changed("dockerfile") && d.Enabled && d.BaseImage != "" && d.Dockerfile == "":
+		opts.addWarning(warn, "--dockerfile replaces the run configuration's docker.baseImage")
+	}
+	return nil
+}
+
+// runConfigPython picks the file's python environment: conda unless
+// user-managed, else its interpreter. --python makes it user-managed;
+// --conda-file replaces the conda spec; --requirements makes it a venv.
+func runConfigPython(opts *runOptions, rc *runconfig.RunConfig, project string, changed func(string) bool, warn io.Writer) error {
+	if rc.UserManaged {
+		if !changed("python") {
+			opts.Python = rc.Interpreter
+		}
+		return nil
+	}
+	switch {
+	case changed("conda-file"):
+		return nil // the flag's spec replaces the file's
+	case changed("python"), changed("requirements"):
+		flag := "--python " + opts.Python
+		if changed("requirements") {
+			flag = "--requirements"
+		}
+		opts.addWarning(warn, flag+" replaces the run configuration's conda environment (userManagedDependencies: false)")
+		return nil
+	case rc.CondaFile != "":
+		opts.env.CondaFile = filepath.Join(project, filepath.FromSlash(rc.CondaFile))
+	case rc.CondaSpec != nil:
+		opts.env.CondaInline = rc.CondaSpec
+	default:
+		// Azure ML built its default environment here: python with pip.
+		opts.env.CondaInline = []byte(amlDefaultEnvironment)
+		opts.addWarning(warn, "runconfig environment.python: userManagedDependencies is false and no conda dependencies are given: "+
+			"building Azure ML's default environment (python and pip from conda-forge) with the target's conda tool, "+
+			"or as a pip venv of python3 where the target has none")
 	}
 	return nil
 }

@@ -66,7 +66,7 @@ func printSynced(p *ui.Printer, res agent.SyncResult) {
 // the run configuration's choice.
 func resolveEnvironment(opts runOptions) (agent.ResolvedEnv, error) {
 	ch := opts.env
-	ch.Python, ch.Source = opts.Python, opts.Source
+	ch.Python, ch.PythonSet, ch.Source = opts.Python, opts.pythonSet, opts.Source
 	if opts.Requirements != "" {
 		ch.Requirements = opts.Requirements
 	}
@@ -77,7 +77,7 @@ func resolveEnvironment(opts runOptions) (agent.ResolvedEnv, error) {
 		ch.DockerImage, ch.DockerText = opts.DockerImage, ""
 	}
 	if opts.Dockerfile != "" {
-		ch.Dockerfile, ch.DockerText = opts.Dockerfile, ""
+		ch.Dockerfile, ch.DockerText, ch.DockerImage = opts.Dockerfile, "", ""
 	}
 	if opts.DockerImage != "" && opts.Dockerfile != "" {
 		return agent.ResolvedEnv{}, usageError{errors.New("--docker-image and --dockerfile exclude each other")}

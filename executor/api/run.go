@@ -47,7 +47,7 @@ func (s Status) Terminal() bool {
 // EnvironmentSpec says how to prepare the run's environment.
 type EnvironmentSpec struct {
 	Kind   string `json:"kind"`             // "user-managed", "conda", "pip" or "docker"
-	Python string `json:"python,omitempty"` // interpreter for user-managed and pip; default "python3"
+	Python string `json:"python,omitempty"` // interpreter for user-managed and pip (default "python3"); in a docker run without a conda spec, one in the image
 
 	// Requirements is a pip environment's requirements file: its path in
 	// the snapshot, "/"-separated. The executor reads it, the files it

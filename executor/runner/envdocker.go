@@ -81,6 +81,9 @@ func (r *Runner) prepareDocker(ctx context.Context, st *runState) (envSetup, err
 		return envSetup{}, fmt.Errorf("create metrics file: %w", err)
 	}
 	setup.python, setup.image = "python3", img.Ref
+	if spec.Python != "" { // --python: an interpreter in the image
+		setup.python = spec.Python
+	}
 	if len(spec.CondaSpec) > 0 {
 		setup.python = docker.CondaPrefix + "/bin/python"
 	}
