@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -287,6 +288,19 @@ func TestEnsureImageErrors(t *testing.T) {
 			}
 			if !strings.Contains(log.String(), tt.wantLog) {
 				t.Errorf("build log = %q, want %q in it", log.String(), tt.wantLog)
+			}
+			// The image of the last step that succeeded is gone: no
+			// "<none>" image is left behind (the FROM image stays).
+			steps := regexp.MustCompile(`(?m)^ ---> ([0-9a-f]{12,64})$`).FindAllStringSubmatch(log.String(), -1)
+			if n := len(steps); n > 1 {
+				if _, err := c.api.ImageInspect(t.Context(), steps[n-1][1]); err == nil {
+					t.Errorf("the failed build left the image of its last step, %s", steps[n-1][1])
+				}
+			}
+			if n := len(steps); n > 0 {
+				if _, err := c.api.ImageInspect(t.Context(), steps[0][1]); err != nil {
+					t.Errorf("the failed build removed its FROM image %s: %v", steps[0][1], err)
+				}
 			}
 			var be *BuildError
 			if tt.missing != errors.Is(err, ErrImageMissing) || tt.missing == errors.As(err, &be) {

@@ -154,6 +154,7 @@ func (c *Client) build(ctx context.Context, s Spec, key, ref string, w io.Writer
 		return Image{}, fmt.Errorf("build image %s: %w", ref, err)
 	}
 	if res.errMsg != "" {
+		c.removeFailedSteps(context.WithoutCancel(ctx), res.steps)
 		return Image{}, &BuildError{Image: ref, Message: res.errMsg}
 	}
 	img, ok, err := c.findDerived(ctx, ref, key)
@@ -166,6 +167,26 @@ func (c *Client) build(ctx context.Context, s Spec, key, ref string, w io.Writer
 	c.log.Info("built image", "image", ref, "id", img.ID, "duration", time.Since(start))
 	img.Built = true
 	return img, nil
+}
+
+// removeFailedSteps removes what a failed build left: the classic builder
+// keeps the image of each step that succeeded, and the last of them stays
+// as an untagged ("<none>") image. It is removed with its untagged
+// parents, unless it carries a tag (the FROM image, when no step after it
+// succeeded) or another image builds on it (a layer cached for another
+// build): the engine refuses those, and they stay.
+func (c *Client) removeFailedSteps(ctx context.Context, steps []string) {
+	if len(steps) < 2 {
+		return // nothing beyond the FROM image
+	}
+	last := steps[len(steps)-1]
+	info, err := c.api.ImageInspect(ctx, last)
+	if err != nil || len(info.RepoTags) > 0 {
+		return
+	}
+	if _, err := c.api.ImageRemove(ctx, last, image.RemoveOptions{PruneChildren: true}); err != nil {
+		c.log.Debug("keep image of a failed build's step", "image", last, "error", err)
+	}
 }
 
 // buildContext makes the tar stream the engine builds from: the generated

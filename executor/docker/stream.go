@@ -45,7 +45,13 @@ type message struct {
 type streamResult struct {
 	imageID string // from the builder's aux message, when sent
 	errMsg  string // the stream's error, "" for none
+	// steps are the image ids the classic builder reported after each
+	// step (" ---> 3fa2c1d0e4b5"), the first being the FROM image's.
+	steps []string
 }
+
+// stepLine matches the classic builder's line that names a step's image.
+var stepLine = regexp.MustCompile(`^ ---> ([0-9a-f]{12,64})\s*$`)
 
 // readStream decodes a build or pull stream until it ends, writing readable
 // lines to w: build output as it is, pull statuses one per line (progress
@@ -79,6 +85,9 @@ func writeMessage(w io.Writer, m message, res *streamResult) error {
 		text = "ERROR: " + m.Error + "\n"
 	case m.Stream != "":
 		text = ansiColour.ReplaceAllString(m.Stream, "")
+		if sm := stepLine.FindStringSubmatch(text); sm != nil {
+			res.steps = append(res.steps, sm[1])
+		}
 	case m.Status != "" && m.ID != "":
 		text = m.ID + ": " + m.Status + "\n"
 	case m.Status != "":
