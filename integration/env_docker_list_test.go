@@ -21,6 +21,7 @@ type envRecord struct {
 	Tool      string    `json:"tool"`
 	CreatedAt time.Time `json:"created_at"`
 	LastUsed  time.Time `json:"last_used"`
+	Base      bool      `json:"base"`
 }
 
 // pruneRecord is `ferry env prune --json`.
@@ -163,5 +164,44 @@ func TestEnvDockerPrune(t *testing.T) {
 	}
 	if envIndex(listEnvs(t, c, src), ref) >= 0 {
 		t.Errorf("%s still listed after prune", ref)
+	}
+}
+
+// TestEnvDockerListBase: a base image runs used as it is is listed (kind
+// docker, the image, base, its last use, the plan's key); env rm forgets it
+// and leaves the image on the engine, and prune never removes it.
+func TestEnvDockerListBase(t *testing.T) {
+	requireDockerImage(t)
+	c := newCLI(t)
+	src := sourceDir(t, testutil.Tree{"train.py": dockerScript})
+	r := c.mustRun(src, "run", "--docker-image", dockerBaseImage, "train.py")
+	before := time.Now()
+	c.mustRun(src, "run", "--docker-image", dockerBaseImage, "train.py")
+	envs := listEnvs(t, c, src)
+	i := envIndex(envs, dockerBaseImage)
+	if i < 0 {
+		t.Fatalf("env list lacks the base image %s after two runs on it: %+v", dockerBaseImage, envs)
+	}
+	e := envs[i]
+	if e.Kind != "docker" || !e.Base || e.Size <= 0 || e.LastUsed.Before(before.Add(-time.Second)) ||
+		!strings.Contains(r.Stderr, "environment docker "+e.Key[:12]+" ") {
+		t.Errorf("base image entry %+v; plan:\n%s", e, r.Stderr)
+	}
+	if out := c.mustRun(src, "env", "list").Stdout; !strings.Contains(out, dockerBaseImage+" (base)") {
+		t.Errorf("env list table lacks the base image:\n%s", out)
+	}
+	var res pruneRecord
+	if err := json.Unmarshal([]byte(c.mustRun(src, "env", "prune", "--keep", "0", "--json").Stdout), &res); err != nil {
+		t.Fatalf("env prune --json: %v", err)
+	}
+	if envIndex(res.Removed, dockerBaseImage) >= 0 || !imageExists(dockerBaseImage) || envIndex(listEnvs(t, c, src), dockerBaseImage) < 0 {
+		t.Fatalf("prune touched the base image: %+v", res)
+	}
+	rm := c.mustRun(src, "env", "rm", e.Key[:12])
+	if !strings.Contains(rm.Stdout, "stays on the engine") || !imageExists(dockerBaseImage) {
+		t.Fatalf("env rm of a base image: %q; image exists %v", rm.Stdout, imageExists(dockerBaseImage))
+	}
+	if envIndex(listEnvs(t, c, src), dockerBaseImage) >= 0 {
+		t.Errorf("the base image is still listed after env rm")
 	}
 }

@@ -32,7 +32,10 @@ func newEnvCommand(g *globalOptions) *cobra.Command {
 the target (the key is the hash of the normalised spec) and reused by every
 later run with the same spec. These commands list them and free their disk
 space; prune orders both kinds together by last use. Only images ferry built
-(labelled ferry.key) are listed or removed; base images are left alone.`,
+(labelled ferry.key) are removed. Base images runs used as they are
+(--docker-image with nothing to build) are listed too, as docker with
+"(base)" after the image; rm forgets such a record and leaves the image on
+the engine ('docker rmi IMAGE' removes it), and prune leaves them alone.`,
 	}
 	cmd.PersistentFlags().StringVar(&opts.Compute, "compute", envOr("FERRY_COMPUTE", "local"), "compute target (env FERRY_COMPUTE)")
 	list := &cobra.Command{Use: "list", Short: "List cached environments, least recently used first", Args: cobra.NoArgs,
@@ -69,10 +72,14 @@ func runEnvList(ctx context.Context, opts envOptions, g *globalOptions) error {
 }
 
 func printEnvs(p *ui.Printer, envs []api.EnvInfo) {
-	p.Printf("%-12s  %-6s  %9s  %-20s  %-20s\n", "KEY", "KIND", "SIZE", "LAST USED", "CREATED")
+	p.Printf("%-12s  %-6s  %9s  %-20s  %-20s  %s\n", "KEY", "KIND", "SIZE", "LAST USED", "CREATED", "IMAGE OR PREFIX")
 	for _, e := range envs {
-		p.Printf("%-12s  %-6s  %9s  %-20s  %-20s\n", conda.ShortKey(e.Key), e.Kind, humanBytes(e.Size),
-			e.LastUsed.Local().Format(time.DateTime), e.CreatedAt.Local().Format(time.DateTime))
+		where := e.Prefix
+		if e.Base {
+			where += " (base)"
+		}
+		p.Printf("%-12s  %-6s  %9s  %-20s  %-20s  %s\n", conda.ShortKey(e.Key), e.Kind, humanBytes(e.Size),
+			e.LastUsed.Local().Format(time.DateTime), e.CreatedAt.Local().Format(time.DateTime), where)
 	}
 }
 
@@ -99,7 +106,11 @@ func runEnvRemove(ctx context.Context, opts envOptions, g *globalOptions, keys [
 			return errors.Join(printRemoved(p, removed), err)
 		}
 		removed = append(removed, env)
-		if !opts.JSON {
+		switch {
+		case opts.JSON:
+		case env.Base:
+			p.Printf("forgot %s: base image %s stays on the engine ('docker rmi %s' removes it)\n", conda.ShortKey(env.Key), env.Prefix, env.Prefix)
+		default:
 			p.Printf("removed %s\n", conda.ShortKey(env.Key))
 		}
 	}

@@ -4,7 +4,8 @@ import "time"
 
 // Endpoints for cached environments: the conda prefixes the executor built
 // and the derived docker images (ferry-env:<key12>, labelled ferry.key) on
-// the target's engine that this executor built or ran, when one answers.
+// the target's engine that this executor built or ran, and the base images
+// it ran as they are (Base), when an engine answers.
 //
 //	GET    /v1/envs                -> []EnvInfo of both kinds, least recently
 //	                                  used first
@@ -30,6 +31,10 @@ type EnvInfo struct {
 	CreatedAt time.Time `json:"created_at"`
 	// LastUsed is when a run last used it.
 	LastUsed time.Time `json:"last_used"`
+	// Base marks a base image runs used as it is (--docker-image with
+	// nothing to build; Prefix is its reference): removing it forgets the
+	// record and leaves the image on the engine; prune leaves it alone.
+	Base bool `json:"base,omitempty"`
 }
 
 // PruneRequest says what to keep, over both kinds together: the Keep most

@@ -52,6 +52,20 @@ func (c *Client) ListImages(ctx context.Context) ([]ImageInfo, error) {
 	return derivedImages(sums), nil
 }
 
+// InspectBase describes a base image (one runs use as it is) by its
+// reference; ErrImageNotFound when the engine does not have it.
+func (c *Client) InspectBase(ctx context.Context, ref string) (ImageInfo, error) {
+	info, err := c.api.ImageInspect(ctx, ref)
+	if cerrdefs.IsNotFound(err) {
+		return ImageInfo{}, fmt.Errorf("inspect image %s: %w", ref, ErrImageNotFound)
+	}
+	if err != nil {
+		return ImageInfo{}, fmt.Errorf("inspect image %s: %w", ref, err)
+	}
+	created, _ := time.Parse(time.RFC3339Nano, info.Created)
+	return ImageInfo{Ref: ref, ID: info.ID, Size: info.Size, CreatedAt: created.UTC()}, nil
+}
+
 // RemoveImage removes the derived image of key: its ferry-env:<key12> tag,
 // and the image with it unless someone tagged it again under another name.
 // It fails with ErrImageNotFound when that tag is missing or holds an image

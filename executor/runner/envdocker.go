@@ -175,10 +175,16 @@ func (r *Runner) ensureImage(ctx context.Context, c *docker.Client, ds docker.Sp
 func (r *Runner) ensureImageOnce(ctx context.Context, c *docker.Client, ds docker.Spec, log, out io.Writer) (docker.Image, error) {
 	if !ds.Derived() {
 		img, err := c.EnsureImage(ctx, ds, out)
-		if err == nil && !img.Built {
+		if err != nil {
+			return img, err
+		}
+		if !img.Built {
 			fmt.Fprintf(log, "ferry: docker image %s (cached)\n", img.Ref)
 		}
-		return img, err
+		if err := r.imageUses().recordBase(docker.Key(ds), img.Ref); err != nil {
+			r.log.Warn("record docker image use", "image", img.Ref, "error", err)
+		}
+		return img, nil
 	}
 	key, uses := docker.Key(ds), r.imageUses()
 	lockPath, err := uses.lockPath(key)

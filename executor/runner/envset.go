@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -29,6 +30,7 @@ var envKeyRE = regexp.MustCompile(`^[0-9a-f]{12,64}$`)
 type envImages interface {
 	ListImages(ctx context.Context) ([]docker.ImageInfo, error)
 	RemoveImage(ctx context.Context, key string) error
+	InspectBase(ctx context.Context, ref string) (docker.ImageInfo, error)
 }
 
 var _ envImages = (*docker.Client)(nil)
@@ -68,6 +70,11 @@ func (s *envSet) list(ctx context.Context) ([]api.EnvInfo, error) {
 				out = append(out, e)
 			}
 		}
+		bases, err := s.baseImages(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, bases...)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].LastUsed.Before(out[j].LastUsed) })
 	return out, nil
@@ -83,6 +90,25 @@ func (s *envSet) imageInfo(img docker.ImageInfo) (api.EnvInfo, bool) {
 	}
 	return api.EnvInfo{Key: img.Key, Kind: api.EnvDocker, Prefix: img.Ref, Size: img.Size, Tool: api.EnvDocker,
 		CreatedAt: img.CreatedAt, LastUsed: t}, true
+}
+
+// baseImages lists the base images this executor ran as they are, which
+// the engine still has.
+func (s *envSet) baseImages(ctx context.Context) ([]api.EnvInfo, error) {
+	var out []api.EnvInfo
+	for key, ref := range s.uses.bases() {
+		img, err := s.images.InspectBase(ctx, ref)
+		if errors.Is(err, docker.ErrImageNotFound) {
+			continue // removed outside ferry
+		}
+		if err != nil {
+			return nil, fmt.Errorf("list docker environments: %w", err)
+		}
+		t, _ := s.uses.lastUsed(key)
+		out = append(out, api.EnvInfo{Key: key, Kind: api.EnvDocker, Prefix: ref, Size: img.Size, Tool: api.EnvDocker,
+			CreatedAt: img.CreatedAt, LastUsed: t, Base: true})
+	}
+	return out, nil
 }
 
 // remove deletes the one environment whose key starts with key (12+
@@ -121,6 +147,9 @@ func (s *envSet) removeEntry(ctx context.Context, e api.EnvInfo) error {
 		_, err := s.pip.Remove(e.Key)
 		return err
 	}
+	if e.Base {
+		return s.uses.forgetBase(e.Key) // the image is the user's
+	}
 	if s.images == nil {
 		return fmt.Errorf("remove docker image %s: no docker engine", e.Prefix)
 	}
@@ -142,7 +171,8 @@ func (s *envSet) prune(ctx context.Context, keep int, maxSize int64) (removed, k
 	if err != nil {
 		return nil, nil, err
 	}
-	drop, kept := planPrune(all, keep, maxSize)
+	built := slices.DeleteFunc(all, func(e api.EnvInfo) bool { return e.Base }) // base images are the user's
+	drop, kept := planPrune(built, keep, maxSize)
 	removed = []api.EnvInfo{}
 	for _, e := range drop {
 		err := s.removeEntry(ctx, e)

@@ -34,6 +34,10 @@ func (f *fakeImages) ListImages(context.Context) ([]docker.ImageInfo, error) {
 	return out, nil
 }
 
+func (f *fakeImages) InspectBase(_ context.Context, ref string) (docker.ImageInfo, error) {
+	return docker.ImageInfo{}, fmt.Errorf("inspect %s: %w", ref, docker.ErrImageNotFound)
+}
+
 func (f *fakeImages) RemoveImage(_ context.Context, key string) error {
 	if _, ok := f.imgs[key]; !ok {
 		return fmt.Errorf("remove %s: %w", key, docker.ErrImageNotFound)

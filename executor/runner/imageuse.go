@@ -93,3 +93,57 @@ func (u imageUses) path(key string) (string, error) {
 	}
 	return filepath.Join(string(u), key+usedSuffix), nil
 }
+
+// baseSuffix names the record of a base image run as it is: <key>.base
+// holds the image's reference (the key is its environment key).
+const baseSuffix = ".base"
+
+// recordBase records a use of base image ref, of environment key, now.
+func (u imageUses) recordBase(key, ref string) error {
+	p, err := u.path(key)
+	if err != nil {
+		return err
+	}
+	bp := strings.TrimSuffix(p, usedSuffix) + baseSuffix
+	if old, err := os.ReadFile(bp); err != nil || string(old) != ref {
+		if err := fsutil.MkdirPrivate(string(u)); err != nil {
+			return err
+		}
+		if err := fsutil.WriteFileAtomic(bp, []byte(ref), 0o600); err != nil {
+			return fmt.Errorf("record use of image %s: %w", ref, err)
+		}
+	}
+	return u.touch(key)
+}
+
+// bases returns the recorded base images: key -> reference.
+func (u imageUses) bases() map[string]string {
+	ents, err := os.ReadDir(string(u))
+	if err != nil {
+		return nil
+	}
+	out := map[string]string{}
+	for _, e := range ents {
+		key, ok := strings.CutSuffix(e.Name(), baseSuffix)
+		if !ok || !imageKeyRE.MatchString(key) {
+			continue
+		}
+		if ref, err := os.ReadFile(filepath.Join(string(u), e.Name())); err == nil && len(ref) > 0 {
+			out[key] = string(ref)
+		}
+	}
+	return out
+}
+
+// forgetBase drops the record of the base image of key.
+func (u imageUses) forgetBase(key string) error {
+	p, err := u.path(key)
+	if err != nil {
+		return err
+	}
+	bp := strings.TrimSuffix(p, usedSuffix) + baseSuffix
+	if err := os.Remove(bp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("forget base image of %s: %w", conda.ShortKey(key), err)
+	}
+	return u.forget(key)
+}
