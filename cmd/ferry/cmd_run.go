@@ -74,7 +74,7 @@ func (o *runOptions) addPlanFlags(cmd *cobra.Command) {
 	f.StringVar(&o.Compute, "compute", envOr("FERRY_COMPUTE", "local"), "compute target to run on (env FERRY_COMPUTE)")
 	f.StringVar(&o.Source, "source", envOr("FERRY_SOURCE", "."), "source directory to snapshot (env FERRY_SOURCE)")
 	f.StringVar(&o.Experiment, "experiment", os.Getenv("FERRY_EXPERIMENT"), "experiment name (default: the source directory's name)")
-	f.StringVar(&o.Python, "python", envOr("FERRY_PYTHON", "python3"), "interpreter on the target (Azure ML's interpreterPath)")
+	f.StringVar(&o.Python, "python", envOr("FERRY_PYTHON", "python3"), "interpreter on the target (Azure ML's interpreterPath; in a docker run, one in the container)")
 	f.StringArrayVar(&o.Env, "env", nil, "environment variable K=V for the script (repeatable)")
 	f.DurationVar(&o.MaxDuration, "max-duration", 0, "stop the run after this long, e.g. 2h (Azure ML's maxRunDurationSeconds)")
 	f.StringVar(&o.RunConfig, "runconfig", "", "Azure ML v1 .runconfig file to run (flags given explicitly override it)")
@@ -114,7 +114,9 @@ requirements file content and interpreter version (--requirements), or a docker 
 into the image). For docker runs, --gpus and --docker-arg apply; of
 'docker run' arguments ferry honours --shm-size, --gpus, -e/--env, --ipc,
 --network, -m/--memory, --cpus, --cap-add, --ulimit and -v/--volume, and
-names any other in a warning. --runconfig reads an Azure ML .runconfig.
+names any other in a warning. --runconfig reads an Azure ML .runconfig;
+an environment flag given with it overrides only what it names (the file's
+docker settings stay) and warns about what it makes meaningless.
 
 On an hdinsight target (a Spark cluster's head node) the run is one
 spark-submit to YARN, cluster mode unless the run configuration's
