@@ -157,7 +157,12 @@ def spark_submit(argv):
 def stage(job):
     """Upload what is shipped (.sparkStaging): the submitter copies, as it can read its own files."""
     d = os.path.join(HOME, "staging", uuid.uuid4().hex)
-    os.makedirs(d, 0o755)
+    os.makedirs(d)
+    # The executor runs spark-submit under umask 077. Real YARN localizes a
+    # private resource as the submitting user (ContainerLocalizer), so the
+    # staging folder's 0700 does not matter there; this stand-in's daemon
+    # runs as yarn, so the folder is opened to it explicitly.
+    os.chmod(d, 0o755)
     for items in job["resources"].values():
         for i, (src, alias) in enumerate(items):
             dst = os.path.join(d, os.path.basename(src))
@@ -243,6 +248,9 @@ def rm_request(kind, body, wait=True):
     resp = os.path.join(HOME, "responses", rid + ".json")
     for _ in range(int(60 / POLL)):
         r = read_json(resp)
+        if r is not None and "error" in r:
+            err("fakespark: the ResourceManager stand-in refused the %s request: %s" % (kind, r["error"]))
+            sys.exit(1)
         if r is not None or not wait:
             return r
         time.sleep(POLL / 4)
