@@ -43,36 +43,43 @@ func (w *liveWatch) nextEvent(t *testing.T) (watchEventJSON, string) {
 	panic("unreachable")
 }
 
-// expectRunEvents reads one run's start, status and end events.
-func (w *liveWatch) expectRunEvents(t *testing.T, n int) watchEventJSON {
+// expectRunEvents reads one run's start, status (one or more) and end
+// events, and returns the end and the statuses seen.
+func (w *liveWatch) expectRunEvents(t *testing.T, n int) (watchEventJSON, []string) {
 	t.Helper()
 	start, l := w.nextEvent(t)
 	if start.Event != "start" || start.Iteration != n || start.ID == "" {
 		t.Fatalf("run %d: first event %s, want start", n, l)
 	}
-	st, l := w.nextEvent(t)
-	if st.Event != "status" || st.ID != start.ID || st.Status == "" {
-		t.Fatalf("run %d: second event %s, want status", n, l)
+	var statuses []string
+	for {
+		ev, l := w.nextEvent(t)
+		switch {
+		case ev.Event == "status" && ev.ID == start.ID && ev.Status != "":
+			statuses = append(statuses, ev.Status)
+		case ev.Event == "end" && ev.ID == start.ID && ev.DurationS != nil && strings.Contains(l, `"exit_code":`) && len(statuses) > 0:
+			return ev, statuses
+		default:
+			t.Fatalf("run %d: event %s after statuses %v, want status or end with exit_code and duration_s", n, l, statuses)
+		}
 	}
-	end, l := w.nextEvent(t)
-	if end.Event != "end" || end.ID != start.ID || end.DurationS == nil || !strings.Contains(l, `"exit_code":`) {
-		t.Fatalf("run %d: third event %s, want end with exit_code and duration_s", n, l)
-	}
-	return end
 }
 
 // TestWatchJSON: --json prints only events on stdout (the script's output
-// goes to stderr), one start, status and end per run with the script's
-// exit code, and every place shows one duration for one run: the end line,
+// goes to stderr): per run a start, its status changes up to Running, and
+// an end with the script's exit code, and every place shows one duration for one run: the end line,
 // the next separator's "previous:" and the end event.
 func TestWatchJSON(t *testing.T) {
 	testutil.RequireCommand(t, "python3")
 	c := newCLI(t)
-	dir := sourceDir(t, testutil.Tree{"train.py": "import time\nprint('out v1', flush=True)\ntime.sleep(0.3)\n"})
+	dir := sourceDir(t, testutil.Tree{"train.py": "import time\nprint('out v1', flush=True)\ntime.sleep(1)\n"})
 	w := c.startWatch(t, dir, "--json", "train.py")
-	end1 := w.expectRunEvents(t, 1)
+	end1, statuses := w.expectRunEvents(t, 1)
 	if end1.Status != "Completed" || end1.ExitCode == nil || *end1.ExitCode != 0 {
 		t.Fatalf("first run end %+v, want Completed with exit code 0", end1)
+	}
+	if statuses[len(statuses)-1] != "Running" {
+		t.Errorf("first run's status events %v: want the change to Running", statuses)
 	}
 	w.expect(t, w.stderr, "out v1", 10*time.Second)
 	line := w.expect(t, w.stderr, "ferry: run ", 10*time.Second)
@@ -82,7 +89,7 @@ func TestWatchJSON(t *testing.T) {
 	}
 
 	writeFile(t, filepath.Join(dir, "train.py"), "import sys\nprint('out v2', flush=True)\nsys.exit(3)\n")
-	end2 := w.expectRunEvents(t, 2)
+	end2, _ := w.expectRunEvents(t, 2)
 	if end2.Status != "Failed" || end2.ExitCode == nil || *end2.ExitCode != 3 {
 		t.Fatalf("second run end %+v, want Failed with exit code 3", end2)
 	}

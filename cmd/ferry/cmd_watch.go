@@ -54,7 +54,8 @@ The flags are 'ferry run''s, environments included (--conda-file,
 
 --json prints JSON lines on stdout, one event each, for editors and CI:
 {"event":"start","iteration":N,"id":RUN,"changed":[PATHS]} when a run
-starts, {"event":"status","id":RUN,"status":S} once the target has it,
+starts, {"event":"status","id":RUN,"status":S} once the target has it
+and at each change until its script runs,
 {"event":"end","id":RUN,"status":S,"exit_code":N,"duration_s":F,"error":E}
 when it ends (exit_code null when the script never ran; duration_s is
 the script's run time, the one the end line on stderr shows), and

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/ferry-ml/ferry/agent/watch"
@@ -35,9 +36,12 @@ type exitCodeJS struct{ code *int }
 
 func (e exitCodeJS) MarshalJSON() ([]byte, error) { return json.Marshal(e.code) }
 
-// watchEvents writes the events; a nil *watchEvents writes nothing. The
-// watch loop calls it from one goroutine at a time.
-type watchEvents struct{ enc *json.Encoder }
+// watchEvents writes the events, one whole line at a time; a nil
+// *watchEvents writes nothing.
+type watchEvents struct {
+	mu  sync.Mutex
+	enc *json.Encoder
+}
 
 func newWatchEvents(w io.Writer) *watchEvents { return &watchEvents{enc: json.NewEncoder(w)} }
 
@@ -46,6 +50,8 @@ func (e *watchEvents) emit(ev watchEvent) {
 		return
 	}
 	ev.Time = time.Now().UTC()
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	_ = e.enc.Encode(ev) // stdout gone: nothing left to tell
 }
 
@@ -54,7 +60,8 @@ func (e *watchEvents) start(it watch.Iteration, id string) {
 	e.emit(watchEvent{Event: "start", Iteration: it.N, ID: id, Changed: it.Changed})
 }
 
-// status: the target has run id, in status st.
+// status: the target has run id, in status st (first as submitted, then
+// each change seen until its script runs).
 func (e *watchEvents) status(id string, st api.Status) {
 	e.emit(watchEvent{Event: "status", ID: id, Status: st})
 }
