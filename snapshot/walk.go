@@ -74,7 +74,7 @@ func newWalker(root string, opts WalkOptions) *walker {
 		root:     strings.TrimSuffix(root, "/"),
 		warn:     opts.Warn,
 		sem:      make(chan struct{}, walkWorkers-1),
-		openDir:  os.Open,
+		openDir:  openDir,
 		readFile: os.ReadFile,
 	}
 	if w.root == "" {

@@ -28,3 +28,6 @@ func lstatEntries(_ *os.File, abs string, keep []keptEntry) ([]WalkEntry, error)
 	}
 	return files, nil
 }
+
+// openDir opens a directory for ReadDir.
+func openDir(abs string) (*os.File, error) { return os.Open(abs) }
