@@ -119,6 +119,10 @@ attach() {
 		--private-key "$KEY" --known-hosts "$KH" --state-dir "$4" >/dev/null
 }
 
+# stop_keeper HOME: stops the connection keeper of a ferry home about to be
+# deleted (it would hold its sshd connection until its idle time ends).
+stop_keeper() { FERRY_HOME=$1 "$FERRY" keeper stop 2>/dev/null || true; }
+
 # median of the numbers on stdin.
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 # now: seconds since the epoch, float.

@@ -49,6 +49,8 @@ sleep 2; FERRY_HOME=$TPL "$FERRY" snapshot --source "$SRC" >/dev/null
 TPLNOCACHE=$W/tplnc; cp -a "$TPL" "$TPLNOCACHE"; rm -rf "$TPLNOCACHE/cache"
 H=$W/home         # the warm home for the incremental runs
 ferry_sync() { FERRY_HOME=$1 "$FERRY" sync --compute "$2" --source "$SRC" --json; }
+# The same with no connection keeper: every command dials (ferry before it).
+ferry_sync_nk() { FERRY_NO_KEEPER=1 ferry_sync "$@"; }
 
 cat "$SRC"/data/* >/dev/null   # page cache warm for everyone
 machine | tee "$R/machine-before"
@@ -61,7 +63,7 @@ for i in $(seq "${COLD_RUNS:-5}"); do
 	trash "$TDST"; mkdir -p "$TDST"; sync
 	rec tar_cold "$(timeit bash -c "tar cf - -C '$SRC' . | $SSHP root@127.0.0.1 'tar xf - -C $TDST'")"
 	for v in warmcache nocache installed; do
-		stop_executor "$ST"; rm -rf "$H"
+		stop_executor "$ST"; stop_keeper "$H"; rm -rf "$H"
 		# installed: the executor binary stays, the store is empty.
 		if [[ $v == installed ]]; then
 			mkdir -p "$W/keep"; mv "$ST/executor" "$W/keep/"; trash "$ST"; mkdir -p "$ST"; mv "$W/keep/executor" "$ST/"
@@ -82,6 +84,7 @@ for i in $(seq "$RUNS"); do
 	rec rsync_nochange "$(timeit rsync -a -e "$SSHP" "$SRC/" "root@127.0.0.1:$DST/")"
 	rec rsync_cm_nochange "$(timeit rsync -a -e "ssh -S $SSHCTL" "$SRC/" "root@127.0.0.1:$DST/")"
 	rec ferry_nochange "$(timeit ferry_sync "$H" t)"
+	rec ferry_nochange_nokeeper "$(timeit ferry_sync_nk "$H" t)"
 done
 
 echo "== one file changed"
@@ -92,6 +95,8 @@ for i in $(seq "$RUNS"); do
 	rec rsync_onefile "$(timeit rsync -a -e "$SSHP" "$SRC/" "root@127.0.0.1:$DST/")"
 	rec rsync_cm_onefile "$(timeit rsync -a -e "ssh -S $SSHCTL" "$SRC/" "root@127.0.0.1:$DST/")"
 	rec ferry_onefile "$(timeit ferry_sync "$H" t)"
+	head -c 4096 /dev/urandom >"$F"
+	rec ferry_onefile_nokeeper "$(timeit ferry_sync_nk "$H" t)"
 done
 echo "-- bytes client->server through the counting proxy (one file changed)"
 ferry_sync "$H" tp >/dev/null; rsync -a -e "$SSHPX" "$SRC/" "root@127.0.0.1:$DST/"
@@ -111,8 +116,8 @@ R = sys.argv[1]
 def med(n):
     return statistics.median(float(x) for x in open(os.path.join(R, n)).read().split())
 rows = ["rsync_cold", "tar_cold", "ferry_cold_warmcache", "ferry_cold_nocache", "ferry_cold_installed",
-        "rsync_nochange", "rsync_cm_nochange", "ferry_nochange",
-        "rsync_onefile", "rsync_cm_onefile", "ferry_onefile"]
+        "rsync_nochange", "rsync_cm_nochange", "ferry_nochange", "ferry_nochange_nokeeper",
+        "rsync_onefile", "rsync_cm_onefile", "ferry_onefile", "ferry_onefile_nokeeper"]
 print("\n| measurement | median (s) | all runs |\n|---|---|---|")
 for r in rows:
     print(f"| {r} | {med(r):.3f} | {' '.join('%.2f' % float(x) for x in open(os.path.join(R, r)).read().split())} |")
@@ -127,7 +132,10 @@ g("cold ferry / rsync (executor already installed)", m["ferry_cold_installed"] /
 g("cold ferry / tar", m["ferry_cold_warmcache"] / m["tar_cold"], 1.0)
 g("no change ferry / rsync", m["ferry_nochange"] / m["rsync_nochange"], 0.5)
 g("no change ferry / rsync via ControlMaster", m["ferry_nochange"] / m["rsync_cm_nochange"], 1.0)
+g("no change ferry / rsync, without the keeper", m["ferry_nochange_nokeeper"] / m["rsync_nochange"], 0.5)
+g("no change ferry / rsync via ControlMaster, without the keeper", m["ferry_nochange_nokeeper"] / m["rsync_cm_nochange"], 1.0)
 g("one file ferry / rsync", m["ferry_onefile"] / m["rsync_onefile"], 0.5)
+g("one file ferry / rsync, without the keeper", m["ferry_onefile_nokeeper"] / m["rsync_onefile"], 0.5)
 print(f"| one file ferry / rsync via ControlMaster | {m['ferry_onefile'] / m['rsync_cm_onefile']:.2f} | (none) |")
 print(f"\nbytes client->server, one 4 KiB file changed: rsync {br}, ferry {bf} (goal <= 4096 + 65536 = 69632: {'met' if bf <= 69632 else 'MISSED'})")
 PY

@@ -35,6 +35,7 @@ FERRY_HOME=$TPL "$FERRY" snapshot --source "$SRC" >/dev/null
 sleep 2; FERRY_HOME=$TPL "$FERRY" snapshot --source "$SRC" >/dev/null   # stat cache warm
 H=$W/home
 ferry_sync() { FERRY_HOME=$H "$FERRY" sync --compute t --source "$1" --json; }
+ferry_sync_nk() { FERRY_NO_KEEPER=1 ferry_sync "$@"; } # no connection keeper
 # rec NAME CMD...: times CMD and records its seconds and the bytes it sent upstream.
 rec() {
 	local name=$1 b0 t; shift
@@ -46,12 +47,12 @@ rsync_az() { rsync -az -e "$SSHP" "$SRC/" "root@127.0.0.1:$1/"; }
 # A target in use with no blobs of this project: executor installed and
 # running (started by syncing another project), the project store empty.
 fresh_store() {
-	stop_executor "$ST"
+	stop_executor "$ST"; stop_keeper "$H"
 	if [[ -d $ST/executor ]]; then mv "$ST/executor" "$W/exe"; trash "$ST"; mkdir -p "$ST"; mv "$W/exe" "$ST/executor"; fi
 	rm -rf "$H"; cp -a "$TPL" "$H"; sync
 	ferry_sync "$OTHER" >/dev/null
 }
-first_contact() { stop_executor "$ST"; trash "$ST"; rm -rf "$H"; cp -a "$TPL" "$H"; sync; }
+first_contact() { stop_executor "$ST"; stop_keeper "$H"; trash "$ST"; rm -rf "$H"; cp -a "$TPL" "$H"; sync; }
 
 cat "$SRC"/data/* "$SRC"/checkpoints/* >/dev/null
 machine | tee "$R/machine-before"
@@ -67,7 +68,7 @@ cold_case() {
 }
 echo "== cold"
 CASES=(rsync_a rsync_az ferry ferry_first)
-for i in $(seq "$RUNS"); do
+for i in $(seq "${COLD_RUNS:-$RUNS}"); do
 	for j in 0 1 2 3; do cold_case "${CASES[$(((i + j) % 4))]}"; done
 	echo "run $i: rsync -a $(tail -1 "$R/rsync_a_cold") -az $(tail -1 "$R/rsync_az_cold") ferry $(tail -1 "$R/ferry_cold") ferry first contact $(tail -1 "$R/ferry_first")"
 done
@@ -81,6 +82,7 @@ for i in $(seq "$RUNS"); do
 	rec rsync_az_nochange rsync_az "$ZDST"
 	rec rsync_cm_nochange rsync -a -e "ssh -S $SSHCTL" "$SRC/" "root@127.0.0.1:$DST/"
 	rec ferry_nochange ferry_sync "$SRC"
+	rec ferry_nochange_nokeeper ferry_sync_nk "$SRC"
 done
 
 echo "== 4 KiB rewritten inside a 4 MiB file"
@@ -92,6 +94,7 @@ for i in $(seq "$RUNS"); do
 	edit; rec rsync_az_edit rsync_az "$ZDST"
 	edit; rec rsync_cm_edit rsync -a -e "ssh -S $SSHCTL" "$SRC/" "root@127.0.0.1:$DST/"
 	edit; rec ferry_edit ferry_sync "$SRC"
+	edit; rec ferry_edit_nokeeper ferry_sync_nk "$SRC"
 done
 cp "$W/orig" "$F"
 ssh -S "$SSHCTL" -O exit x 2>/dev/null || true; SSHCTL=""
@@ -105,8 +108,8 @@ R = sys.argv[1]
 def vals(n): return [float(x) for x in open(os.path.join(R, n)).read().split()]
 def med(n): return statistics.median(vals(n))
 rows = ["rsync_a_cold", "rsync_az_cold", "ferry_cold", "ferry_first",
-        "rsync_a_nochange", "rsync_az_nochange", "rsync_cm_nochange", "ferry_nochange",
-        "rsync_a_edit", "rsync_az_edit", "rsync_cm_edit", "ferry_edit"]
+        "rsync_a_nochange", "rsync_az_nochange", "rsync_cm_nochange", "ferry_nochange", "ferry_nochange_nokeeper",
+        "rsync_a_edit", "rsync_az_edit", "rsync_cm_edit", "ferry_edit", "ferry_edit_nokeeper"]
 print("\n| measurement | median (s) | bytes up (median) | all runs (s) |\n|---|---|---|---|")
 for r in rows:
     print(f"| {r} | {med(r):.3f} | {int(med(r + '.bytes')):,} | {' '.join('%.2f' % x for x in vals(r))} |")
@@ -120,6 +123,8 @@ g("first contact ferry / rsync -a", m["ferry_first"] / m["rsync_a_cold"], 0.6)
 g("first contact ferry / rsync -az", m["ferry_first"] / m["rsync_az_cold"], 0.9)
 g("no change ferry / rsync -a", m["ferry_nochange"] / m["rsync_a_nochange"], 0.5)
 g("no change ferry / rsync via ControlMaster", m["ferry_nochange"] / m["rsync_cm_nochange"], 1.0)
+g("no change ferry / rsync via ControlMaster, without the keeper", m["ferry_nochange_nokeeper"] / m["rsync_cm_nochange"], 1.0)
 g("4 KiB edit ferry / rsync -a", m["ferry_edit"] / m["rsync_a_edit"], 0.5)
+g("4 KiB edit ferry / rsync -a, without the keeper", m["ferry_edit_nokeeper"] / m["rsync_a_edit"], 0.5)
 print(f"\nbytes up, 4 KiB edit in a 4 MiB file: ferry {int(med('ferry_edit.bytes')):,} (goal <= 65,536 of file data), rsync -a {int(med('rsync_a_edit.bytes')):,}")
 PY
