@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/ferry-ml/ferry/internal/fsutil"
 )
@@ -138,6 +139,9 @@ func loadStatCache(path string) (*statCache, error) {
 	return c, nil
 }
 
+//
+// The entries' paths point into data, which the caller must not change
+// afterwards (loadStatCache's buffer is its own).
 func decodeStatCache(data []byte) (*statCache, error) {
 	if len(data) < cacheHeaderLen+4 || string(data[:8]) != statCacheMagic {
 		return nil, errors.New("bad magic or truncated")
@@ -151,9 +155,10 @@ func decodeStatCache(data []byte) (*statCache, error) {
 	if uint64(count) > uint64(len(body)/cacheEntryFixed) {
 		return nil, errors.New("entry count exceeds the data")
 	}
-	// One string holds all paths and entries slice into it: one allocation.
+	// The paths are strings over data itself: no copy of the file (a
+	// tenth of a warm snapshot's allocations, and its largest memmove).
 	b := body[cacheHeaderLen:]
-	s := string(b)
+	s := unsafe.String(unsafe.SliceData(b), len(b))
 	c.entries = make([]cacheEntry, count)
 	off := 0
 	for i := range c.entries {
