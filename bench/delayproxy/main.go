@@ -2,7 +2,9 @@
 // connections to a target, adding a fixed delay to each direction (a delay
 // line as in internal/testutil.StartProxy: order and throughput kept, a
 // round trip takes 2*delay more), and counts the bytes each way. After each
-// connection ends it writes the running totals, "UP DOWN\n", to the stats
+// connection ends, and every 50 ms while the totals change (so that bytes
+// on a connection held open, a ControlMaster's or ferry's keeper's, are
+// counted too), it writes the running totals, "UP DOWN\n", to the stats
 // file (temp file + rename), so a script can diff them around a command.
 //
 // With -mbit each direction is also a link of that many Mbit/s, shared by
@@ -95,6 +97,7 @@ func (p *proxy) serve(ctx context.Context, addr string) error {
 	}
 	go func() { <-ctx.Done(); ln.Close() }()
 	p.writeStats()
+	go p.statsLoop(ctx)
 	fmt.Println(ln.Addr().String())
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -177,6 +180,24 @@ func (p *proxy) pipe(dst, src net.Conn, count *atomic.Int64, l *link) {
 	}
 	close(ch)
 	<-done
+}
+
+// statsLoop writes the totals every 50 ms while they change.
+func (p *proxy) statsLoop(ctx context.Context) {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	var last [2]int64
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if now := [2]int64{p.up.Load(), p.down.Load()}; now != last {
+			last = now
+			p.writeStats()
+		}
+	}
 }
 
 // writeStats replaces the stats file with the current totals.
