@@ -7,6 +7,9 @@ import (
 
 // keyOf returns the stat cache key of an lstat result from os.Lstat.
 func keyOf(fi fs.FileInfo) fileKey {
+	if li, ok := fi.(*lstatInfo); ok {
+		return li.key()
+	}
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok {
 		return fallbackKey(fi)

@@ -139,7 +139,6 @@ func loadStatCache(path string) (*statCache, error) {
 	return c, nil
 }
 
-//
 // The entries' paths point into data, which the caller must not change
 // afterwards (loadStatCache's buffer is its own).
 func decodeStatCache(data []byte) (*statCache, error) {

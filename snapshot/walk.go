@@ -15,7 +15,8 @@ type WalkEntry struct {
 	// Path is relative to the walk's root, "/"-separated. It is a byte
 	// string: non-UTF-8 names are kept exactly.
 	Path string
-	// Info is the entry's lstat result (Sys() is a *syscall.Stat_t).
+	// Info is the entry's lstat result (Sys() is a *syscall.Stat_t; on
+	// Linux only Dev, Ino, Mode, Size, Mtim and Ctim are filled in).
 	Info fs.FileInfo
 }
 
@@ -90,6 +91,8 @@ func (w *walker) walk() ([]WalkEntry, error) {
 	if w.err != nil {
 		return nil, w.err
 	}
+	w.out = slices.Concat(w.parts...)
+	w.parts = nil
 	slices.SortFunc(w.out, func(a, b WalkEntry) int { return strings.Compare(a.Path, b.Path) })
 	return w.out, nil
 }
@@ -110,9 +113,10 @@ type walker struct {
 	openDir  func(abs string) (*os.File, error)
 	readFile func(abs string) ([]byte, error)
 
-	mu  sync.Mutex
-	out []WalkEntry
-	err error // the first error; it stops the walk
+	mu    sync.Mutex
+	parts [][]WalkEntry // each directory's files, joined once at the end
+	out   []WalkEntry
+	err   error // the first error; it stops the walk
 }
 
 // dirJob is one directory to read.
@@ -277,7 +281,7 @@ func (w *walker) add(files []WalkEntry) {
 		return
 	}
 	w.mu.Lock()
-	w.out = append(w.out, files...)
+	w.parts = append(w.parts, files)
 	w.mu.Unlock()
 }
 

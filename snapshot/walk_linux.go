@@ -35,10 +35,11 @@ func lstatEntries(d *os.File, abs string, keep []keptEntry) ([]WalkEntry, error)
 	infos := make([]lstatInfo, len(keep)) // one allocation per directory
 	files := make([]WalkEntry, 0, len(keep))
 	var statErr error
+	var st syscall.Stat_t
 	ctlErr := rc.Control(func(fd uintptr) {
 		for i, k := range keep {
 			fi := &infos[i]
-			err := fstatatNoFollow(int(fd), k.name, &fi.st)
+			err := fstatatNoFollow(int(fd), k.name, &st)
 			if errors.Is(err, fs.ErrNotExist) {
 				continue
 			}
@@ -46,7 +47,8 @@ func lstatEntries(d *os.File, abs string, keep []keptEntry) ([]WalkEntry, error)
 				statErr = &fs.PathError{Op: "lstat", Path: abs + "/" + k.name, Err: err}
 				return
 			}
-			fi.name, fi.mode = k.name, fileModeOf(fi.st.Mode)
+			fi.name, fi.mode = k.name, fileModeOf(st.Mode)
+			fi.st = compactStatOf(&st)
 			if fi.mode.IsRegular() || fi.mode&fs.ModeSymlink != 0 {
 				files = append(files, WalkEntry{Path: k.rel, Info: fi})
 			}
@@ -67,21 +69,46 @@ func fstatatNoFollow(dirfd int, name string, st *syscall.Stat_t) error {
 	}
 }
 
-// lstatInfo is the fs.FileInfo of a WalkEntry on Linux. Sys returns the
-// *syscall.Stat_t. (It is not an *os.fileStat, so os.SameFile does not
-// accept it; compare Dev and Ino from Sys instead.)
+// lstatInfo is the fs.FileInfo of a WalkEntry on Linux. Sys returns a
+// *syscall.Stat_t with Dev, Ino, Mode, Size, Mtim and Ctim filled in. (It
+// is not an *os.fileStat, so os.SameFile does not accept it; compare Dev
+// and Ino from Sys instead.)
 type lstatInfo struct {
 	name string
 	mode fs.FileMode
-	st   syscall.Stat_t
+	st   compactStat
+}
+
+// compactStat is the part of a Stat_t a snapshot uses: a third of its
+// size, which a walk of a large tree keeps once per file.
+type compactStat struct {
+	dev, ino     uint64
+	size         int64
+	mtime, ctime syscall.Timespec
+	mode         uint32
+}
+
+func compactStatOf(st *syscall.Stat_t) compactStat {
+	return compactStat{dev: st.Dev, ino: st.Ino, size: st.Size, mtime: st.Mtim, ctime: st.Ctim, mode: st.Mode}
 }
 
 func (fi *lstatInfo) Name() string       { return fi.name }
-func (fi *lstatInfo) Size() int64        { return fi.st.Size }
+func (fi *lstatInfo) Size() int64        { return fi.st.size }
 func (fi *lstatInfo) Mode() fs.FileMode  { return fi.mode }
-func (fi *lstatInfo) ModTime() time.Time { return time.Unix(fi.st.Mtim.Unix()) }
+func (fi *lstatInfo) ModTime() time.Time { return time.Unix(fi.st.mtime.Unix()) }
 func (fi *lstatInfo) IsDir() bool        { return fi.mode.IsDir() }
-func (fi *lstatInfo) Sys() any           { return &fi.st }
+
+// Sys returns a new *syscall.Stat_t holding the fields kept.
+func (fi *lstatInfo) Sys() any {
+	return &syscall.Stat_t{Dev: fi.st.dev, Ino: fi.st.ino, Mode: fi.st.mode, Size: fi.st.size,
+		Mtim: fi.st.mtime, Ctim: fi.st.ctime}
+}
+
+// key is the stat cache key, without the allocation of Sys.
+func (fi *lstatInfo) key() fileKey {
+	return fileKey{Size: fi.st.size, Mtime: fi.st.mtime.Nano(), Ctime: fi.st.ctime.Nano(),
+		Ino: fi.st.ino, Mode: unixMode(fi.st.mode)}
+}
 
 // fileModeOf converts st_mode the way package os does.
 func fileModeOf(m uint32) fs.FileMode {
