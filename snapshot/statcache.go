@@ -139,8 +139,8 @@ func loadStatCache(path string) (*statCache, error) {
 	return c, nil
 }
 
-// The entries' paths point into data, which the caller must not change
-// afterwards (loadStatCache's buffer is its own).
+// decodeStatCache decodes a cache file. The entries' paths point into data,
+// which the caller must not change afterwards (loadStatCache's buffer is its own).
 func decodeStatCache(data []byte) (*statCache, error) {
 	if len(data) < cacheHeaderLen+4 || string(data[:8]) != statCacheMagic {
 		return nil, errors.New("bad magic or truncated")
