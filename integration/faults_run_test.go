@@ -126,3 +126,22 @@ func TestFaultScriptIgnoresSIGTERM(t *testing.T) {
 		t.Errorf("processes of the canceled run left: %v", pids)
 	}
 }
+
+// TestFaultOOMKilledInDocker: a docker run that exceeds its memory limit
+// (--memory 64m) is killed by the kernel's OOM killer. The run is Failed
+// with exit code 137, and, as Docker reports the OOM kill, the reason
+// says so without a question mark.
+func TestFaultOOMKilledInDocker(t *testing.T) {
+	requireDockerImage(t)
+	c := newCLI(t)
+	src := sourceDir(t, testutil.Tree{"oom.py": "print('allocating', flush=True)\nb = bytearray(400 << 20)\nfor i in range(0, len(b), 4096):\n    b[i] = 1\nprint('survived')\n"})
+	r := c.run(src, "run", "--docker-image", dockerBaseImage, "--docker-arg=--memory=64m", "oom.py")
+	if r.Code != 137 || strings.Contains(r.Stdout, "survived") {
+		t.Fatalf("exit %d, want 137\nstdout:\n%s\nstderr:\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	rec := c.show(runIDOf(t, r.Stderr))
+	want := "killed by the kernel's OOM killer: out of memory (exit 137)"
+	if rec.Status != "Failed" || exitOf(rec) != 137 || rec.Reason != want || !strings.Contains(lastLine(r.Stderr), want) {
+		t.Errorf("show: %s exit %d reason %q (last line %q), want Failed 137 %q", rec.Status, exitOf(rec), rec.Reason, lastLine(r.Stderr), want)
+	}
+}

@@ -84,12 +84,12 @@ func TestRunOutputAndExitCode(t *testing.T) {
 		filter, labels := runLabel()
 		var log bytes.Buffer
 		script := "import sys; print('to-stdout', flush=True); print('to-stderr', file=sys.stderr); sys.exit(" + string(rune('0'+code)) + ")"
-		got, err := c.Run(t.Context(), RunOptions{Image: testBase, Argv: []string{"python3", "-c", script},
+		exit, err := c.Run(t.Context(), RunOptions{Image: testBase, Argv: []string{"python3", "-c", script},
 			WorkDir: t.TempDir(), Labels: labels, Log: &log})
 		if err != nil {
 			t.Fatalf("Run: %v", err)
 		}
-		if got != code {
+		if got := exit.Code; got != code {
 			t.Errorf("exit code = %d, want %d", got, code)
 		}
 		if !strings.Contains(log.String(), "to-stdout\n") || !strings.Contains(log.String(), "to-stderr\n") {
@@ -108,10 +108,10 @@ func TestRunOwnershipAndShm(t *testing.T) {
 		t.Fatal(err)
 	}
 	var log bytes.Buffer
-	code, err := c.Run(t.Context(), RunOptions{Image: testBase, WorkDir: dir, User: "1234:2345", Log: &log,
+	exit, err := c.Run(t.Context(), RunOptions{Image: testBase, WorkDir: dir, User: "1234:2345", Log: &log,
 		Argv: []string{"sh", "-c", "mkdir outputs && echo x > outputs/model.txt && df -k /dev/shm | tail -n 1"}})
-	if err != nil || code != 0 {
-		t.Fatalf("Run = %d, %v (log %q)", code, err, log.String())
+	if err != nil || exit.Code != 0 {
+		t.Fatalf("Run = %d, %v (log %q)", exit.Code, err, log.String())
 	}
 	fi, err := os.Stat(filepath.Join(dir, "outputs", "model.txt"))
 	if err != nil {
@@ -169,9 +169,9 @@ func TestStopAndCancel(t *testing.T) {
 			}
 			done := make(chan result, 1)
 			go func() {
-				code, err := c.Run(ctx, RunOptions{Image: testBase, Name: name, WorkDir: t.TempDir(), Labels: labels,
+				exit, err := c.Run(ctx, RunOptions{Image: testBase, Name: name, WorkDir: t.TempDir(), Labels: labels,
 					Log: log, StopGrace: 5 * time.Second, Argv: []string{"sh", "-c", "echo started; exec sleep 300"}})
-				done <- result{code, err}
+				done <- result{exit.Code, err}
 			}()
 			select {
 			case <-seen:
@@ -246,8 +246,8 @@ func TestEnsureImageBuildsOnce(t *testing.T) {
 		t.Errorf("label ferry.key = %q, want %q", got, Key(spec))
 	}
 	var out bytes.Buffer
-	if code, err := c.Run(t.Context(), RunOptions{Image: ref, Argv: []string{"cat", "/hi"}, WorkDir: t.TempDir(), Log: &out}); err != nil || code != 0 || out.String() != "hi\n" {
-		t.Errorf("cat /hi = %d, %v, %q", code, err, out.String())
+	if exit, err := c.Run(t.Context(), RunOptions{Image: ref, Argv: []string{"cat", "/hi"}, WorkDir: t.TempDir(), Log: &out}); err != nil || exit.Code != 0 || out.String() != "hi\n" {
+		t.Errorf("cat /hi = %d, %v, %q", exit.Code, err, out.String())
 	}
 }
 

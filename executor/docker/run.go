@@ -76,19 +76,30 @@ type Mount struct {
 	ReadOnly bool
 }
 
+// Exit is how a container ended.
+type Exit struct {
+	// Code is the exit code (128+signal when signalled, e.g. 143 after
+	// Stop), or -1 when unknown.
+	Code int
+	// OOMKilled is set when the kernel's out-of-memory killer ended a
+	// process in the container (docker inspect's State.OOMKilled); it is
+	// looked up only for exit code 137.
+	OOMKilled bool
+}
+
 // Run creates a container for opts, streams its output to opts.Log, waits
-// for it to exit and returns its exit code (128+signal when signalled,
-// e.g. 143 after Stop). The container is removed before Run returns, on
-// success or error. When ctx is cancelled the container is stopped
-// (SIGTERM, SIGKILL after StopGrace) and removed, and the error wraps ctx's.
-// A Stop from elsewhere simply makes Run return the container's exit code.
-func (c *Client) Run(ctx context.Context, opts RunOptions) (code int, err error) {
+// for it to exit and returns how it ended. The container is removed before
+// Run returns, on success or error. When ctx is cancelled the container is
+// stopped (SIGTERM, SIGKILL after StopGrace) and removed, and the error
+// wraps ctx's. A Stop from elsewhere simply makes Run return the
+// container's exit code.
+func (c *Client) Run(ctx context.Context, opts RunOptions) (exit Exit, err error) {
 	// The warnings about ignored arguments are not repeated in the log: the
 	// agent, parsing them with the same package, printed them before the
 	// run was submitted (and --dry-run lists them).
 	cfg, host, _, err := containerConfig(opts)
 	if err != nil {
-		return -1, err
+		return Exit{Code: -1}, err
 	}
 	logw := opts.Log
 	if logw == nil {
@@ -96,7 +107,7 @@ func (c *Client) Run(ctx context.Context, opts RunOptions) (code int, err error)
 	}
 	created, err := c.api.ContainerCreate(ctx, cfg, host, nil, nil, opts.Name)
 	if err != nil {
-		return -1, fmt.Errorf("create container %s: %w", opts.Name, err)
+		return Exit{Code: -1}, fmt.Errorf("create container %s: %w", opts.Name, err)
 	}
 	log := c.log.With("container", opts.Name, "id", shortID(created.ID))
 	log.Debug("created container", "image", opts.Image)
@@ -109,10 +120,10 @@ func (c *Client) Run(ctx context.Context, opts RunOptions) (code int, err error)
 }
 
 // runCreated attaches to, starts and waits for the container id.
-func (c *Client) runCreated(ctx context.Context, id string, opts RunOptions, logw io.Writer) (int, error) {
+func (c *Client) runCreated(ctx context.Context, id string, opts RunOptions, logw io.Writer) (Exit, error) {
 	hij, err := c.api.ContainerAttach(ctx, id, container.AttachOptions{Stream: true, Stdout: true, Stderr: true})
 	if err != nil {
-		return -1, fmt.Errorf("attach container %s: %w", opts.Name, err)
+		return Exit{Code: -1}, fmt.Errorf("attach container %s: %w", opts.Name, err)
 	}
 	defer hij.Close()
 	// The wait outlives ctx: a cancelled run is stopped, then waited for.
@@ -128,14 +139,27 @@ func (c *Client) runCreated(ctx context.Context, id string, opts RunOptions, log
 	// container is starting (its output may already flow) must stop it and
 	// report how it ended, which await does.
 	if err := c.api.ContainerStart(context.WithoutCancel(ctx), id, container.StartOptions{}); err != nil {
-		return -1, startError(opts.Name, err)
+		return Exit{Code: -1}, startError(opts.Name, err)
 	}
 	code, err := c.await(ctx, id, opts, waitC, waitErrC)
 	if err != nil {
-		return code, err
+		return Exit{Code: code}, err
 	}
 	c.drain(copied, opts.Name)
-	return code, ctx.Err()
+	return Exit{Code: code, OOMKilled: code == 137 && c.oomKilled(ctx, id)}, ctx.Err()
+}
+
+// oomKilled reports whether the engine saw the kernel's OOM killer end a
+// process of the exited container id (false when it cannot tell).
+func (c *Client) oomKilled(ctx context.Context, id string) bool {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	info, err := c.api.ContainerInspect(ctx, id)
+	if err != nil || info.State == nil {
+		c.log.Debug("inspect exited container", "id", shortID(id), "error", err)
+		return false
+	}
+	return info.State.OOMKilled
 }
 
 // await waits for the container's exit, stopping it if ctx ends first.

@@ -143,6 +143,8 @@ func outcome(rec exitRecord, spec api.RunSpec) (api.Status, string) {
 		return api.StatusFailed, rec.Reason
 	case *rec.ExitCode == 0:
 		return api.StatusCompleted, ""
+	case rec.OOMKilled:
+		return api.StatusFailed, fmt.Sprintf("killed by the kernel's OOM killer: out of memory (exit %d)", *rec.ExitCode)
 	case rec.Signal == "SIGKILL":
 		return api.StatusFailed, "killed by signal SIGKILL (exit 137; " + oomHint + ")"
 	case rec.Signal != "":

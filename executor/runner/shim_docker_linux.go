@@ -43,7 +43,7 @@ func (s *shim) runDocker(signals <-chan os.Signal, ready func()) exitRecord {
 	go s.watchStop(signals, done, causeC, cancel)
 	ready()
 	s.log.Debug("starting container", "image", d.Image, "name", d.Name)
-	code, err := c.Run(ctx, docker.RunOptions{
+	exit, err := c.Run(ctx, docker.RunOptions{
 		Image: d.Image, Name: d.Name, Argv: d.Argv, Env: d.Env,
 		WorkDir: d.WorkDir, MountPoint: containerWork, Mounts: d.Mounts,
 		User: d.User, GPUs: d.GPUs, ShmSize: d.ShmSize, Args: d.Args, Labels: d.Labels,
@@ -51,8 +51,8 @@ func (s *shim) runDocker(signals <-chan os.Signal, ready func()) exitRecord {
 	})
 	close(done)
 	cause := <-causeC
-	var rec exitRecord
-	if code >= 0 {
+	rec := exitRecord{OOMKilled: exit.OOMKilled}
+	if code := exit.Code; code >= 0 {
 		rec.ExitCode = &code
 	}
 	switch {

@@ -36,4 +36,7 @@ type exitRecord struct {
 	// KilledAfter is the grace period after which processes of the run
 	// that outlived SIGTERM were sent SIGKILL ("" when none did).
 	KilledAfter string `json:"killed_after,omitempty"`
+	// OOMKilled is set when the kernel's OOM killer is known to have ended
+	// a process of the run (Docker reports it for containers).
+	OOMKilled bool `json:"oom_killed,omitempty"`
 }
