@@ -24,6 +24,8 @@ type endpoint interface {
 	// Lost reports whether the connection has ended (dropped, reset, or
 	// found dead by keepalives): every call fails until a new one is made.
 	Lost() bool
+	// lostC is closed once Lost is true; nil when it never is.
+	lostC() <-chan struct{}
 	// Close releases the connection.
 	Close() error
 }
@@ -64,3 +66,5 @@ func (localEndpoint) Close() error { return nil }
 
 // Lost is never true: there is no connection to lose.
 func (localEndpoint) Lost() bool { return false }
+
+func (localEndpoint) lostC() <-chan struct{} { return nil }

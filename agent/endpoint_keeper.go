@@ -93,6 +93,8 @@ func (e *keeperEndpoint) directEndpoint() *sshEndpoint {
 	return e.direct
 }
 
+func (e *keeperEndpoint) lostC() <-chan struct{} { return e.lost }
+
 // Lost reports whether the keeper's connection to the target (or the
 // keeper itself) has ended.
 func (e *keeperEndpoint) Lost() bool {

@@ -97,6 +97,8 @@ func isForwardingRefused(err error) bool {
 
 func (e *sshEndpoint) Close() error { return e.c.Close() }
 
+func (e *sshEndpoint) lostC() <-chan struct{} { return e.c.Done() }
+
 // Lost reports whether the SSH connection has ended.
 func (e *sshEndpoint) Lost() bool {
 	select {

@@ -48,27 +48,37 @@ func (c *Conn) Follow(ctx context.Context, id string, offset int64, w io.Writer)
 	const maxRetries = 5
 	retries := 0
 	for {
-		n, err := c.followOnce(ctx, id, offset, w)
+		// Calls end as soon as the connection is found lost: a stream may
+		// end before the loss is known (through the keeper, say), and a
+		// call made then would wait on a dead or frozen link.
+		lctx, unlink := c.whileLinked(ctx)
+		n, err := c.followOnce(lctx, id, offset, w)
 		offset += n
 		if ctx.Err() != nil {
+			unlink()
 			return api.Run{}, ctx.Err()
 		}
 		var werr *writeError
 		if errors.As(err, &werr) {
+			unlink()
 			return api.Run{}, werr.err
 		}
+		r, rerr := api.Run{}, error(nil)
+		if !c.Lost() {
+			r, rerr = c.Executor.GetRun(lctx, id)
+			if rerr != nil && !c.Lost() && !errors.Is(rerr, client.ErrNotFound) {
+				c.reensure(lctx)
+			}
+		}
+		unlink()
 		if c.Lost() {
 			return api.Run{}, fmt.Errorf("follow log of run %s: %w", id, ErrConnLost)
 		}
-		r, rerr := c.Executor.GetRun(ctx, id)
 		if rerr == nil && r.Status.Terminal() && offset >= r.LogSize {
 			return r, nil
 		}
 		if errors.Is(rerr, client.ErrNotFound) {
 			return r, fmt.Errorf("run %s not found on %s", id, c.Target.Name)
-		}
-		if rerr != nil {
-			c.reensure(ctx)
 		}
 		if n > 0 {
 			retries = 0
@@ -79,10 +89,26 @@ func (c *Conn) Follow(ctx context.Context, id string, offset int64, w io.Writer)
 		c.logger.Debug("resuming log stream", "run_id", id, "offset", offset, "error", err)
 		select {
 		case <-time.After(time.Duration(retries) * 200 * time.Millisecond):
+		case <-c.ep.lostC():
 		case <-ctx.Done():
 			return api.Run{}, ctx.Err()
 		}
 	}
+}
+
+// whileLinked returns ctx, also canceled once the connection is lost.
+func (c *Conn) whileLinked(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	if lost := c.ep.lostC(); lost != nil {
+		go func() { // ends with ctx, which the caller's cancel ends
+			select {
+			case <-lost:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+	}
+	return ctx, cancel
 }
 
 // reensure starts the executor again when it stopped (killed, or the
