@@ -106,7 +106,7 @@ func (g *globalOptions) keeperClient() *keeper.Client {
 	}
 	argv := []string{exe, "keeper", "serve", "--keeper-idle", g.keeperIdle.String(), "--log-level", g.LogLevel}
 	env := append(os.Environ(), "FERRY_HOME="+g.Home)
-	return &keeper.Client{Socket: sock, Start: keeper.Spawner(argv, env)}
+	return &keeper.Client{Socket: sock, Start: keeper.Spawner(argv, env, filepath.Join(filepath.Dir(sock), "keeper.log"))}
 }
 
 // parseKeeperIdle checks --keeper-idle.

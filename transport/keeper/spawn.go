@@ -7,15 +7,18 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 )
 
 // Spawner returns a Client.Start that runs argv as a keeper in its own
-// session, detached from the command's terminal, with the write end of a
-// pipe as its fd 3: the keeper writes "ok" there once it listens, or
-// "running" when another keeper has the socket, then closes it (Ready).
-func Spawner(argv []string, env []string) func(ctx context.Context) error {
+// session, detached from the command's terminal, in "/" (so that it keeps
+// no folder of the command's busy), its stderr appended to logPath (a Go
+// panic lands there), with the write end of a pipe as its fd 3: the keeper
+// writes "ok" there once it listens, or "running" when another keeper has
+// the socket, then closes it (Ready).
+func Spawner(argv, env []string, logPath string) func(ctx context.Context) error {
 	return func(ctx context.Context) error {
 		r, w, err := os.Pipe()
 		if err != nil {
@@ -23,7 +26,13 @@ func Spawner(argv []string, env []string) func(ctx context.Context) error {
 		}
 		defer r.Close()
 		cmd := exec.Command(argv[0], argv[1:]...)
-		cmd.Env = env
+		cmd.Env, cmd.Dir = env, "/"
+		if err := os.MkdirAll(filepath.Dir(logPath), 0o700); err == nil {
+			if f, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); err == nil {
+				defer f.Close()
+				cmd.Stderr = f
+			}
+		}
 		cmd.ExtraFiles = []*os.File{w}
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 		err = cmd.Start()
