@@ -46,8 +46,9 @@ type IngestResponse struct {
 	// as changed while syncing).
 	Rejected []string `json:"rejected,omitempty"`
 	// Assembled counts the recipes (named in the upload's assemble
-	// parameter) whose file was built and stored; AssembleFailed lists
-	// the file ids of the others (the agent sends those files whole).
+	// parameter) whose file was built and stored (or was already here);
+	// AssembleFailed lists the ids of the other recipes (the agent sends
+	// their files whole).
 	Assembled      int      `json:"assembled,omitempty"`
 	AssembleFailed []string `json:"assemble_failed,omitempty"`
 }
