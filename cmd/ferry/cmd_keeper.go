@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/ferry-ml/ferry/internal/buildinfo"
@@ -35,7 +36,8 @@ then opens its own connection.`,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			err := (&keeper.Client{Socket: keeperSocket(g.Home)}).Stop(contextOf(cmd))
-			if err != nil && !errors.Is(err, os.ErrNotExist) {
+			// No socket, or a dead keeper's: nothing to stop.
+			if err != nil && !errors.Is(err, os.ErrNotExist) && !errors.Is(err, syscall.ECONNREFUSED) {
 				return err
 			}
 			return nil

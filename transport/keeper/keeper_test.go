@@ -259,3 +259,22 @@ func TestProtocolFramesAndLines(t *testing.T) {
 		t.Error("an oversized frame was accepted")
 	}
 }
+
+func TestKeeperStops(t *testing.T) {
+	st := startKeeper(t, time.Minute)
+	if err := st.client().Stop(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-st.served:
+		if err != nil {
+			t.Errorf("Serve = %v", err)
+		}
+		st.served <- nil // for cleanup
+	case <-time.After(10 * time.Second):
+		t.Fatal("keeper did not exit on stop")
+	}
+	if err := st.client().Stop(t.Context()); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("stop with no keeper = %v, want fs.ErrNotExist", err)
+	}
+}
