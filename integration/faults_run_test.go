@@ -1,11 +1,13 @@
 package integration
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ferry-ml/ferry/internal/testutil"
+	"github.com/ferry-ml/ferry/internal/testutil/fakeconda"
 )
 
 // Faults of the run and of the executor on a remote target, through ferry
@@ -143,5 +145,41 @@ func TestFaultOOMKilledInDocker(t *testing.T) {
 	want := "killed by the kernel's OOM killer: out of memory (exit 137)"
 	if rec.Status != "Failed" || exitOf(rec) != 137 || rec.Reason != want || !strings.Contains(lastLine(r.Stderr), want) {
 		t.Errorf("show: %s exit %d reason %q (last line %q), want Failed 137 %q", rec.Status, exitOf(rec), rec.Reason, lastLine(r.Stderr), want)
+	}
+}
+
+// TestFaultExecutorKilledDuringBuild: the executor is SIGKILLed while it
+// builds a run's conda environment (the fakeconda stand-in, slowed down).
+// The follower starts it again and the run ends Failed with a reason
+// that says so (in its log, too), never stuck in Preparing; the next run
+// of the same environment completes.
+func TestFaultExecutorKilledDuringBuild(t *testing.T) {
+	testutil.RequireCommand(t, "python3")
+	c := newCLI(t)
+	calls := filepath.Join(shortDir(t), "fakeconda.log")
+	ft := attachFault(t, c, testutil.SSHDOptions{ExtraConfig: []string{
+		"SetEnv FERRY_CONDA_TOOL=" + filepath.Join(fakeconda.Dir(), "micromamba") + " FAKECONDA_DELAY=4 FAKECONDA_LOG=" + calls,
+	}}, false)
+	src := sourceDir(t, testutil.Tree{"env.yml": "name: slow\ndependencies:\n- python=3.11\n", "t.py": "print('ran')\n"})
+	lr := c.startRun(t, t.Context(), src, "--compute", "box", "--conda-file", "env.yml", "t.py")
+	for {
+		line, err := lr.stdout.ReadString('\n')
+		if err != nil {
+			t.Fatalf("no build output before EOF\nstderr:\n%s", lr.stderr.String())
+		}
+		if strings.Contains(line, "fakeconda: solving environment") {
+			break
+		}
+	}
+	killAll(t, "serve --state-dir "+ft.state+" ")
+	rest, code, stderr := lr.wait(t)
+	rec := c.show(lr.id)
+	// ferry run says "the reason is in the log above": it must be.
+	if code == 0 || rec.Status != "Failed" || !strings.Contains(rec.Reason, "executor stopped") || !strings.Contains(rest, rec.Reason) {
+		t.Errorf("run whose executor died mid-build: exit %d, %s (%s), want Failed saying the executor stopped, in the log too\nstdout after the kill: %q\nstderr:\n%s", code, rec.Status, rec.Reason, rest, stderr)
+	}
+	r := c.run(src, "run", "--compute", "box", "--conda-file", "env.yml", "t.py")
+	if r.Code != 0 || !strings.Contains(r.Stdout, "ran\n") {
+		t.Errorf("next run: exit %d\nstdout:\n%s\nstderr:\n%s", r.Code, r.Stdout, r.Stderr)
 	}
 }
