@@ -3,8 +3,9 @@
 # project tree (`go run ./bench/gentree -project`), 4 KiB of random bytes
 # written at a random 4 KiB-aligned offset of the 4 MiB data/train_03.csv,
 # then each tool brings its own up-to-date destination up to date again:
-# rsync -a and ferry sync (and, with FERRY_BASE=DIR, the ferry build in
-# DIR/bin too, with its own state). One edit per run, every tool syncs it,
+# rsync -a, ferry sync, ferry sync without its connection keeper
+# (FERRY_NO_KEEPER=1), and with FERRY_BASE=DIR the ferry build in DIR/bin,
+# each with its own home and state. One edit per run, every tool syncs it,
 # order rotating run by run; medians of RUNS runs. Every command goes
 # through bench/delayproxy, which counts the bytes sent upstream.
 #
@@ -19,12 +20,13 @@ start_sshd
 if [[ $LEG == wan ]]; then start_proxy 10ms 100; else start_proxy 0s 0; fi
 SSHP="ssh -i $KEY -p $PROXY_PORT -o UserKnownHostsFile=$KH -o BatchMode=yes"
 W=$B/sync-edit-$LEG
+for h in "$W"/home-*; do [[ -d $h ]] && stop_keeper "$h"; done
 rm -rf "$W"; mkdir -p "$W"
 R=$W/results; mkdir -p "$R"
 cp -a "$SRC" "$W/src"; S=$W/src; F=$S/data/train_03.csv
 
-TOOLS=(rsync ferry)
-declare -A BIN=([ferry]=$FERRY) EXE=([ferry]=$FERRY_EXECUTOR_DIR)
+TOOLS=(rsync ferry ferry_nk)
+declare -A BIN=([ferry]=$FERRY [ferry_nk]=$FERRY) EXE=([ferry]=$FERRY_EXECUTOR_DIR [ferry_nk]=$FERRY_EXECUTOR_DIR)
 if [[ -n ${FERRY_BASE:-} ]]; then TOOLS+=(base); BIN[base]=$FERRY_BASE/bin/ferry; EXE[base]=$FERRY_BASE/bin; fi
 for t in "${TOOLS[@]}"; do
 	[[ $t == rsync ]] && continue
@@ -39,7 +41,8 @@ sync_with() {
 	if [[ $1 == rsync ]]; then
 		rsync -a -e "$SSHP" "$S/" "root@127.0.0.1:$W/dst/" </dev/null >/dev/null
 	else
-		FERRY_HOME=$W/home-$1 FERRY_EXECUTOR_DIR=${EXE[$1]} "${BIN[$1]}" sync --compute t --source "$S" --json </dev/null >"$W/out.json"
+		nk=""; [[ $1 == ferry_nk ]] && nk=1
+		FERRY_NO_KEEPER=$nk FERRY_HOME=$W/home-$1 FERRY_EXECUTOR_DIR=${EXE[$1]} "${BIN[$1]}" sync --compute t --source "$S" --json </dev/null >"$W/out.json"
 	fi
 	t1=$(now); sleep 0.3
 	if [[ $1 != rsync ]]; then wire=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["wire_bytes"])' "$W/out.json"); fi
@@ -62,7 +65,7 @@ for i in $(seq "$RUNS"); do
 	echo "$line"
 done
 machine | tee "$R/machine-after"
-for t in "${TOOLS[@]}"; do [[ $t == rsync ]] || FERRY_HOME=$W/home-$t "${BIN[$t]}" compute detach t >/dev/null 2>&1 || true; done
+for t in "${TOOLS[@]}"; do [[ $t == rsync ]] || FERRY=${BIN[$t]} stop_keeper "$W/home-$t"; done
 
 python3 - "$R" "${TOOLS[@]}" <<'PY'
 import os, statistics, sys
