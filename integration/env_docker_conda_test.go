@@ -33,11 +33,14 @@ func condaBaseImage(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ref := fmt.Sprintf("ferry-test-conda-base:%d", time.Now().UnixNano())
+	// The label makes the image (and so every layer built on it) new, so
+	// the derived image's conda step runs instead of coming from the
+	// builder's cache of an earlier test run.
 	testutil.WriteTree(t, dir, testutil.Tree{
 		"micromamba": string(tool),
-		"Dockerfile": "FROM " + dockerBaseImage + "\nCOPY micromamba /usr/local/bin/micromamba\nRUN chmod 0755 /usr/local/bin/micromamba\n",
+		"Dockerfile": "FROM " + dockerBaseImage + "\nCOPY micromamba /usr/local/bin/micromamba\nRUN chmod 0755 /usr/local/bin/micromamba\nLABEL ferry.test=" + ref + "\n",
 	})
-	ref := fmt.Sprintf("ferry-test-conda-base:%d", time.Now().UnixNano())
 	if out, err := exec.Command("docker", "build", "-q", "-t", ref, dir).CombinedOutput(); err != nil {
 		t.Fatalf("docker build %s: %v\n%s", ref, err, out)
 	}
