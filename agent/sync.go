@@ -78,11 +78,18 @@ func (c *Conn) Sync(ctx context.Context, root string, m *snapshot.Manifest, prog
 	if err != nil {
 		return res, err
 	}
-	if err := c.upload(ctx, root, whole, deltas, &res, progress); err != nil {
+	cm, err := newCommit(m, base, plan.HaveBase)
+	if err != nil {
 		return res, err
 	}
-	if err := c.putManifest(ctx, m, base, plan.HaveBase, &res); err != nil {
+	res.Delta = cm.base != ""
+	if err := c.upload(ctx, root, whole, deltas, &res, progress, cm); err != nil {
 		return res, err
+	}
+	if !cm.done {
+		if err := c.putManifest(ctx, cm); err != nil {
+			return res, err
+		}
 	}
 	c.rememberSynced(m)
 	res.Duration = time.Since(start)
@@ -151,9 +158,14 @@ func blobsToSend(m *snapshot.Manifest, missing []string) ([]snapshot.Entry, erro
 // upload streams blobs in packs, packStreams at a time, compressed as
 // the link calls for (linkrate.go): the deltas' chunks and recipes, and
 // the files of todo whole; then, whole, the files of the deltas the
-// target could not build.
-func (c *Conn) upload(ctx context.Context, root string, todo []snapshot.Entry, deltas []*delta, res *SyncResult, progress Progress) error {
+// target could not build. When everything fits in one pack, the manifest
+// travels in it too, and the target stores the snapshot at its end
+// (cm.done): one round trip fewer.
+func (c *Conn) upload(ctx context.Context, root string, todo []snapshot.Entry, deltas []*delta, res *SyncResult, progress Progress, cm *commit) error {
 	packs := makePacks(todo)
+	if len(packs)+(len(deltas)+deltaPackRecipes-1)/deltaPackRecipes != 1 {
+		cm = nil
+	}
 	up := packUpload{root: root, level: c.compression(), progress: progress}
 	for _, e := range todo {
 		up.total += e.Size
@@ -168,7 +180,7 @@ func (c *Conn) upload(ctx context.Context, root string, todo []snapshot.Entry, d
 	g.SetLimit(packStreams)
 	for ds := range slices.Chunk(deltas, deltaPackRecipes) {
 		g.Go(func() error {
-			f, err := c.sendDeltaPack(gctx, &up, ds)
+			f, err := c.sendDeltaPack(gctx, &up, ds, cm)
 			mu.Lock()
 			failed = append(failed, f...)
 			mu.Unlock()
@@ -176,7 +188,7 @@ func (c *Conn) upload(ctx context.Context, root string, todo []snapshot.Entry, d
 		})
 	}
 	for _, p := range packs {
-		g.Go(func() error { return c.sendPack(gctx, &up, p) })
+		g.Go(func() error { return c.sendPack(gctx, &up, p, cm) })
 	}
 	if err := g.Wait(); err != nil {
 		return fmt.Errorf("upload to %s: %w", c.Target.Name, err)
@@ -193,7 +205,7 @@ func (c *Conn) upload(ctx context.Context, root string, todo []snapshot.Entry, d
 		for i, d := range failed {
 			whole[i] = d.entry
 		}
-		return c.upload(ctx, root, whole, nil, res, progress)
+		return c.upload(ctx, root, whole, nil, res, progress, nil)
 	}
 	return nil
 }
@@ -241,14 +253,15 @@ func packBytes(p []snapshot.Entry) int64 {
 }
 
 // sendPack writes one pack into a pipe that streams to the executor.
-func (c *Conn) sendPack(ctx context.Context, up *packUpload, p []snapshot.Entry) error {
+func (c *Conn) sendPack(ctx context.Context, up *packUpload, p []snapshot.Entry, cm *commit) error {
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(up.write(wireCounter{pw, &up.wire}, p)) }()
-	resp, err := c.Executor.UploadPack(ctx, pr)
+	go func() { pw.CloseWithError(up.write(wireCounter{pw, &up.wire}, p, cm)) }()
+	resp, err := c.Executor.UploadPack(ctx, pr, cm.options(api.PackUpload{}))
 	pr.CloseWithError(errors.New("upload ended"))
 	if err != nil {
 		return err
 	}
+	cm.result(resp)
 	if len(resp.Rejected) > 0 {
 		return changedIn(p, resp.Rejected)
 	}
@@ -289,7 +302,7 @@ func changedIn(p []snapshot.Entry, rejected []string) error {
 	return e
 }
 
-func (up *packUpload) write(w io.Writer, p []snapshot.Entry) error {
+func (up *packUpload) write(w io.Writer, p []snapshot.Entry, cm *commit) error {
 	pw, err := api.NewPackWriterCompressed(w, up.level)
 	if err != nil {
 		return err
@@ -302,6 +315,9 @@ func (up *packUpload) write(w io.Writer, p []snapshot.Entry) error {
 		if up.progress != nil {
 			up.progress(n, up.total)
 		}
+	}
+	if err := cm.add(pw); err != nil {
+		return err
 	}
 	return pw.Close()
 }
@@ -321,31 +337,15 @@ func addEntry(pw *api.PackWriter, root string, e snapshot.Entry) error {
 	return nil
 }
 
-// putManifest stores m on the target, as a delta against base when the
-// target has it.
-func (c *Conn) putManifest(ctx context.Context, m, base *snapshot.Manifest, haveBase bool, res *SyncResult) error {
-	var body []byte
+// putManifest stores the snapshot of cm on the target.
+func (c *Conn) putManifest(ctx context.Context, cm *commit) error {
 	var err error
-	baseID := ""
-	if base != nil && haveBase {
-		body, err = snapshot.NewDelta(base, m).MarshalBinary()
-		baseID = base.ID().String()
-		res.Delta = true
+	if cm.base != "" {
+		_, err = c.Executor.PutSnapshotDelta(ctx, cm.snapshot, cm.base, cm.body)
 	} else {
-		body, err = m.MarshalBinary()
+		_, err = c.Executor.PutSnapshot(ctx, cm.snapshot, cm.body)
 	}
 	if err != nil {
-		return fmt.Errorf("encode manifest: %w", err)
-	}
-	put := func() error {
-		if baseID != "" {
-			_, err := c.Executor.PutSnapshotDelta(ctx, m.ID().String(), baseID, body)
-			return err
-		}
-		_, err := c.Executor.PutSnapshot(ctx, m.ID().String(), body)
-		return err
-	}
-	if err := put(); err != nil {
 		return fmt.Errorf("store snapshot on %s: %w", c.Target.Name, err)
 	}
 	return nil

@@ -190,18 +190,19 @@ func (b *recipeBuilder) add(c cdc.Chunk) {
 // sendDeltaPack streams the deltas' chunks and recipes in one pack and
 // asks the target to build their files; it returns the deltas whose file
 // was not built (to send whole).
-func (c *Conn) sendDeltaPack(ctx context.Context, up *packUpload, ds []*delta) ([]*delta, error) {
+func (c *Conn) sendDeltaPack(ctx context.Context, up *packUpload, ds []*delta, cm *commit) ([]*delta, error) {
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(up.writeDeltas(wireCounter{pw, &up.wire}, ds)) }()
+	go func() { pw.CloseWithError(up.writeDeltas(wireCounter{pw, &up.wire}, ds, cm)) }()
 	rids := make([]string, len(ds))
 	for i, d := range ds {
 		rids[i] = snapshot.BlobID(d.rid).String()
 	}
-	resp, err := c.Executor.UploadPack(ctx, pr, rids...)
+	resp, err := c.Executor.UploadPack(ctx, pr, cm.options(api.PackUpload{Assemble: rids}))
 	pr.CloseWithError(fmt.Errorf("upload ended"))
 	if err != nil {
 		return nil, err
 	}
+	cm.result(resp)
 	failed := map[string]bool{}
 	for _, r := range resp.AssembleFailed {
 		failed[r] = true
@@ -215,7 +216,7 @@ func (c *Conn) sendDeltaPack(ctx context.Context, up *packUpload, ds []*delta) (
 	return out, nil
 }
 
-func (up *packUpload) writeDeltas(w io.Writer, ds []*delta) error {
+func (up *packUpload) writeDeltas(w io.Writer, ds []*delta, cm *commit) error {
 	pw, err := api.NewPackWriterCompressed(w, up.level)
 	if err != nil {
 		return err
@@ -228,6 +229,9 @@ func (up *packUpload) writeDeltas(w io.Writer, ds []*delta) error {
 		if up.progress != nil {
 			up.progress(n, up.total)
 		}
+	}
+	if err := cm.add(pw); err != nil {
+		return err
 	}
 	return pw.Close()
 }

@@ -298,3 +298,36 @@ func TestAssembleCutStream(t *testing.T) {
 		t.Errorf("left in tmp/: %v", left)
 	}
 }
+
+// TestCommitFromBlob: a manifest that travelled in a pack is stored like a
+// PUT body once its blobs are here, and refused while one is missing.
+func TestCommitFromBlob(t *testing.T) {
+	s := newTestStore(t, t.TempDir())
+	m, blobs := manifestOf(t, sampleTree)
+	data, err := m.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := []record{rec(data)}
+	for _, b := range blobs[1:] {
+		recs = append(recs, rec(b))
+	}
+	streamPack(t, s, recs)
+	if _, err := s.CommitFromBlob(t.Context(), m.ID().String(), "", hexID(data)); err == nil {
+		t.Fatal("snapshot stored with a blob missing")
+	}
+	if _, err := s.Snapshot(m.ID().String()); err == nil {
+		t.Fatal("a refused snapshot is stored")
+	}
+	streamPack(t, s, []record{rec(blobs[0])})
+	resp, err := s.CommitFromBlob(t.Context(), m.ID().String(), "", hexID(data))
+	if err != nil || resp.ID != m.ID().String() {
+		t.Fatalf("commit: %+v, %v", resp, err)
+	}
+	if _, err := s.Manifest(m.ID().String()); err != nil {
+		t.Fatalf("stored snapshot unreadable: %v", err)
+	}
+	if _, err := s.CommitFromBlob(t.Context(), m.ID().String(), "", hexID([]byte("absent"))); err == nil {
+		t.Fatal("commit from an absent manifest blob succeeded")
+	}
+}

@@ -188,10 +188,20 @@ func (s *Server) handlePlan(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handlePackStream(w http.ResponseWriter, r *http.Request) {
-	resp, err := s.store.IngestStream(r.Context(), r.Body, r.URL.Query()["assemble"])
+	q := r.URL.Query()
+	resp, err := s.store.IngestStream(r.Context(), r.Body, q["assemble"])
 	if err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	if id := q.Get("snapshot"); id != "" {
+		stored, err := s.store.CommitFromBlob(r.Context(), id, q.Get("base"), q.Get("manifest"))
+		if err != nil {
+			s.log.Debug("snapshot named with a pack not stored; the agent stores it", "snapshot", id[:min(12, len(id))], "error", err)
+			resp.CommitError = err.Error()
+		} else {
+			resp.StoredSnapshot = &stored
+		}
 	}
 	writeJSON(w, http.StatusOK, resp)
 }

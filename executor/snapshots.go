@@ -125,3 +125,32 @@ func (s *Store) writeDurable(name string, data []byte) error {
 		return err
 	})
 }
+
+// CommitFromBlob stores snapshot id from the manifest, or with base the
+// delta against base, stored as blob mid (uploaded in a pack): exactly as
+// PutSnapshot or PutSnapshotDelta would from a request body.
+func (s *Store) CommitFromBlob(ctx context.Context, id, base, mid string) (api.SnapshotResponse, error) {
+	bid, err := parseID(mid)
+	if err != nil {
+		return api.SnapshotResponse{}, &RequestError{Err: err}
+	}
+	if ok, err := s.has(bid); err != nil || !ok {
+		return api.SnapshotResponse{}, fmt.Errorf("manifest blob %.8s not stored (%v)", mid, err)
+	}
+	f, err := os.Open(s.blobPath(bid))
+	if err != nil {
+		return api.SnapshotResponse{}, fmt.Errorf("open manifest blob: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, snapshot.MaxManifestBytes+1))
+	if err != nil {
+		return api.SnapshotResponse{}, fmt.Errorf("read manifest blob: %w", err)
+	}
+	if len(data) > snapshot.MaxManifestBytes {
+		return api.SnapshotResponse{}, badRequest("manifest blob over %d bytes", snapshot.MaxManifestBytes)
+	}
+	if base != "" {
+		return s.PutSnapshotDelta(ctx, id, base, data)
+	}
+	return s.PutSnapshot(ctx, id, data)
+}

@@ -3,7 +3,7 @@ package api
 // Endpoints for the fast sync path.
 //
 //	POST /v1/sync/plan          PlanRequest -> PlanResponse
-//	POST /v1/packs[?assemble={recipe}...]
+//	POST /v1/packs[?assemble={recipe}...][&snapshot={id}&manifest={record}[&base={base}]]
 //	                            a pack (pack.go) as the request body -> IngestResponse
 //	PUT  /v1/snapshots/{id}?base={base}
 //	                            a snapshot.Delta against base -> SnapshotResponse

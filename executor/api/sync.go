@@ -51,6 +51,23 @@ type IngestResponse struct {
 	// their files whole).
 	Assembled      int      `json:"assembled,omitempty"`
 	AssembleFailed []string `json:"assemble_failed,omitempty"`
+	// StoredSnapshot is set when the upload named a snapshot to store
+	// (PackUpload.Snapshot) and it was stored; else CommitError says why
+	// not, and the agent PUTs the manifest as usual.
+	StoredSnapshot *SnapshotResponse `json:"stored_snapshot,omitempty"`
+	CommitError    string            `json:"commit_error,omitempty"`
+}
+
+// PackUpload holds the query parameters of POST /v1/packs.
+type PackUpload struct {
+	// Assemble names recipes whose files are built once the pack is
+	// stored (see Recipe).
+	Assemble []string
+	// Snapshot, when set, is stored after that, from the manifest (or,
+	// with Base, the delta against Base) that travelled in the pack as
+	// record Manifest: a sync that fits in one pack needs no PUT round
+	// trip. It is stored as PUT /v1/snapshots/{id} would store it.
+	Snapshot, Base, Manifest string
 }
 
 // SnapshotResponse acknowledges a stored manifest.

@@ -21,11 +21,25 @@ func (c *Client) Plan(ctx context.Context, req api.PlanRequest) (api.PlanRespons
 // UploadPack streams a pack to the executor, which verifies and stores its
 // blobs as they arrive, then builds the files of the named recipes (see
 // api.Recipe).
-func (c *Client) UploadPack(ctx context.Context, pack io.Reader, assemble ...string) (api.IngestResponse, error) {
+//
+// With opts.Snapshot set it then stores that snapshot too (see
+// api.PackUpload).
+func (c *Client) UploadPack(ctx context.Context, pack io.Reader, opts api.PackUpload) (api.IngestResponse, error) {
 	var out api.IngestResponse
+	q := url.Values{}
+	if len(opts.Assemble) > 0 {
+		q["assemble"] = opts.Assemble
+	}
+	if opts.Snapshot != "" {
+		q.Set("snapshot", opts.Snapshot)
+		q.Set("manifest", opts.Manifest)
+	}
+	if opts.Base != "" {
+		q.Set("base", opts.Base)
+	}
 	u := baseURL + "/v1/packs"
-	if len(assemble) > 0 {
-		u += "?" + url.Values{"assemble": assemble}.Encode()
+	if len(q) > 0 {
+		u += "?" + q.Encode()
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, io.NopCloser(pack))
 	if err != nil {
