@@ -20,7 +20,13 @@ start_sshd
 if [[ $LEG == wan ]]; then start_proxy 10ms 100; else start_proxy 0s 0; fi
 SSHP="ssh -i $KEY -p $PROXY_PORT -o UserKnownHostsFile=$KH -o BatchMode=yes"
 W=$B/sync-edit-$LEG
+# stop_executor DIR: stops the executor serving state dir DIR, if any.
+stop_executor() {
+	[[ -S $1/executor.sock ]] && curl -s --unix-socket "$1/executor.sock" -X POST http://x/v1/shutdown >/dev/null || true
+	for _ in $(seq 100); do [[ -S $1/executor.sock ]] || break; sleep 0.05; done
+}
 for h in "$W"/home-*; do [[ -d $h ]] && stop_keeper "$h"; done
+for d in "$W"/st-*; do [[ -d $d ]] && stop_executor "$d"; done
 rm -rf "$W"; mkdir -p "$W"
 R=$W/results; mkdir -p "$R"
 cp -a "$SRC" "$W/src"; S=$W/src; F=$S/data/train_03.csv
@@ -65,7 +71,7 @@ for i in $(seq "$RUNS"); do
 	echo "$line"
 done
 machine | tee "$R/machine-after"
-for t in "${TOOLS[@]}"; do [[ $t == rsync ]] || FERRY=${BIN[$t]} stop_keeper "$W/home-$t"; done
+for t in "${TOOLS[@]}"; do [[ $t == rsync ]] || { FERRY=${BIN[$t]} stop_keeper "$W/home-$t"; stop_executor "$W/st-$t"; }; done
 
 python3 - "$R" "${TOOLS[@]}" <<'PY'
 import os, statistics, sys
