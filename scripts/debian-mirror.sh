@@ -1,7 +1,7 @@
-# debian-mirror.sh: sourced by build-slurm-image.sh. find_mirror prints the
-# Debian mirror for $suite main named in this machine's apt sources (one-line
-# or deb822), or $FERRY_DEBIAN_MIRROR when set. The same lookup as
-# build-test-image.sh (kept there unchanged so that its image hash holds).
+# debian-mirror.sh: sourced by build-test-image.sh and build-slurm-image.sh.
+# find_mirror prints the Debian mirror for $suite main named in this machine's
+# apt sources (one-line or deb822), or $FERRY_DEBIAN_MIRROR when set. The
+# sourcing script defines die.
 
 # mirror_from_sources_list prints the URI of the first one-line "deb" entry
 # for $suite with component main in /etc/apt/sources.list.
