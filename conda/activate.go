@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/ferry-ml/ferry/internal/tailbuf"
 )
 
 // activateScript sources the prefix's activate.d scripts in name order, as
@@ -114,7 +116,7 @@ func sourceScripts(ctx context.Context, environ []string, vars [][2]string) ([][
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		tail := &tailBuffer{}
+		tail := tailbuf.New(maxTail)
 		tail.Write(stderr.Bytes())
 		return nil, fmt.Errorf("source activate.d scripts: %w\n%s", err, tail.String())
 	}

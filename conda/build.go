@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ferry-ml/ferry/internal/fsutil"
+	"github.com/ferry-ml/ferry/internal/tailbuf"
 )
 
 // Tools lists the tools FindTool looks for on PATH, in order of preference.
@@ -212,7 +213,7 @@ func (c *Cache) run(ctx context.Context, tool, prefix, buildDir string, out io.W
 	if argv == nil {
 		return fmt.Errorf("conda tool %s: not micromamba, mamba or conda", tool)
 	}
-	tail := &tailBuffer{}
+	tail := tailbuf.New(maxTail)
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = buildDir
 	cmd.Env = append(os.Environ(), BuildEnviron()...)

@@ -9,8 +9,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/ferry-ml/ferry/internal/tailbuf"
 )
 
 // maxTail is how much of a failed build's output its error keeps.
@@ -57,7 +58,7 @@ func Build(ctx context.Context, python, prefix, work, file string, out io.Writer
 
 // step runs one command with stdin closed, its output copied to out.
 func step(ctx context.Context, name, dir string, out io.Writer, argv ...string) error {
-	tail := &tailBuffer{}
+	tail := tailbuf.New(maxTail)
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "PIP_NO_INPUT=1", "PIP_DISABLE_PIP_VERSION_CHECK=1", "PYTHONNOUSERSITE=1")
@@ -71,41 +72,4 @@ func step(ctx context.Context, name, dir string, out io.Writer, argv ...string) 
 		return &BuildError{Step: name, Err: err, Tail: tail.String()}
 	}
 	return nil
-}
-
-// tailBuffer keeps the last maxTail bytes written to it.
-type tailBuffer struct {
-	mu  sync.Mutex
-	buf []byte
-}
-
-// Write implements io.Writer.
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if len(t.buf) > 2*maxTail {
-		t.buf = append(t.buf[:0], t.buf[len(t.buf)-maxTail:]...)
-	}
-	return len(p), nil
-}
-
-// String returns the kept tail from a line start, control characters
-// other than newline and tab replaced.
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	b := string(t.buf)
-	if len(b) > maxTail {
-		b = b[len(b)-maxTail:]
-		if i := strings.IndexByte(b, '\n'); i >= 0 {
-			b = b[i+1:]
-		}
-	}
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 && r != '\n' && r != '\t' || r == 0x7f {
-			return '?'
-		}
-		return r
-	}, strings.TrimSpace(b))
 }
