@@ -13,6 +13,7 @@ import (
 	"github.com/ferry-ml/ferry/agent/compute"
 	"github.com/ferry-ml/ferry/executor/api"
 	"github.com/ferry-ml/ferry/internal/buildinfo"
+	"github.com/ferry-ml/ferry/internal/units"
 	"github.com/klauspost/compress/gzip"
 )
 
@@ -116,10 +117,10 @@ func (c *Conn) installNotice(body io.Reader, mode string) (done func()) {
 	size := "size unknown"
 	switch b := body.(type) {
 	case *bytes.Buffer:
-		size = humanBytes(int64(b.Len())) + " compressed"
+		size = units.Bytes(int64(b.Len())) + " compressed"
 	case *os.File:
 		if fi, err := b.Stat(); err == nil {
-			size = humanBytes(fi.Size())
+			size = units.Bytes(fi.Size())
 		}
 	}
 	start := time.Now()
@@ -127,20 +128,6 @@ func (c *Conn) installNotice(body io.Reader, mode string) (done func()) {
 	return func() {
 		c.opts.Notice(fmt.Sprintf("installed executor on %s in %s", c.Target.Name, time.Since(start).Round(100*time.Millisecond)))
 	}
-}
-
-// humanBytes is n in binary units, one decimal: 3.1 MiB.
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // gzipTo compresses r into w (the binary, about 4 MB compressed, is held

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ferry-ml/ferry/agent/history"
 	"github.com/ferry-ml/ferry/executor/api"
+	"github.com/ferry-ml/ferry/internal/units"
 )
 
 //go:embed templates/*.html
@@ -94,7 +95,7 @@ var funcs = template.FuncMap{
 	"when":        when,
 	"took":        took,
 	"statusClass": statusClass,
-	"bytes":       humanBytes,
+	"bytes":       units.Bytes,
 	"join":        strings.Join,
 	"short":       shortHash,
 	"exit": func(c *int) string {
@@ -114,7 +115,7 @@ func humanKB(kb string) string {
 	if err != nil {
 		return "unknown"
 	}
-	return humanBytes(n * 1024)
+	return units.Bytes(n * 1024)
 }
 
 // keyFileName is the part of /etc/ssh/ssh_host_*_key that holds a key type.
@@ -166,20 +167,6 @@ func took(r history.Record) string {
 // statusClass is the CSS class of a status badge.
 func statusClass(s api.Status) string {
 	return "st-" + strings.ToLower(string(s))
-}
-
-// humanBytes formats n in binary units.
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 func shortHash(s string) string {

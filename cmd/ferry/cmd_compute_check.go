@@ -10,6 +10,7 @@ import (
 
 	"github.com/ferry-ml/ferry/agent"
 	"github.com/ferry-ml/ferry/internal/ui"
+	"github.com/ferry-ml/ferry/internal/units"
 	"github.com/spf13/cobra"
 )
 
@@ -126,19 +127,5 @@ func humanKB(kb string) string {
 	if err != nil {
 		return "unknown"
 	}
-	return humanBytes(n * 1024)
-}
-
-// humanBytes formats n in binary units.
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+	return units.Bytes(n * 1024)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/ferry-ml/ferry/executor/api"
 	"github.com/ferry-ml/ferry/executor/client"
 	"github.com/ferry-ml/ferry/internal/ui"
+	"github.com/ferry-ml/ferry/internal/units"
 	"github.com/spf13/cobra"
 )
 
@@ -78,7 +79,7 @@ func printEnvs(p *ui.Printer, envs []api.EnvInfo) {
 		if e.Base {
 			where += " (base)"
 		}
-		p.Printf("%-12s  %-6s  %9s  %-20s  %-20s  %s\n", conda.ShortKey(e.Key), e.Kind, humanBytes(e.Size),
+		p.Printf("%-12s  %-6s  %9s  %-20s  %-20s  %s\n", conda.ShortKey(e.Key), e.Kind, units.Bytes(e.Size),
 			e.LastUsed.Local().Format(time.DateTime), e.CreatedAt.Local().Format(time.DateTime), where)
 	}
 }
@@ -182,10 +183,10 @@ func runEnvPrune(ctx context.Context, opts envOptions, g *globalOptions) error {
 	}
 	var freed int64
 	for _, e := range res.Removed {
-		p.Printf("removed %s (%s)\n", conda.ShortKey(e.Key), humanBytes(e.Size))
+		p.Printf("removed %s (%s)\n", conda.ShortKey(e.Key), units.Bytes(e.Size))
 		freed += e.Size
 	}
-	p.Printf("%d removed, %s freed, %d kept\n", len(res.Removed), humanBytes(freed), len(res.Kept))
+	p.Printf("%d removed, %s freed, %d kept\n", len(res.Removed), units.Bytes(freed), len(res.Kept))
 	return nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/ferry-ml/ferry/agent/compute"
 	"github.com/ferry-ml/ferry/agent/history"
 	"github.com/ferry-ml/ferry/internal/ui"
+	"github.com/ferry-ml/ferry/internal/units"
 	"github.com/ferry-ml/ferry/snapshot"
 	"github.com/spf13/cobra"
 )
@@ -353,7 +354,7 @@ func executeRun(ctx context.Context, opts runOptions, g *globalOptions, p *ui.Pr
 	if err != nil {
 		return err
 	}
-	p.Noticef("ferry: snapshot %s: %s, %s (%s)\n", m.ID().Short(), countFiles(st.Files), humanBytes(st.Bytes), st.Duration.Round(time.Millisecond))
+	p.Noticef("ferry: snapshot %s: %s, %s (%s)\n", m.ID().Short(), countFiles(st.Files), units.Bytes(st.Bytes), st.Duration.Round(time.Millisecond))
 	hist, err := openHistory(g)
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/ferry-ml/ferry/internal/ui"
+	"github.com/ferry-ml/ferry/internal/units"
 	"github.com/ferry-ml/ferry/snapshot"
 	"github.com/spf13/cobra"
 )
@@ -71,7 +72,7 @@ func runSnapshot(ctx context.Context, opts snapshotOptions, g *globalOptions, p 
 		return p.PrintJSON(res.report())
 	}
 	p.Printf("snapshot %s\n%d files, %s (%d hashed, %d from the stat cache)\n",
-		res.id, res.stats.Files, humanBytes(res.stats.Bytes), res.stats.Hashed, res.stats.Cached)
+		res.id, res.stats.Files, units.Bytes(res.stats.Bytes), res.stats.Hashed, res.stats.Cached)
 	return nil
 }
 
@@ -204,7 +205,7 @@ func bigSnapshotWarning(m *snapshot.Manifest) string {
 	}
 	return fmt.Sprintf("the snapshot holds %d files, %s: over Azure ML's limit of %d files or %s "+
 		"(ferry goes on; add a .ferryignore to leave out data and outputs)",
-		files, humanBytes(size), snapshotWarnFiles, humanBytes(snapshotWarnBytes))
+		files, units.Bytes(size), snapshotWarnFiles, units.Bytes(snapshotWarnBytes))
 }
 
 type snapshotLargeFile struct {
@@ -259,7 +260,7 @@ func largestReport(m *snapshot.Manifest) string {
 	var b strings.Builder
 	b.WriteString("largest files:\n")
 	for _, e := range largestEntries(m, snapshotTopN) {
-		fmt.Fprintf(&b, "  %10s  %s\n", humanBytes(e.Bytes), e.Path)
+		fmt.Fprintf(&b, "  %10s  %s\n", units.Bytes(e.Bytes), e.Path)
 	}
 	b.WriteString("directories with the most files:\n")
 	for _, d := range largestDirs(m, snapshotTopDirs) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ferry-ml/ferry/internal/ui"
+	"github.com/ferry-ml/ferry/internal/units"
 	"github.com/spf13/cobra"
 )
 
@@ -64,12 +65,12 @@ func runSync(ctx context.Context, opts syncOptions, g *globalOptions) error {
 	}
 	if res.UpToDate {
 		p.Printf("snapshot %s already on %s (%d files, %s): nothing to upload\n",
-			res.Snapshot[:12], opts.Compute, res.Files, humanBytes(res.Bytes))
+			res.Snapshot[:12], opts.Compute, res.Files, units.Bytes(res.Bytes))
 		return nil
 	}
 	p.Printf("synced snapshot %s to %s: uploaded %d of %d files (%s of %s) in %s\n",
 		res.Snapshot[:12], opts.Compute, res.UploadedFiles, res.Files,
-		humanBytes(res.UploadedBytes), humanBytes(res.Bytes), res.Duration.Round(time.Millisecond))
+		units.Bytes(res.UploadedBytes), units.Bytes(res.Bytes), res.Duration.Round(time.Millisecond))
 	return nil
 }
 
@@ -104,7 +105,7 @@ func (b *progressBar) update(done, total int64) {
 	n := int(frac * width)
 	rate := float64(done) / now.Sub(b.start).Seconds()
 	fmt.Fprintf(b.p.Err, "\rupload [%-*s] %3.0f%% %s/%s %s/s ", width,
-		repeat('=', n), frac*100, humanBytes(done), humanBytes(total), humanBytes(int64(rate)))
+		repeat('=', n), frac*100, units.Bytes(done), units.Bytes(total), units.Bytes(int64(rate)))
 }
 
 func (b *progressBar) done() {

@@ -18,6 +18,7 @@ import (
 	"github.com/ferry-ml/ferry/agent/outputs"
 	"github.com/ferry-ml/ferry/executor/api"
 	"github.com/ferry-ml/ferry/internal/ui"
+	"github.com/ferry-ml/ferry/internal/units"
 )
 
 // runReconnectFor is how long ferry run tries to make a lost connection
@@ -59,7 +60,7 @@ func printSynced(p *ui.Printer, res agent.SyncResult) {
 		p.Noticef("ferry: upload: nothing to send (%s)\n", res.Duration.Round(time.Millisecond))
 		return
 	}
-	p.Noticef("ferry: upload: %s, %s (%s)\n", countFiles(res.UploadedFiles), humanBytes(res.UploadedBytes), res.Duration.Round(time.Millisecond))
+	p.Noticef("ferry: upload: %s, %s (%s)\n", countFiles(res.UploadedFiles), units.Bytes(res.UploadedBytes), res.Duration.Round(time.Millisecond))
 }
 
 // resolveEnvironment resolves the run's environment: the flags win over
@@ -232,13 +233,13 @@ func noteSkipped(g *globalOptions, p *ui.Printer, id string, got agent.FetchedOu
 		return
 	}
 	p.Noticef("ferry: %s of run %s (%s) left on the target, over --max-output-size %s (ferry download %s --max-output-size 0 brings all):\n",
-		countFiles(len(got.Skipped)), id, humanBytes(got.SkippedBytes()), g.MaxOutputSize, id)
+		countFiles(len(got.Skipped)), id, units.Bytes(got.SkippedBytes()), g.MaxOutputSize, id)
 	for i, f := range got.Skipped {
 		if i == 10 {
 			p.Noticef("  ... and %d more\n", len(got.Skipped)-i)
 			break
 		}
-		p.Noticef("  %s (%s)\n", f.Path, humanBytes(f.Size))
+		p.Noticef("  %s (%s)\n", f.Path, units.Bytes(f.Size))
 	}
 }
 
