@@ -78,9 +78,9 @@ func (r *Runner) prepareConda(ctx context.Context, st *runState) (envSetup, erro
 	if err != nil {
 		return envSetup{}, err
 	}
-	logf, err := os.OpenFile(st.paths.log(), os.O_WRONLY|os.O_APPEND, 0)
+	logf, err := st.paths.appendLog()
 	if err != nil {
-		return envSetup{}, fmt.Errorf("open run log: %w", err)
+		return envSetup{}, err
 	}
 	defer logf.Close()
 	req.Output = logf

@@ -47,9 +47,9 @@ func (r *Runner) prepareCondaAsPip(ctx context.Context, st *runState, req conda.
 	if err != nil {
 		return envSetup{}, err
 	}
-	logf, err := os.OpenFile(st.paths.log(), os.O_WRONLY|os.O_APPEND, 0)
+	logf, err := st.paths.appendLog()
 	if err != nil {
-		return envSetup{}, fmt.Errorf("open run log: %w", err)
+		return envSetup{}, err
 	}
 	defer logf.Close()
 	short, _, _ := strings.Cut(version, " ")

@@ -57,9 +57,9 @@ func (r *Runner) prepareDocker(ctx context.Context, st *runState) (envSetup, err
 		return envSetup{}, err
 	}
 	defer c.Close()
-	logf, err := os.OpenFile(st.paths.log(), os.O_WRONLY|os.O_APPEND, 0)
+	logf, err := st.paths.appendLog()
 	if err != nil {
-		return envSetup{}, fmt.Errorf("open run log: %w", err)
+		return envSetup{}, err
 	}
 	defer logf.Close()
 	ds := docker.Spec{BaseImage: spec.DockerImage, Dockerfile: []byte(spec.Dockerfile),

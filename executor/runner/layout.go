@@ -1,6 +1,10 @@
 package runner
 
-import "path/filepath"
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+)
 
 // File names inside a run directory. See the package documentation.
 const (
@@ -32,3 +36,13 @@ func (d runPaths) shimConf() string { return filepath.Join(string(d), shimFile) 
 func (d runPaths) shimPID() string  { return filepath.Join(string(d), shimPIDFile) }
 func (d runPaths) shimLog() string  { return filepath.Join(string(d), shimLogFile) }
 func (d runPaths) exit() string     { return filepath.Join(string(d), exitFile) }
+
+// appendLog opens the run's log for appending, for a step (an environment
+// build) that writes its output there; the log must exist already.
+func (d runPaths) appendLog() (*os.File, error) {
+	f, err := os.OpenFile(d.log(), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open run log: %w", err)
+	}
+	return f, nil
+}
