@@ -161,9 +161,18 @@ func evalJS[T any](t *testing.T, ctx context.Context, expr string) T {
 }
 
 // click clicks the element a CSS selector finds.
+// A live update may replace the node between its lookup and the click
+// ("Could not find node with given id"): the click looks it up again.
 func click(t *testing.T, ctx context.Context, sel string) {
 	t.Helper()
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel))); err != nil {
+	var err error
+	for range 5 {
+		if err = chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel))); err == nil || !strings.Contains(err.Error(), "Could not find node") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
 		t.Fatalf("click %s: %v", sel, err)
 	}
 }
