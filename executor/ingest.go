@@ -17,11 +17,13 @@ import (
 // syncfs(2) is cheaper than one fsync per file and directory.
 const fewFiles = 16
 
-// pendingBlob is a verified temp file waiting to be renamed into place.
+// pendingBlob is a verified temp file waiting to be renamed into place,
+// or (placed) a blob already at its final name and recorded as pending.
 type pendingBlob struct {
-	id   [32]byte
-	tmp  string
-	size int64
+	id     [32]byte
+	tmp    string
+	size   int64
+	placed bool
 }
 
 // packResult is what one pack contributed.
@@ -75,7 +77,7 @@ func (s *Store) ingestPack(ctx context.Context, name string) (packResult, error)
 		return packResult{}, fmt.Errorf("open pack: %w", err)
 	}
 	defer f.Close()
-	pend, res, err := s.unpack(ctx, f)
+	pend, res, err := s.unpack(ctx, f, false)
 	if err == nil {
 		err = s.commit(pend)
 	}
@@ -100,8 +102,11 @@ func (s *Store) ingestPack(ctx context.Context, name string) (packResult, error)
 	return res, nil
 }
 
-// unpack writes every record the store lacks to a verified temp file.
-func (s *Store) unpack(ctx context.Context, r io.Reader) ([]pendingBlob, packResult, error) {
+// unpack writes every record the store lacks to a verified temp file or,
+// with place (a stream, whose whole records are kept even if it is cut)
+// where the file system allows, straight to its final name.
+func (s *Store) unpack(ctx context.Context, r io.Reader, place bool) ([]pendingBlob, packResult, error) {
+	place = place && s.canPlace
 	var pend []pendingBlob
 	var res packResult
 	pr, err := api.NewPackReader(r)
@@ -123,7 +128,12 @@ func (s *Store) unpack(ctx context.Context, r io.Reader) ([]pendingBlob, packRes
 		if s.trusted(rec.ID) {
 			continue
 		}
-		tmp, err := s.writeTemp(pr)
+		var tmp string
+		if place {
+			err = s.placePending(rec.ID, pr, rec.Size)
+		} else {
+			tmp, err = s.writeTemp(pr)
+		}
 		if errors.Is(err, api.ErrBlobMismatch) {
 			s.log.Warn("rejecting blob whose content does not match its id", "blob", rec.IDString()[:8])
 			res.rejected = append(res.rejected, rec.IDString())
@@ -132,7 +142,7 @@ func (s *Store) unpack(ctx context.Context, r io.Reader) ([]pendingBlob, packRes
 		if err != nil {
 			return pend, res, err
 		}
-		pend = append(pend, pendingBlob{id: rec.ID, tmp: tmp, size: rec.Size})
+		pend = append(pend, pendingBlob{id: rec.ID, tmp: tmp, size: rec.Size, placed: place})
 	}
 }
 
@@ -146,6 +156,19 @@ func (s *Store) trusted(id [32]byte) bool {
 	}
 	fi, err := os.Lstat(s.blobPath(id))
 	return err == nil && fi.Mode() == 0o444 && statOf(fi) == known
+}
+
+// placePending places one record and records it as pending at once, so
+// that a racing stream with the same blob trusts it.
+func (s *Store) placePending(id [32]byte, r io.Reader, size int64) error {
+	st, err := s.place(id, r, size)
+	if err != nil {
+		return err
+	}
+	s.pendMu.Lock()
+	s.pending[id] = st
+	s.pendMu.Unlock()
+	return nil
 }
 
 func (s *Store) writeTemp(r io.Reader) (string, error) {
@@ -181,6 +204,9 @@ func (s *Store) writeTemp(r io.Reader) (string, error) {
 func (s *Store) commit(pend []pendingBlob) error {
 	recs := make(map[[32]byte]blobStat, len(pend))
 	for i := range pend {
+		if pend[i].placed {
+			continue
+		}
 		dst := s.blobPath(pend[i].id)
 		if err := os.Rename(pend[i].tmp, dst); err != nil {
 			return fmt.Errorf("rename blob into place: %w", err)

@@ -51,6 +51,9 @@ type Store struct {
 	// every run and every docker run it starts, is root, for whom a 0444
 	// link is no protection (see Materialize).
 	copyTrees bool
+	// canPlace: streamed blobs go straight to their final names as
+	// unnamed files (place_linux.go).
+	canPlace bool
 	// noClone is set once FICLONE failed as unsupported here.
 	noClone atomic.Bool
 }
@@ -72,6 +75,7 @@ func OpenStore(stateDir string, logger hclog.Logger) (*Store, error) {
 	if err := s.makeShards(); err != nil {
 		return nil, err
 	}
+	s.canPlace = canPlace(s.path(TmpDir))
 	idx, err := openIndex(s.path(IndexDir), s.path(TmpDir), logger.Named("index"))
 	if err != nil {
 		return nil, err

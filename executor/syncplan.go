@@ -95,7 +95,7 @@ func (s *Store) IngestStream(ctx context.Context, r io.Reader, assemble []string
 		return api.IngestResponse{}, ctx.Err()
 	}
 	defer func() { <-s.ingestSem }()
-	pend, res, err := s.unpack(ctx, r)
+	pend, res, err := s.unpack(ctx, r, true)
 	if cerr := s.commit(pend); cerr != nil {
 		err = errors.Join(err, cerr)
 	}
