@@ -326,7 +326,7 @@ func addEntry(pw *api.PackWriter, root string, e snapshot.Entry) error {
 	if e.IsSymlink() {
 		return pw.Add(e.Blob, strings.NewReader(e.Link), e.Size)
 	}
-	f, err := os.Open(filepath.Join(root, filepath.FromSlash(e.Path)))
+	f, err := fsutil.OpenSource(filepath.Join(root, filepath.FromSlash(e.Path)))
 	if err != nil {
 		return fmt.Errorf("read %s: %w", e.Path, err)
 	}
