@@ -88,7 +88,7 @@ func Dial(ctx context.Context, t compute.Target, opts ConnectOptions) (*Conn, er
 // The warm path is one SSH handshake and one request on the forwarded
 // socket: no remote process is started. Only when that fails does the agent
 // run "ferry-executor ensure" (one remote process), and only when that says
-// the binary is missing does it upload one.
+// the binary is missing does it send one, to the same process.
 func Connect(ctx context.Context, t compute.Target, opts ConnectOptions) (*Conn, error) {
 	c, err := Dial(ctx, t, opts)
 	if err != nil {
@@ -187,11 +187,7 @@ func (c *Conn) ensureExecutor(ctx context.Context) error {
 	if c.tryCached(ctx) {
 		return nil
 	}
-	line, err := c.runEnsure(ctx)
-	var missing *missingExecutor
-	if errors.As(err, &missing) {
-		line, err = c.install(ctx, missing)
-	}
+	line, err := c.startExecutor(ctx)
 	if err != nil {
 		return err
 	}
@@ -271,43 +267,6 @@ const expandDir = `d=$1; case $d in "~") d=$HOME;; "~/"*) d=$HOME/${d#"~/"};; es
 // ErrNoExecutorBinary means the executor binary for the target's
 // architecture is not available to install.
 var ErrNoExecutorBinary = errors.New("executor binary not found")
-
-// ensureScript starts the installed executor of version $2, once
-// safe_exe has checked it against the sums ferry ships ($3), with idle
-// timeout $4 ("": its default), and prints its protocol line. When that version is missing (or not one ferry ships) it
-// prepares the state directory instead and prints what an install needs
-// (install.go): the resolved directory, the machine and whether gzip is
-// there; exit 127.
-const ensureScript = expandDir + safePathScript + `safe_dir
-exe="$d/executor/$2/ferry-executor"
-if ! safe_exe "$exe" "$3"; then
-	mkdir -p "$d/tmp" && chmod 700 "$d" "$d/tmp" || exit 1
-	safe_dir
-	cd "$d" && pwd -P && uname -m || exit 1
-	if command -v gzip >/dev/null 2>&1; then echo gzip; else echo plain; fi
-	exit 127
-fi
-exec "$exe" ensure --state-dir "$d" --idle-timeout "$4"`
-
-// runEnsure starts the executor if needed and returns its protocol line,
-// or a *missingExecutor error when this version is not installed.
-func (c *Conn) runEnsure(ctx context.Context) (string, error) {
-	sums, err := c.executorSums()
-	if err != nil {
-		return "", err
-	}
-	res, err := c.ep.Script(ctx, ensureScript, c.stateDirSpec(), buildinfo.String(), strings.Join(sums, " "), c.opts.ExecutorIdleTimeout)
-	if err != nil {
-		return "", fmt.Errorf("start executor on %s: %w", c.Target.Name, err)
-	}
-	switch res.ExitCode {
-	case 127:
-		return "", c.parseMissing(res.Stdout)
-	case exitUnsafe:
-		return "", c.unsafeError(res.Stderr)
-	}
-	return c.protocolLine(res, "start executor")
-}
 
 // protocolLine finds the executor's protocol line in a script's output.
 func (c *Conn) protocolLine(res scriptResult, what string) (string, error) {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os/exec"
+	"sync"
 )
 
 // endpoint is where an executor lives: this machine, or an SSH host. It is
@@ -19,8 +20,9 @@ type endpoint interface {
 	Script(ctx context.Context, script string, args ...string) (scriptResult, error)
 	// DialUnix connects to a unix socket on the target.
 	DialUnix(ctx context.Context, path string) (net.Conn, error)
-	// ScriptInput is Script with stdin read from r (to its end).
-	ScriptInput(ctx context.Context, r io.Reader, script string, args ...string) (scriptResult, error)
+	// Start runs a script as Script does and returns while it runs, for a
+	// conversation over its stdin and stdout. ctx bounds only the start.
+	Start(ctx context.Context, script string, args ...string) (startedScript, error)
 	// Lost reports whether the connection has ended (dropped, reset, or
 	// found dead by keepalives): every call fails until a new one is made.
 	Lost() bool
@@ -35,17 +37,28 @@ type scriptResult struct {
 	ExitCode       int
 }
 
+// startedScript is a script that endpoint.Start started.
+type startedScript interface {
+	// Write sends bytes to its stdin.
+	io.Writer
+	// CloseStdin sends EOF to its stdin.
+	CloseStdin() error
+	// Stdout is its stdout, to be read to the end before Wait.
+	Stdout() io.Reader
+	// Wait returns its exit status and stderr (the last 32 KiB at
+	// least), Stdout left nil; err is for transport failures only.
+	Wait() (scriptResult, error)
+	// Close ends it, or what is left of the conversation with it.
+	Close() error
+}
+
 // localEndpoint is this machine.
 type localEndpoint struct{}
 
-func (e localEndpoint) Script(ctx context.Context, script string, args ...string) (scriptResult, error) {
-	return e.ScriptInput(ctx, nil, script, args...)
-}
-
-func (localEndpoint) ScriptInput(ctx context.Context, r io.Reader, script string, args ...string) (scriptResult, error) {
+func (localEndpoint) Script(ctx context.Context, script string, args ...string) (scriptResult, error) {
 	cmd := exec.CommandContext(ctx, "/bin/sh", append([]string{"-c", script, "sh"}, args...)...)
 	var out, errb bytes.Buffer
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = r, &out, &errb
+	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
@@ -68,3 +81,52 @@ func (localEndpoint) Close() error { return nil }
 func (localEndpoint) Lost() bool { return false }
 
 func (localEndpoint) lostC() <-chan struct{} { return nil }
+
+func (localEndpoint) Start(ctx context.Context, script string, args ...string) (startedScript, error) {
+	cmd := exec.Command("/bin/sh", append([]string{"-c", script, "sh"}, args...)...)
+	l := &localScript{cmd: cmd}
+	var err error
+	if l.stdin, err = cmd.StdinPipe(); err != nil {
+		return nil, fmt.Errorf("run sh: %w", err)
+	}
+	if l.stdout, err = cmd.StdoutPipe(); err != nil {
+		return nil, fmt.Errorf("run sh: %w", err)
+	}
+	cmd.Stderr = &l.stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("run sh: %w", err)
+	}
+	return l, nil
+}
+
+// localScript is a script started on this machine.
+type localScript struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stdout io.Reader
+	stderr bytes.Buffer
+
+	once sync.Once
+	werr error
+}
+
+func (l *localScript) Write(p []byte) (int, error) { return l.stdin.Write(p) }
+func (l *localScript) CloseStdin() error           { return l.stdin.Close() }
+func (l *localScript) Stdout() io.Reader           { return l.stdout }
+
+func (l *localScript) Wait() (scriptResult, error) {
+	l.once.Do(func() { l.werr = l.cmd.Wait() })
+	err := l.werr
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		return scriptResult{}, fmt.Errorf("run sh: %w", err)
+	}
+	return scriptResult{Stderr: l.stderr.Bytes(), ExitCode: l.cmd.ProcessState.ExitCode()}, nil
+}
+
+// Close kills the script if it still runs (and reaps it).
+func (l *localScript) Close() error {
+	l.cmd.Process.Kill()
+	go l.Wait()
+	return nil
+}

@@ -52,15 +52,27 @@ func openKeeper(ctx context.Context, t compute.Target, opts ConnectOptions) endp
 }
 
 func (e *keeperEndpoint) Script(ctx context.Context, script string, args ...string) (scriptResult, error) {
-	return e.ScriptInput(ctx, nil, script, args...)
-}
-
-func (e *keeperEndpoint) ScriptInput(ctx context.Context, r io.Reader, script string, args ...string) (scriptResult, error) {
-	res, err := e.k.Exec(ctx, e.t, append([]string{"sh", "-c", script, "sh"}, args...), r)
+	res, err := e.k.Exec(ctx, e.t, append([]string{"sh", "-c", script, "sh"}, args...), nil)
 	if err != nil {
 		return scriptResult{}, err
 	}
 	return scriptResult{Stdout: res.Stdout, Stderr: res.Stderr, ExitCode: res.ExitCode}, nil
+}
+
+func (e *keeperEndpoint) Start(ctx context.Context, script string, args ...string) (startedScript, error) {
+	cmd, err := e.k.StartCommand(ctx, e.t, append([]string{"sh", "-c", script, "sh"}, args...))
+	if err != nil {
+		return nil, err
+	}
+	return keeperScript{cmd}, nil
+}
+
+// keeperScript is a script started through the keeper.
+type keeperScript struct{ *keeper.Command }
+
+func (s keeperScript) Wait() (scriptResult, error) {
+	res, err := s.Command.Wait()
+	return scriptResult{Stderr: res.Stderr, ExitCode: res.ExitCode}, err
 }
 
 // DialUnix forwards a connection to the socket through the keeper.

@@ -57,11 +57,7 @@ func sshConfig(t compute.Target, opts ConnectOptions) transport.Config {
 }
 
 func (e *sshEndpoint) Script(ctx context.Context, script string, args ...string) (scriptResult, error) {
-	return e.ScriptInput(ctx, nil, script, args...)
-}
-
-func (e *sshEndpoint) ScriptInput(ctx context.Context, r io.Reader, script string, args ...string) (scriptResult, error) {
-	res, err := e.c.Exec(ctx, append([]string{"sh", "-c", script, "sh"}, args...), r)
+	res, err := e.c.Exec(ctx, append([]string{"sh", "-c", script, "sh"}, args...), nil)
 	if err != nil {
 		return scriptResult{}, err
 	}
@@ -107,4 +103,25 @@ func (e *sshEndpoint) Lost() bool {
 	default:
 		return false
 	}
+}
+
+func (e *sshEndpoint) Start(ctx context.Context, script string, args ...string) (startedScript, error) {
+	cmd, err := e.c.Start(ctx, append([]string{"sh", "-c", script, "sh"}, args...))
+	if err != nil {
+		return nil, err
+	}
+	return sshScript{cmd}, nil
+}
+
+// sshScript is a script started over the endpoint's own connection.
+type sshScript struct{ cmd *transport.Command }
+
+func (s sshScript) Write(p []byte) (int, error) { return s.cmd.Stdin.Write(p) }
+func (s sshScript) CloseStdin() error           { return s.cmd.Stdin.Close() }
+func (s sshScript) Stdout() io.Reader           { return s.cmd.Stdout }
+func (s sshScript) Close() error                { return s.cmd.Close() }
+
+func (s sshScript) Wait() (scriptResult, error) {
+	res, err := s.cmd.Wait()
+	return scriptResult{Stderr: res.Stderr, ExitCode: res.ExitCode}, err
 }

@@ -74,8 +74,8 @@ func (r *Runner) cancelAndWait(fctx context.Context, remote Remote, id string) {
 	<-cctx.Done()
 }
 
-// countingWriter counts the bytes written through it, so that a follow cut
-// by a lost connection resumes where it stopped.
+// countingWriter counts the bytes written through it (so that a follow cut
+// by a lost connection resumes where it stopped; what an install sent).
 type countingWriter struct {
 	w io.Writer
 	n int64

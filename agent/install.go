@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -17,121 +18,245 @@ import (
 	"github.com/klauspost/compress/gzip"
 )
 
-// Installing the executor on first contact takes two remote processes
-// and no SFTP session: ensureScript (conn.go) finds the version missing and
-// prepares the state directory in the same process, then installScript
-// receives the binary on its stdin (gzip-compressed where the target has
-// gzip: a 9.8 MB binary travels as about 4 MB), lets it rename itself
-// into place and starts it, printing the protocol line. On a link where
-// each remote process costs a round trip or more and bytes are scarce,
-// that is most of what first contact costs.
+// Starting the executor, and installing it on first contact, takes one
+// remote process and no SFTP session: ensureScript starts the installed
+// executor; when this version is missing it asks for the binary on its
+// stdout, and the agent streams it (gzip-compressed where the target has
+// gzip: 13 MB travels as about 6 MB) on its stdin, in the same process.
+// Where every remote process costs a login shell's start-up (a conda or
+// pyenv hook in ~/.bashrc: 0.5 s and more) and a round trip, that is
+// most of what first contact costs.
 
-// missingExecutor is runEnsure's error when this version is not installed;
-// it carries what ensureScript found out for the install.
+// installMarker is the line ensureScript prints when it needs the binary,
+// before the resolved state directory, the machine and "gzip" or "plain".
+const installMarker = "FERRY-EXECUTOR-MISSING"
+
+// ensureScript starts the installed executor of version $2, once safe_exe
+// has checked it against the sums ferry ships ($3), with idle timeout $4
+// ("": its default), and prints its protocol line. When that version is
+// missing (or not one ferry ships) it prepares the state directory, prints
+// installMarker and what an install needs, then reads a line naming the
+// encoding ("gzip" or "plain"; anything else, or EOF, ends it) and the
+// binary itself from stdin into the temp file named by $5. The binary runs
+// only once its SHA-256 is one of $3; it moves itself into place, and is
+// checked again there, as a binary found installed is.
+const ensureScript = expandDir + safePathScript + `safe_dir
+exe="$d/executor/$2/ferry-executor"
+if ! safe_exe "$exe" "$3"; then
+	mkdir -p "$d/tmp" && chmod 700 "$d" "$d/tmp" || exit 1
+	safe_dir
+	echo ` + installMarker + `
+	cd "$d" && pwd -P && uname -m || exit 1
+	if command -v gzip >/dev/null 2>&1; then echo gzip; else echo plain; fi
+	IFS= read -r enc || exit 1
+	umask 077
+	tmp="$d/tmp/.ferry-executor-$5"
+	case $enc in
+	gzip) gzip -dc >"$tmp" ;;
+	plain) cat >"$tmp" ;;
+	*) exit 1 ;;
+	esac || { rm -f "$tmp"; exit 1; }
+	sum=$(sha256sum <"$tmp") || { rm -f "$tmp"; refuse "cannot hash $tmp"; }
+	case " $3 " in *" ${sum%% *} "*) ;; *) rm -f "$tmp"; refuse "the executor binary received is not a build ferry ships (sha256 ${sum%% *})" ;; esac
+	chmod 700 "$tmp" && "$tmp" install --state-dir "$d" >&2 || { rm -f "$tmp"; exit 1; }
+	safe_exe "$exe" "$3" || refuse "$exe is not the build just sent"
+fi
+exec "$exe" ensure --state-dir "$d" --idle-timeout "$4"`
+
+// missingExecutor is what ensureScript says an install needs.
 type missingExecutor struct {
 	stateDir string // resolved (pwd -P)
 	machine  string // uname -m
 	gzip     bool
 }
 
-func (m *missingExecutor) Error() string { return "executor not installed" }
-
-// parseMissing reads ensureScript's last three lines of output (anything
-// before them is shell start-up noise).
-func (c *Conn) parseMissing(stdout []byte) error {
-	lines := strings.Split(strings.TrimRight(string(stdout), "\n"), "\n")
-	if len(lines) < 3 {
-		return fmt.Errorf("prepare state directory on %s: unexpected output %q", c.Target.Name, stdout)
+// startExecutor runs ensureScript, sends the binary if it asks for it, and
+// returns the executor's protocol line.
+func (c *Conn) startExecutor(ctx context.Context) (string, error) {
+	sums, err := c.executorSums()
+	if err != nil {
+		return "", err
 	}
-	lines = lines[len(lines)-3:]
-	return &missingExecutor{stateDir: lines[0], machine: strings.TrimSpace(lines[1]), gzip: lines[2] == "gzip"}
+	s, err := c.ep.Start(ctx, ensureScript, c.stateDirSpec(), buildinfo.String(), strings.Join(sums, " "),
+		c.opts.ExecutorIdleTimeout, randHex(8))
+	if err != nil {
+		return "", fmt.Errorf("start executor on %s: %w", c.Target.Name, err)
+	}
+	defer s.Close()
+	stop := context.AfterFunc(ctx, func() { s.Close() })
+	defer stop()
+	d := &ensureDialog{c: c, s: s}
+	stdout, err := d.run()
+	res, werr := s.Wait()
+	s.Close()
+	d.waitSend()
+	switch {
+	case ctx.Err() != nil:
+		return "", fmt.Errorf("start executor on %s: %w", c.Target.Name, context.Cause(ctx))
+	case err != nil:
+		return "", err
+	case werr != nil:
+		return "", fmt.Errorf("%s on %s: %w", d.what(), c.Target.Name, werr)
+	case res.ExitCode == exitUnsafe:
+		return "", c.unsafeError(res.Stderr)
+	}
+	res.Stdout = stdout
+	line, err := c.protocolLine(res, d.what())
+	if err == nil && d.done != nil {
+		d.done()
+	}
+	return line, err
 }
 
-// installScript: $1 state dir (physical, checked by ensureScript), $2
-// version, $3 temp name, $4 gzip|plain, $5 the sums ferry ships, $6 the
-// idle timeout ("": the executor's default). The
-// installed binary is checked as ensureScript checks it before it runs.
-const installScript = safePathScript + `umask 077
-d=$1; exe="$d/executor/$2/ferry-executor"; tmp="$d/tmp/.ferry-executor-$3"
-if [ "$4" = gzip ]; then gzip -dc >"$tmp"; else cat >"$tmp"; fi || { rm -f "$tmp"; exit 1; }
-chmod 700 "$tmp" && "$tmp" install --state-dir "$d" >&2 || { rm -f "$tmp"; exit 1; }
-safe_exe "$exe" "$5" || refuse "$exe is not the build just sent"
-exec "$exe" ensure --state-dir "$d" --idle-timeout "$6"`
+// ensureDialog reads ensureScript's stdout and answers its request for the
+// binary.
+type ensureDialog struct {
+	c    *Conn
+	s    startedScript
+	sent chan error // the send's outcome; nil when nothing was asked for
+	done func()     // the install notice's end
+}
 
-// install sends the executor for the target's machine, installs and
-// starts it, and returns its protocol line.
-func (c *Conn) install(ctx context.Context, m *missingExecutor) (string, error) {
+// maxEnsureOutput caps the stdout kept for the protocol line and errors
+// (a login shell may print anything first).
+const maxEnsureOutput = 1 << 20
+
+// run reads stdout to its end, starting the binary's send when asked.
+// Its error is the agent's own (no binary to send); the script's failures
+// show in its exit status.
+func (d *ensureDialog) run() ([]byte, error) {
+	br := bufio.NewReader(d.s.Stdout())
+	var out bytes.Buffer
+	var err error
+	for {
+		line, rerr := br.ReadString('\n')
+		if out.Len() < maxEnsureOutput {
+			out.WriteString(line)
+		}
+		if line == installMarker+"\n" && d.sent == nil && err == nil {
+			err = d.answer(br)
+		}
+		if rerr != nil {
+			return out.Bytes(), err
+		}
+	}
+}
+
+// answer reads what the install needs and starts sending the binary; on
+// an error it closes stdin, which ends the script.
+func (d *ensureDialog) answer(br *bufio.Reader) error {
+	var lines [3]string
+	for i := range lines {
+		l, err := br.ReadString('\n')
+		if err != nil {
+			d.s.CloseStdin()
+			return fmt.Errorf("install executor on %s: the target stopped answering (%q)", d.c.Target.Name, l)
+		}
+		lines[i] = strings.TrimSuffix(l, "\n")
+	}
+	m := &missingExecutor{stateDir: lines[0], machine: strings.TrimSpace(lines[1]), gzip: lines[2] == "gzip"}
+	bin, mode, err := d.c.installBinary(m)
+	if err != nil {
+		d.s.CloseStdin()
+		return err
+	}
+	d.c.logger.Info("installing executor", "binary", bin, "to", m.stateDir, "encoding", mode)
+	d.sent = make(chan error, 1)
+	counter := &countingWriter{w: d.s}
+	d.done = d.c.installNotice(bin, mode, counter)
+	go func() { d.sent <- sendBinary(counter, d.s, bin, mode, d.c.compression()) }()
+	return nil
+}
+
+// waitSend waits for the send to end (the script's end ends it).
+func (d *ensureDialog) waitSend() {
+	if d.sent != nil {
+		if err := <-d.sent; err != nil {
+			d.c.logger.Debug("sending the executor ended early", "error", err)
+		}
+	}
+}
+
+func (d *ensureDialog) what() string {
+	if d.sent != nil {
+		return "install executor"
+	}
+	return "start executor"
+}
+
+// installBinary picks the binary for the target's machine and how it is
+// sent.
+func (c *Conn) installBinary(m *missingExecutor) (bin, mode string, err error) {
 	arch := GoArch(m.machine)
 	if c.Target.Type == compute.TypeLocal {
 		arch = runtime.GOARCH
 	}
 	if arch == "" {
-		return "", fmt.Errorf("compute target %s runs on %s, which ferry-executor is not built for (linux/amd64, linux/arm64)", c.Target.Name, m.machine)
+		return "", "", fmt.Errorf("compute target %s runs on %s, which ferry-executor is not built for (linux/amd64, linux/arm64)", c.Target.Name, m.machine)
 	}
-	bin, err := c.executorBinary(arch)
-	if err != nil {
-		return "", err
+	if bin, err = c.executorBinary(arch); err != nil {
+		return "", "", err
 	}
-	f, err := os.Open(bin)
-	if err != nil {
-		return "", fmt.Errorf("open executor binary: %w", err)
+	mode = "plain"
+	if m.gzip && c.compression() != api.CompressNone {
+		mode = "gzip"
 	}
-	defer f.Close()
-	level := c.compression()
-	mode := "plain"
-	var body io.Reader = f
-	if m.gzip && level != api.CompressNone {
-		var gz bytes.Buffer
-		if err := gzipTo(&gz, f, level); err != nil {
-			return "", err
-		}
-		mode, body = "gzip", &gz
-	}
-	sums, err := c.executorSums()
-	if err != nil {
-		return "", err
-	}
-	c.logger.Info("installing executor", "binary", bin, "to", m.stateDir, "encoding", mode)
-	done := c.installNotice(body, mode)
-	res, err := c.ep.ScriptInput(ctx, body, installScript, m.stateDir, buildinfo.String(), randHex(8), mode, strings.Join(sums, " "), c.opts.ExecutorIdleTimeout)
-	if err != nil {
-		return "", fmt.Errorf("install executor on %s: %w", c.Target.Name, err)
-	}
-	if res.ExitCode == exitUnsafe {
-		return "", c.unsafeError(res.Stderr)
-	}
-	line, err := c.protocolLine(res, "install executor")
-	if err == nil {
-		done()
-	}
-	return line, err
+	return bin, mode, nil
 }
 
-// installNotice says that the executor is being installed, and how big
-// what travels is; the returned func says it is done, and how long it
-// took.
-func (c *Conn) installNotice(body io.Reader, mode string) (done func()) {
+// sendBinary writes the encoding line and the binary (compressed as it
+// is read, so that compression overlaps the link) to w, then closes the
+// script's stdin.
+func sendBinary(w io.Writer, s startedScript, bin, mode string, level api.Compression) error {
+	f, err := os.Open(bin)
+	if err != nil {
+		s.CloseStdin()
+		return fmt.Errorf("open executor binary: %w", err)
+	}
+	defer f.Close()
+	if _, err := io.WriteString(w, mode+"\n"); err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(w, 256<<10)
+	if mode == "gzip" {
+		err = gzipTo(bw, f, level)
+	} else {
+		_, err = io.Copy(bw, f)
+	}
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
+		// A short binary must not look whole: end the script instead.
+		s.Close()
+		return err
+	}
+	return s.CloseStdin()
+}
+
+// installNotice says that the executor is being installed, and how big it
+// is; the returned func says it is done, how long it took and how many
+// bytes went.
+func (c *Conn) installNotice(bin, mode string, sent *countingWriter) (done func()) {
 	if c.opts.Notice == nil {
 		return func() {}
 	}
 	size := "size unknown"
-	switch b := body.(type) {
-	case *bytes.Buffer:
-		size = units.Bytes(int64(b.Len())) + " compressed"
-	case *os.File:
-		if fi, err := b.Stat(); err == nil {
-			size = units.Bytes(fi.Size())
-		}
+	if fi, err := os.Stat(bin); err == nil {
+		size = units.Bytes(fi.Size())
+	}
+	if mode == "gzip" {
+		size += ", sent compressed"
 	}
 	start := time.Now()
 	c.opts.Notice(fmt.Sprintf("installing executor %s on %s (%s)...", buildinfo.String(), c.Target.Name, size))
 	return func() {
-		c.opts.Notice(fmt.Sprintf("installed executor on %s in %s", c.Target.Name, time.Since(start).Round(100*time.Millisecond)))
+		c.opts.Notice(fmt.Sprintf("installed executor on %s in %s (%s sent)", c.Target.Name,
+			time.Since(start).Round(100*time.Millisecond), units.Bytes(sent.n)))
 	}
 }
 
-// gzipTo compresses r into w (the binary, about 4 MB compressed, is held
-// in memory).
+// gzipTo compresses r into w.
 func gzipTo(w io.Writer, r io.Reader, level api.Compression) error {
 	gz, err := gzip.NewWriterLevel(w, gzipLevel(level))
 	if err != nil {

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,42 +23,95 @@ ensure) echo "noise from an rc file"; echo "` + api.Magic + ` PROTO VERSION $3/e
 esac
 `
 
-// TestInstallScripts runs ensureScript and installScript through the
-// local endpoint with a fake executor: first contact finds it missing and
-// the machine, then the install (gzip-compressed on stdin, and plain)
-// leaves it in place, started, with only the protocol line taken.
+// TestInstallScripts runs ensureScript through the local endpoint with a
+// fake executor: first contact finds it missing and asks for it, and the
+// binary (gzip-compressed on stdin, and plain) goes to the same process,
+// which installs and starts it; the next start finds it installed. Only
+// the protocol line is taken from output with noise around it.
 func TestInstallScripts(t *testing.T) {
 	for _, level := range []api.Compression{api.CompressFast, api.CompressNone} {
 		state := filepath.Join(t.TempDir(), "state")
-		bin := t.TempDir()
-		fake := strings.NewReplacer("VERSION", buildinfo.String(), "PROTO", "2").Replace(fakeExecutor)
-		if err := os.WriteFile(filepath.Join(bin, "ferry-executor-linux-amd64"), []byte(fake), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		os.Symlink("ferry-executor-linux-amd64", filepath.Join(bin, "ferry-executor-linux-arm64"))
-		c := &Conn{Target: compute.Target{Name: "t", Type: compute.TypeRemote, StateDir: state}, ep: localEndpoint{},
-			home: t.TempDir(), opts: ConnectOptions{ExecutorDir: bin}, logger: hclog.NewNullLogger()}
+		c := fakeInstallConn(t, state)
 		if level == api.CompressNone {
 			c.rememberRate(1<<30, 1e9) // a fast link: sent as it is
 		}
-		_, err := c.runEnsure(t.Context())
-		missing, ok := err.(*missingExecutor)
-		if !ok {
-			t.Fatalf("first ensure: %v, want *missingExecutor", err)
-		}
-		if missing.stateDir != state || missing.machine == "" || !missing.gzip {
-			t.Fatalf("missing: %+v", missing)
-		}
-		line, err := c.install(t.Context(), missing)
+		var notices []string
+		c.opts.Notice = func(msg string) { notices = append(notices, msg) }
+		line, err := c.startExecutor(t.Context())
 		want := api.Magic + " 2 " + buildinfo.String() + " " + state + "/executor.sock"
 		if err != nil || line != want {
-			t.Fatalf("install (level %d): %q, %v; want %q", level, line, err, want)
+			t.Fatalf("first start (level %d): %q, %v; want %q", level, line, err, want)
 		}
-		if line, err := c.runEnsure(t.Context()); err != nil || line != want {
-			t.Fatalf("ensure after install: %q, %v", line, err)
+		if len(notices) != 2 || !strings.HasPrefix(notices[0], "installing executor") || !strings.Contains(notices[1], "sent)") {
+			t.Errorf("notices: %q", notices)
+		}
+		if fi, err := os.Stat(filepath.Join(state, "executor", buildinfo.String(), "ferry-executor")); err != nil || fi.Mode().Perm() != 0o700 {
+			t.Fatalf("installed binary: %v, %v", fi, err)
+		}
+		notices = nil
+		if line, err := c.startExecutor(t.Context()); err != nil || line != want {
+			t.Fatalf("start after install: %q, %v", line, err)
+		}
+		if len(notices) != 0 {
+			t.Errorf("a second start installed again: %q", notices)
 		}
 		if ents, _ := os.ReadDir(filepath.Join(state, "tmp")); len(ents) != 0 {
 			t.Errorf("temp files left: %v", ents)
+		}
+	}
+}
+
+// fakeInstallConn is a Conn to the local endpoint whose executor binaries
+// are fakeExecutor, for a target whose state directory is state.
+func fakeInstallConn(t *testing.T, state string) *Conn {
+	t.Helper()
+	bin := t.TempDir()
+	fake := strings.NewReplacer("VERSION", buildinfo.String(), "PROTO", "2").Replace(fakeExecutor)
+	if err := os.WriteFile(filepath.Join(bin, "ferry-executor-linux-amd64"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Symlink("ferry-executor-linux-amd64", filepath.Join(bin, "ferry-executor-linux-arm64"))
+	return &Conn{Target: compute.Target{Name: "t", Type: compute.TypeRemote, StateDir: state}, ep: localEndpoint{},
+		home: t.TempDir(), opts: ConnectOptions{ExecutorDir: bin}, logger: hclog.NewNullLogger()}
+}
+
+// TestEnsureScriptRefusesWhatItCannotVerify answers ensureScript by hand:
+// a binary whose SHA-256 is not one of the sums is refused before it runs,
+// and a stdin that ends before the encoding line ends the script; neither
+// leaves a temp file or an executor behind.
+func TestEnsureScriptRefusesWhatItCannotVerify(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "ran")
+	for _, tc := range []struct {
+		name  string
+		stdin string
+		exit  int
+	}{
+		{"wrong binary", "plain\n#!/bin/sh\ntouch " + marker + "\n", exitUnsafe},
+		{"no answer", "", 1},
+	} {
+		state := filepath.Join(t.TempDir(), "state")
+		s, err := localEndpoint{}.Start(t.Context(), ensureScript, state, buildinfo.String(), strings.Repeat("ab", 32), "", "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		stdin := strings.ReplaceAll(tc.stdin, `\n`, "\n")
+		go func() { io.WriteString(s, stdin); s.CloseStdin() }()
+		out, _ := io.ReadAll(s.Stdout())
+		res, err := s.Wait()
+		if err != nil || res.ExitCode != tc.exit {
+			t.Fatalf("%s: exit %d, %v (stdout %q, stderr %q), want %d", tc.name, res.ExitCode, err, out, res.Stderr, tc.exit)
+		}
+		if !strings.HasPrefix(string(out), installMarker+"\n"+state+"\n") {
+			t.Errorf("%s: stdout %q, want the install request", tc.name, out)
+		}
+		if _, err := os.Stat(marker); err == nil {
+			t.Fatalf("%s: the unverified binary ran", tc.name)
+		}
+		if ents, _ := os.ReadDir(filepath.Join(state, "tmp")); len(ents) != 0 {
+			t.Errorf("%s: temp files left: %v", tc.name, ents)
+		}
+		if _, err := os.Stat(filepath.Join(state, "executor")); err == nil {
+			t.Errorf("%s: an executor folder was made", tc.name)
 		}
 	}
 }

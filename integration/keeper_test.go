@@ -31,7 +31,8 @@ func keeperSocket(t *testing.T, home string) string {
 }
 
 // TestKeeperKeepsTheConnection: two syncs through the ferry binary use one
-// SSH connection, held by the keeper; its socket is private; a connection
+// SSH connection, held by the keeper, and the first (first contact: the
+// executor installed) one remote process; the keeper's socket is private; a connection
 // that the server dropped, and a keeper that was killed, are replaced
 // without the commands noticing.
 func TestKeeperKeepsTheConnection(t *testing.T) {
@@ -43,8 +44,13 @@ func TestKeeperKeepsTheConnection(t *testing.T) {
 	testutil.WriteTree(t, src, testutil.Tree{"a.py": "print(1)\n"})
 
 	accepted := func() int { return strings.Count(s.Log(), "Accepted publickey") - 1 } // less attach's
+	sessions := func() int { return strings.Count(s.Log(), "Starting session: command") }
+	before := sessions()
 	first := c.sync("k", src)
 	n1 := accepted()
+	if n := sessions() - before; n != 1 {
+		t.Errorf("first contact started %d remote processes, want 1 (ensure, which installs the executor it lacks)", n)
+	}
 	os.WriteFile(filepath.Join(src, "b.py"), []byte("print(2)\n"), 0o644)
 	second := c.sync("k", src)
 	if second.UploadedFiles != 1 || first.Snapshot == second.Snapshot {

@@ -149,6 +149,13 @@ func (b *tailBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// bytes returns a copy of the tail as written.
+func (b *tailBuffer) bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]byte(nil), b.buf...)
+}
+
 // String returns the tail with control characters (other than newline and
 // tab) removed.
 func (b *tailBuffer) String() string {

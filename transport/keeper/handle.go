@@ -37,6 +37,8 @@ func (s *Server) handle(ctx context.Context, c net.Conn) {
 		err = s.unix(ctx, c, req)
 	case opExec:
 		err = s.exec(ctx, c, req)
+	case opStart:
+		err = s.start(ctx, c, req)
 	case opStop:
 		respond(c, nil)
 		s.mu.Lock()

@@ -278,3 +278,68 @@ func TestKeeperStops(t *testing.T) {
 		t.Errorf("stop with no keeper = %v, want fs.ErrNotExist", err)
 	}
 }
+
+// TestKeeperStartedCommandConverses: a command started through the keeper
+// asks on stdout, is answered on stdin while it runs (3 MB, more than a
+// frame and than SSH's channel window), and its stderr and exit status
+// come back at its end.
+func TestKeeperStartedCommandConverses(t *testing.T) {
+	s := testutil.StartSSHD(t, testutil.SSHDOptions{})
+	st := startKeeper(t, time.Minute)
+	k := st.client()
+	tgt := TargetOf(transporttest.Config(t, s))
+	cmd, err := k.StartCommand(t.Context(), tgt, []string{"sh", "-c",
+		`echo ask; IFS= read -r a; echo "got $a"; wc -c; echo oops >&2; exit 5`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Close()
+	br := bufio.NewReader(cmd.Stdout())
+	if line, err := br.ReadString('\n'); err != nil || line != "ask\n" {
+		t.Fatalf("first line = %q, %v", line, err)
+	}
+	go func() {
+		io.WriteString(cmd, "answer\n")
+		cmd.Write(make([]byte, 3<<20))
+		cmd.CloseStdin()
+	}()
+	rest, err := io.ReadAll(br)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Fields(string(rest)); len(got) != 3 || got[0] != "got" || got[1] != "answer" || got[2] != "3145728" {
+		t.Errorf("rest of stdout = %q, want the answer and 3145728 bytes counted", rest)
+	}
+	res, err := cmd.Wait()
+	if err != nil || res.ExitCode != 5 || string(res.Stderr) != "oops\n" {
+		t.Errorf("wait = %d %q %v, want 5, oops", res.ExitCode, res.Stderr, err)
+	}
+}
+
+// TestKeeperStartedCommandEndsWithItsPeer: closing a started command ends
+// its session: the remote side sees its stdin end.
+func TestKeeperStartedCommandEndsWithItsPeer(t *testing.T) {
+	s := testutil.StartSSHD(t, testutil.SSHDOptions{})
+	st := startKeeper(t, time.Minute)
+	k := st.client()
+	tgt := TargetOf(transporttest.Config(t, s))
+	done := filepath.Join(t.TempDir(), "done")
+	cmd, err := k.StartCommand(t.Context(), tgt, []string{"sh", "-c", `echo up; cat >/dev/null; touch "$1"`, "sh", done})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if line, err := bufio.NewReader(cmd.Stdout()).ReadString('\n'); err != nil || line != "up\n" {
+		t.Fatalf("first line = %q, %v", line, err)
+	}
+	cmd.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := os.Stat(done); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the command's stdin did not end when its peer closed")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

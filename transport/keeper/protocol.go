@@ -55,6 +55,7 @@ const (
 	opWatch = "watch" // answer, then end the stream when the connection ends
 	opUnix  = "unix"  // a stream to the unix socket Path on the target
 	opExec  = "exec"  // run Argv; framed stdin, stdout, stderr, exit status
+	opStart = "start" // run Argv; stdin and stdout framed as they flow (start.go)
 	opStop  = "stop"  // close every connection and exit
 )
 
@@ -129,7 +130,7 @@ func writeLine(w io.Writer, v any) error {
 	return err
 }
 
-// Frame types of an exec stream.
+// Frame types of an exec or start stream.
 const (
 	frameStdin    = 1 // client -> keeper: stdin bytes
 	frameStdinEOF = 2 // client -> keeper: stdin ended
