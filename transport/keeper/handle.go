@@ -76,17 +76,22 @@ func (s *Server) watch(ctx context.Context, c net.Conn, req request) error {
 }
 
 // unix connects the peer to a unix socket on the target.
+// A spare (spare.go) saves the round trip of opening the stream.
 func (s *Server) unix(ctx context.Context, c net.Conn, req request) error {
-	var remote net.Conn
-	err := s.retry(ctx, req.Target, func(tc *transport.Client) error {
-		var err error
-		remote, err = tc.DialUnix(ctx, req.Path)
-		return err
-	})
+	remote := s.takeSpare(req.Target, req.Path)
+	var err error
+	if remote == nil {
+		err = s.retry(ctx, req.Target, func(tc *transport.Client) error {
+			var err error
+			remote, err = tc.DialUnix(ctx, req.Path)
+			return err
+		})
+	}
 	if err := respond(c, err); err != nil || remote == nil {
 		return errors.Join(err, closeIf(remote))
 	}
 	defer remote.Close()
+	s.refillSpare(req.Target, req.Path)
 	splice(c, remote)
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -341,5 +342,135 @@ func TestKeeperStartedCommandEndsWithItsPeer(t *testing.T) {
 			t.Fatal("the command's stdin did not end when its peer closed")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestKeeperOpensTheNextStreamAhead: after a stream to a socket the keeper
+// opens the next one ahead (a spare), hands it to the next request for that
+// socket, never hands out one whose far end closed, and closes one nobody
+// took once spareTTL passed.
+func TestKeeperOpensTheNextStreamAhead(t *testing.T) {
+	defer func(old time.Duration) { spareTTL = old }(spareTTL)
+	spareTTL = time.Second
+	s := testutil.StartSSHD(t, testutil.SSHDOptions{})
+	st := startKeeper(t, time.Minute)
+	k := st.client()
+	tgt := TargetOf(transporttest.Config(t, s))
+	srv := newCountingSocket(t)
+
+	echo := func() {
+		t.Helper()
+		c, err := k.DialUnix(t.Context(), tgt, srv.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		io.WriteString(c, "hi\n")
+		if line, err := bufio.NewReader(c).ReadString('\n'); err != nil || line != "HI\n" {
+			t.Fatalf("echo = %q, %v", line, err)
+		}
+	}
+	echo()
+	srv.waitAccepted(t, 2) // the one used, and a spare
+	echo()
+	if n := srv.accepted(); n > 3 {
+		t.Errorf("%d connections accepted after two streams, want the spare taken (3 with the next spare)", n)
+	}
+	srv.waitAccepted(t, 3)
+
+	srv.closeAll() // the far end drops the waiting spare
+	time.Sleep(200 * time.Millisecond)
+	echo()
+	srv.waitAccepted(t, 5) // a stream of its own, and a new spare
+
+	// Nobody takes the last spare: it is closed after spareTTL.
+	deadline := time.Now().Add(10 * time.Second)
+	for srv.open() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections still open %s after the last stream", srv.open(), 10*time.Second)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// countingSocket is an echo socket (lines upper-cased) that counts the
+// connections it accepted and can close them all.
+type countingSocket struct {
+	path  string
+	mu    sync.Mutex
+	conns []net.Conn
+	live  int
+}
+
+func newCountingSocket(t *testing.T) *countingSocket {
+	t.Helper()
+	dir, err := os.MkdirTemp("/tmp", "kc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	cs := &countingSocket{path: filepath.Join(dir, "c.sock")}
+	ln, err := net.Listen("unix", cs.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close(); cs.closeAll() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			cs.mu.Lock()
+			cs.conns = append(cs.conns, c)
+			cs.live++
+			cs.mu.Unlock()
+			go func() {
+				sc := bufio.NewScanner(c)
+				for sc.Scan() {
+					io.WriteString(c, strings.ToUpper(sc.Text())+"\n")
+				}
+				c.Close()
+				cs.mu.Lock()
+				cs.live--
+				cs.mu.Unlock()
+			}()
+		}
+	}()
+	return cs
+}
+
+func (cs *countingSocket) accepted() int {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	return len(cs.conns)
+}
+
+func (cs *countingSocket) open() int {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	return cs.live
+}
+
+func (cs *countingSocket) closeAll() {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	for _, c := range cs.conns {
+		c.Close()
+	}
+}
+
+func (cs *countingSocket) waitAccepted(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for cs.accepted() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections accepted, want %d", cs.accepted(), n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if got := cs.accepted(); got != n {
+		t.Fatalf("%d connections accepted, want %d", got, n)
 	}
 }

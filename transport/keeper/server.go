@@ -25,7 +25,9 @@ type Server struct {
 
 	mu     sync.Mutex
 	conns  map[string]*held
-	active int // requests being served
+	spares map[spareKey]*spare // spare.go
+	closed bool                // no spare is opened any more
+	active int                 // requests being served
 	timer  *time.Timer
 	stop   context.CancelFunc
 }
@@ -45,7 +47,8 @@ func NewServer(idle time.Duration, logger hclog.Logger) *Server {
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
-	return &Server{idle: idle, log: logger, dial: transport.Dial, conns: map[string]*held{}}
+	return &Server{idle: idle, log: logger, dial: transport.Dial, conns: map[string]*held{},
+		spares: map[spareKey]*spare{}}
 }
 
 // Serve answers requests on ln until ctx ends, a stop request comes, or
@@ -115,6 +118,7 @@ func (s *Server) idleExpired() {
 
 // closeAll closes every held connection, which ends the streams on them.
 func (s *Server) closeAll() {
+	s.closeSpares()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, h := range s.conns {
