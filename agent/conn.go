@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ferry-ml/ferry/agent/compute"
@@ -35,6 +36,7 @@ type Conn struct {
 	// Socket is the executor's unix socket on the target.
 	Socket string
 
+	mu     sync.Mutex // StateDir and Socket, which confirm.go may change
 	ep     endpoint
 	home   string
 	opts   ConnectOptions
@@ -86,7 +88,8 @@ func Dial(ctx context.Context, t compute.Target, opts ConnectOptions) (*Conn, er
 // this build is running there, installing or replacing it when needed.
 //
 // The warm path is one SSH handshake and one request on the forwarded
-// socket: no remote process is started. Only when that fails does the agent
+// socket, which goes out beside the first requests (confirm.go): no remote
+// process is started. Only when that fails does the agent
 // run "ferry-executor ensure" (one remote process), and only when that says
 // the binary is missing does it send one, to the same process.
 func Connect(ctx context.Context, t compute.Target, opts ConnectOptions) (*Conn, error) {
@@ -94,7 +97,7 @@ func Connect(ctx context.Context, t compute.Target, opts ConnectOptions) (*Conn,
 	if err != nil {
 		return nil, err
 	}
-	if err := c.EnsureExecutor(ctx); err != nil {
+	if err := c.ensure(ctx, true); err != nil {
 		c.Close()
 		return nil, err
 	}
@@ -184,9 +187,28 @@ func (c *Conn) cacheKey() string {
 }
 
 func (c *Conn) ensureExecutor(ctx context.Context) error {
-	if c.tryCached(ctx) {
-		return nil
+	return c.ensure(ctx, false)
+}
+
+// ensure reaches the executor: the remembered one if it answers, else one
+// started (and installed) now. optimistic: the remembered one is used at
+// once and checked beside the first requests (confirm.go).
+func (c *Conn) ensure(ctx context.Context, optimistic bool) error {
+	if ec, ok := c.cached(); ok {
+		if optimistic {
+			c.useCached(ctx, ec)
+			return nil
+		}
+		if c.tryCached(ctx, ec) {
+			return nil
+		}
 	}
+	return c.startFresh(ctx)
+}
+
+// startFresh starts the executor (installing it if needed), checks it and
+// remembers where it listens.
+func (c *Conn) startFresh(ctx context.Context) error {
 	line, err := c.startExecutor(ctx)
 	if err != nil {
 		return err
@@ -197,24 +219,30 @@ func (c *Conn) ensureExecutor(ctx context.Context) error {
 	if err := c.hello(ctx); err != nil {
 		return err
 	}
-	data, _ := json.Marshal(endpointCache{Address: c.cacheKey(), StateDir: c.StateDir, Socket: c.Socket})
+	stateDir, sock := c.location()
+	data, _ := json.Marshal(endpointCache{Address: c.cacheKey(), StateDir: stateDir, Socket: sock})
 	if err := fsutil.WriteFileAtomic(c.cachePath(), data, 0o600); err != nil {
 		c.logger.Warn("cannot cache executor location", "error", err)
 	}
 	return nil
 }
 
-// tryCached reaches the executor at the remembered socket.
-func (c *Conn) tryCached(ctx context.Context) bool {
+// cached returns where the executor listened last time, if remembered.
+func (c *Conn) cached() (endpointCache, bool) {
 	data, err := os.ReadFile(c.cachePath())
 	if err != nil {
-		return false
+		return endpointCache{}, false
 	}
 	var ec endpointCache
 	if json.Unmarshal(data, &ec) != nil || ec.Address != c.cacheKey() || ec.Socket == "" {
-		return false
+		return endpointCache{}, false
 	}
-	c.StateDir, c.Socket = ec.StateDir, ec.Socket
+	return ec, true
+}
+
+// tryCached reaches the executor at the remembered socket.
+func (c *Conn) tryCached(ctx context.Context, ec endpointCache) bool {
+	c.setLocation(ec.StateDir, ec.Socket)
 	c.newClient()
 	hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -229,8 +257,22 @@ func (c *Conn) tryCached(ctx context.Context) bool {
 
 func (c *Conn) newClient() {
 	c.Executor = client.New(func(ctx context.Context) (net.Conn, error) {
-		return c.ep.DialUnix(ctx, c.Socket)
+		_, sock := c.location()
+		return c.ep.DialUnix(ctx, sock)
 	}, c.logger.Named("executor"))
+}
+
+// location returns the executor's state directory and socket.
+func (c *Conn) location() (stateDir, socket string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.StateDir, c.Socket
+}
+
+func (c *Conn) setLocation(stateDir, socket string) {
+	c.mu.Lock()
+	c.StateDir, c.Socket = stateDir, socket
+	c.mu.Unlock()
 }
 
 // hello checks that the executor speaks our protocol and is our build.
@@ -238,7 +280,12 @@ func (c *Conn) hello(ctx context.Context) error {
 	if c.Executor == nil {
 		c.newClient()
 	}
-	h, err := c.Executor.Hello(ctx)
+	return c.checkHello(c.Executor.Hello(ctx))
+}
+
+// checkHello turns a hello's answer into an error unless it is ferry's
+// own build.
+func (c *Conn) checkHello(h api.Hello, err error) error {
 	if err != nil {
 		return fmt.Errorf("reach executor on %s: %w", c.Target.Name, err)
 	}
@@ -294,8 +341,7 @@ func (c *Conn) adopt(line string) error {
 		return fmt.Errorf("executor on %s is %s (protocol %s) after install, want %s (protocol %d)",
 			c.Target.Name, f[2], f[1], buildinfo.String(), api.ProtocolVersion)
 	}
-	c.Socket = f[3]
-	c.StateDir = filepath.Dir(f[3])
+	c.setLocation(filepath.Dir(f[3]), f[3])
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -56,8 +57,9 @@ func (e *APIError) Unwrap() error {
 // Client calls the executor API. It is safe for concurrent use; concurrent
 // requests (a followed log beside status calls) each get a connection.
 type Client struct {
-	hc  *http.Client
-	log hclog.Logger
+	hc   *http.Client
+	log  hclog.Logger
+	gate atomic.Pointer[Gate] // gate.go; nil: none
 }
 
 // New returns a client whose connections come from dial. A nil logger
@@ -102,18 +104,37 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 
 // send returns a 2xx response, whose body the caller closes, or an error.
 func (c *Client) send(ctx context.Context, method, path string, in any) (*http.Response, error) {
-	var body io.Reader
+	var payload []byte // sent again if the gate asks (gate.go)
 	ctype := ""
 	switch v := in.(type) {
 	case nil:
 	case []byte:
-		body, ctype = bytes.NewReader(v), "application/octet-stream"
+		payload, ctype = v, "application/octet-stream"
 	default:
 		b, err := json.Marshal(v)
 		if err != nil {
 			return nil, fmt.Errorf("encode %s %s: %w", method, path, err)
 		}
-		body, ctype = bytes.NewReader(b), "application/json"
+		payload, ctype = b, "application/json"
+	}
+	resp, err := c.gated(ctx, method, path, func() (*http.Response, error) {
+		return c.send1(ctx, method, path, payload, ctype)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode/100 != 2 {
+		defer resp.Body.Close()
+		return nil, decodeError(resp)
+	}
+	return resp, nil
+}
+
+// send1 sends one request; a non-2xx answer is returned as it is.
+func (c *Client) send1(ctx context.Context, method, path string, payload []byte, ctype string) (*http.Response, error) {
+	var body io.Reader
+	if payload != nil {
+		body = bytes.NewReader(payload)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, baseURL+path, body)
 	if err != nil {
@@ -128,10 +149,6 @@ func (c *Client) send(ctx context.Context, method, path string, in any) (*http.R
 		return nil, fmt.Errorf("%s %s: %w", method, path, requestError(err))
 	}
 	c.log.Trace("executor request", "method", method, "path", path, "status", resp.StatusCode, "elapsed", time.Since(start))
-	if resp.StatusCode/100 != 2 {
-		defer resp.Body.Close()
-		return nil, decodeError(resp)
-	}
 	return resp, nil
 }
 

@@ -26,6 +26,9 @@ func (c *Client) Plan(ctx context.Context, req api.PlanRequest) (api.PlanRespons
 // api.PackUpload).
 func (c *Client) UploadPack(ctx context.Context, pack io.Reader, opts api.PackUpload) (api.IngestResponse, error) {
 	var out api.IngestResponse
+	if err := c.waitGate(ctx); err != nil {
+		return out, err
+	}
 	q := url.Values{}
 	if len(opts.Assemble) > 0 {
 		q["assemble"] = opts.Assemble
