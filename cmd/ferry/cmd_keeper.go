@@ -24,7 +24,9 @@ func newKeeperCommand(g *globalOptions) *cobra.Command {
 		Long: `Commands that reach an SSH target go through a keeper: a small per-user
 process, started by the first such command, that holds one authenticated SSH
 connection per target (checked against known_hosts exactly as a command's own)
-and exits after --keeper-idle (default 10m) with no command using it. Its
+and exits after --keeper-idle (default 10m) with no command using it. After
+a stream to a socket on a target (the executor's) it opens the next one ahead,
+kept 20s, so that the next command's first request costs one round trip. Its
 socket is FERRY_HOME/keeper/*.sock (folder 0700, socket 0600, peers' uid
 checked). Turn it off with --no-keeper or FERRY_NO_KEEPER=1: each command
 then opens its own connection.`,
