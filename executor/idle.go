@@ -23,24 +23,42 @@ type idleWatch struct {
 
 	mu    sync.Mutex
 	conns int
-	last  time.Time // when the daemon was last in use
+	fresh map[net.Conn]bool // open, no request read yet (a keeper's spare stream)
+	last  time.Time         // when the daemon was last in use
 }
 
 func newIdleWatch(timeout time.Duration, busy func() bool, claim func() (func(), bool)) *idleWatch {
-	return &idleWatch{timeout: timeout, busy: busy, claim: claim, last: time.Now()}
+	return &idleWatch{timeout: timeout, busy: busy, claim: claim, fresh: map[net.Conn]bool{}, last: time.Now()}
 }
 
 // connState is the http.Server's ConnState hook.
-func (w *idleWatch) connState(_ net.Conn, st http.ConnState) {
+func (w *idleWatch) connState(c net.Conn, st http.ConnState) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	switch st {
 	case http.StateNew:
 		w.conns++
+		w.fresh[c] = true
+	case http.StateActive:
+		delete(w.fresh, c)
 	case http.StateClosed, http.StateHijacked:
 		w.conns--
+		delete(w.fresh, c)
 	}
 	w.last = time.Now()
+}
+
+// closeFresh closes the connections that never sent a request, before the
+// server shuts down: net/http's Shutdown waits up to 5 s for a new
+// connection's first request, and a keeper holds one open ahead.
+func (w *idleWatch) closeFresh() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for c := range w.fresh {
+		if c != nil {
+			c.Close()
+		}
+	}
 }
 
 // idleFor reports how long the daemon has been idle at now: 0 while a

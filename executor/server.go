@@ -103,6 +103,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
+	iw.closeFresh()
 	if err := srv.Shutdown(sctx); err != nil {
 		s.log.Debug("closing connections still busy after the grace period", "error", err)
 		srv.Close()

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ferry-ml/ferry/executor/api"
 	"github.com/ferry-ml/ferry/executor/client"
@@ -125,11 +126,23 @@ func TestServerMountsRunsAndShutsDown(t *testing.T) {
 	if err != nil || len(rs) != 1 || rs[0].Spec.ID != "r1" {
 		t.Fatalf("list runs = %+v, %v", rs, err)
 	}
+	// A connection opened ahead that never sent a request (a keeper's
+	// spare stream) does not hold the shutdown up.
+	spare, err := net.Dial("unix", SocketPath(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer spare.Close()
+	time.Sleep(50 * time.Millisecond)
+	start := time.Now()
 	if _, err := c.Shutdown(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if err := wait(); err != nil {
 		t.Fatalf("serve after shutdown: %v", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("shutdown took %s with an idle new connection open, want well under its 2 s grace", d)
 	}
 }
 
