@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"bytes"
+	"crypto/rand"
 	"io"
 	"os"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 	"github.com/ferry-ml/ferry/executor/api"
 	"github.com/ferry-ml/ferry/internal/buildinfo"
 	"github.com/hashicorp/go-hclog"
+	"github.com/klauspost/compress/gzip"
 )
 
 // fakeExecutor stands in for ferry-executor in the install scripts: its
@@ -77,8 +80,9 @@ func fakeInstallConn(t *testing.T, state string) *Conn {
 
 // TestEnsureScriptRefusesWhatItCannotVerify answers ensureScript by hand:
 // a binary whose SHA-256 is not one of the sums is refused before it runs,
-// and a stdin that ends before the encoding line ends the script; neither
-// leaves a temp file or an executor behind.
+// a stdin that ends before the encoding line, or in the middle of the
+// compressed binary (a cut link), ends the script; none leaves a temp file
+// or an executor behind.
 func TestEnsureScriptRefusesWhatItCannotVerify(t *testing.T) {
 	marker := filepath.Join(t.TempDir(), "ran")
 	for _, tc := range []struct {
@@ -88,14 +92,14 @@ func TestEnsureScriptRefusesWhatItCannotVerify(t *testing.T) {
 	}{
 		{"wrong binary", "plain\n#!/bin/sh\ntouch " + marker + "\n", exitUnsafe},
 		{"no answer", "", 1},
+		{"stream cut short", "gzip\n" + cutGzip(t, 64<<10), 1},
 	} {
 		state := filepath.Join(t.TempDir(), "state")
 		s, err := localEndpoint{}.Start(t.Context(), ensureScript, state, buildinfo.String(), strings.Repeat("ab", 32), "", "x")
 		if err != nil {
 			t.Fatal(err)
 		}
-		stdin := strings.ReplaceAll(tc.stdin, `\n`, "\n")
-		go func() { io.WriteString(s, stdin); s.CloseStdin() }()
+		go func() { io.WriteString(s, tc.stdin); s.CloseStdin() }()
 		out, _ := io.ReadAll(s.Stdout())
 		res, err := s.Wait()
 		if err != nil || res.ExitCode != tc.exit {
@@ -114,4 +118,16 @@ func TestEnsureScriptRefusesWhatItCannotVerify(t *testing.T) {
 			t.Errorf("%s: an executor folder was made", tc.name)
 		}
 	}
+}
+
+// cutGzip returns the first half of a gzip stream of n random bytes.
+func cutGzip(t *testing.T, n int) string {
+	t.Helper()
+	var b bytes.Buffer
+	gz := gzip.NewWriter(&b)
+	data := make([]byte, n)
+	rand.Read(data)
+	gz.Write(data)
+	gz.Close()
+	return b.String()[:b.Len()/2]
 }
