@@ -28,8 +28,8 @@ type spareKey struct{ target, path string }
 type spare struct {
 	net.Conn
 	first chan firstRead // the first read's result, once
-	ended chan struct{}   // closed when the first read found the end
-	timer *time.Timer     // set under the server's mutex
+	ended chan struct{}  // closed when the first read found the end
+	timer *time.Timer    // set under the server's mutex
 
 	rest []byte
 	err  error
