@@ -5,6 +5,8 @@ package snapshot
 import (
 	"io/fs"
 	"syscall"
+
+	"github.com/ferry-ml/ferry/internal/fsutil"
 )
 
 // hashFile returns the SHA-256 of the first size bytes of the file at path
@@ -18,7 +20,7 @@ import (
 // snapshot of 10,000 small files. It reads through the pooled buffer and
 // stops at size bytes, saving the read that would return EOF.
 func (hs *hasher) hashFile(path string, size int64) (BlobID, error) {
-	fd, err := openNoFollow(path)
+	fd, err := fsutil.OpenNoFollow(path)
 	if err != nil {
 		return BlobID{}, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
@@ -42,13 +44,4 @@ func (hs *hasher) hashFile(path string, size int64) (BlobID, error) {
 	var id BlobID
 	hs.h.Sum(id[:0])
 	return id, nil
-}
-
-func openNoFollow(path string) (int, error) {
-	for {
-		fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
-		if err != syscall.EINTR {
-			return fd, err
-		}
-	}
 }

@@ -14,13 +14,20 @@ import (
 // or epoll_ctl calls and sets no finalizer: for many small files (a
 // sync's packs) that was a sixth of the reading side's CPU.
 func OpenSource(path string) (io.ReadCloser, error) {
+	fd, err := OpenNoFollow(path)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	return &rawFile{fd: fd, path: path}, nil
+}
+
+// OpenNoFollow opens path read-only with a raw open(2) (O_NOFOLLOW,
+// O_CLOEXEC), retried on EINTR, and returns the descriptor.
+func OpenNoFollow(path string) (int, error) {
 	for {
 		fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
-		if err == nil {
-			return &rawFile{fd: fd, path: path}, nil
-		}
 		if err != syscall.EINTR {
-			return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+			return fd, err
 		}
 	}
 }

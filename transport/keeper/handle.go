@@ -141,10 +141,17 @@ func (s *Server) exec(ctx context.Context, c net.Conn, req request) error {
 	if err != nil {
 		return writeFrame(c, frameError, []byte(err.Error()))
 	}
+	if err := writeFrame(c, frameStdout, res.Stdout); err != nil {
+		return err
+	}
+	return writeEnd(c, res)
+}
+
+// writeEnd writes a command's last frames: its stderr, then its exit status.
+func writeEnd(c net.Conn, res transport.ExecResult) error {
 	var code [4]byte
 	binary.BigEndian.PutUint32(code[:], uint32(int32(res.ExitCode)))
-	return errors.Join(writeFrame(c, frameStdout, res.Stdout), writeFrame(c, frameStderr, res.Stderr),
-		writeFrame(c, frameExit, code[:]))
+	return errors.Join(writeFrame(c, frameStderr, res.Stderr), writeFrame(c, frameExit, code[:]))
 }
 
 // maxStdin caps a command's stdin held by the keeper (the executor binary

@@ -50,9 +50,7 @@ func (s *Server) start(ctx context.Context, c net.Conn, req request) error {
 	if err != nil {
 		return writeFrame(c, frameError, []byte(err.Error()))
 	}
-	var code [4]byte
-	binary.BigEndian.PutUint32(code[:], uint32(int32(res.ExitCode)))
-	return errors.Join(writeFrame(c, frameStderr, res.Stderr), writeFrame(c, frameExit, code[:]))
+	return writeEnd(c, res)
 }
 
 // relayStdin copies stdin frames to the command until the end-of-stdin
