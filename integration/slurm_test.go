@@ -247,14 +247,18 @@ func TestSlurmQueuedBehindFullClusterAndCancelLeavesNothing(t *testing.T) {
 	c.mustRun(dir, "cancel", holder)
 	c.waitStatus(t, dir, holder, 30*time.Second, func(r slurmShow) bool { return r.Status == "Canceled" })
 	for _, node := range []string{"c1", "c2"} {
-		deadline := time.Now().Add(15 * time.Second)
+		// Slurm reports the job gone before its steps' processes have
+		// all ended; KillWait is 5 s, the task's grace 3 s. The margin
+		// beyond that is for a loaded CI machine (15 s was once too short).
+		deadline := time.Now().Add(40 * time.Second)
 		for {
-			out, _ := s.exec(t, node, "ps", "-eo", "pid,args")
+			out, _ := s.exec(t, node, "ps", "-eo", "pid,ppid,stat,etime,args")
 			if !strings.Contains(out, "sleep 471") && !strings.Contains(out, "hold.py") {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("processes of the canceled run left on %s:\n%s", node, out)
+				queue, _ := s.exec(t, "login", "sh", "-c", "squeue -a -t all; sinfo")
+				t.Fatalf("processes of the canceled run left on %s:\n%s\n%s", node, out, queue)
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
