@@ -38,8 +38,9 @@ const installMarker = "FERRY-EXECUTOR-MISSING"
 // installMarker and what an install needs, then reads a line naming the
 // encoding ("gzip" or "plain"; anything else, or EOF, ends it) and the
 // binary itself from stdin into the temp file named by $5. The binary runs
-// only once its SHA-256 is one of $3; it moves itself into place, and is
-// checked again there, as a binary found installed is.
+// only once its SHA-256 is one of $3; it moves itself into place and
+// starts the daemon in the same process (install --ensure). The next start
+// checks it as any binary found installed is.
 const ensureScript = expandDir + safePathScript + `safe_dir
 exe="$d/executor/$2/ferry-executor"
 if ! safe_exe "$exe" "$3"; then
@@ -58,8 +59,8 @@ if ! safe_exe "$exe" "$3"; then
 	esac || { rm -f "$tmp"; exit 1; }
 	sum=$(sha256sum <"$tmp") || { rm -f "$tmp"; refuse "cannot hash $tmp"; }
 	case " $3 " in *" ${sum%% *} "*) ;; *) rm -f "$tmp"; refuse "the executor binary received is not a build ferry ships (sha256 ${sum%% *})" ;; esac
-	chmod 700 "$tmp" && "$tmp" install --state-dir "$d" >&2 || { rm -f "$tmp"; exit 1; }
-	safe_exe "$exe" "$3" || refuse "$exe is not the build just sent"
+	chmod 700 "$tmp" && "$tmp" install --state-dir "$d" --ensure --idle-timeout "$4" || { rm -f "$tmp"; exit 1; }
+	exit 0
 fi
 exec "$exe" ensure --state-dir "$d" --idle-timeout "$4"`
 

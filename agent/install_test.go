@@ -21,7 +21,8 @@ import (
 // real one does, and "ensure" prints a protocol line naming the socket.
 const fakeExecutor = `#!/bin/sh
 case $1 in
-install) mkdir -p "$3/executor/` + "VERSION" + `" && mv "$0" "$3/executor/` + "VERSION" + `/ferry-executor" && echo installed ;;
+install) mkdir -p "$3/executor/` + "VERSION" + `" && mv "$0" "$3/executor/` + "VERSION" + `/ferry-executor" && echo installed
+	[ "$4" = --ensure ] && echo "` + api.Magic + ` PROTO VERSION $3/executor.sock" ;;
 ensure) echo "noise from an rc file"; echo "` + api.Magic + ` PROTO VERSION $3/executor.sock" ;;
 esac
 `
@@ -130,4 +131,71 @@ func cutGzip(t *testing.T, n int) string {
 	gz.Write(data)
 	gz.Close()
 	return b.String()[:b.Len()/2]
+}
+
+// TestEnsureScriptHashesAFileOnce: a start that hashes the installed
+// binary records the hash beside it with the file's identity, so the next
+// start needs no sha256sum at all; a change to the file that keeps its size
+// and mtime still changes its ctime, and the start hashes it again, finds
+// it is not what ferry ships and installs over it.
+func TestEnsureScriptHashesAFileOnce(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "state")
+	c := fakeInstallConn(t, state)
+	c.rememberRate(1<<30, 1e9)
+	var notices []string
+	c.opts.Notice = func(msg string) { notices = append(notices, msg) }
+	exe := filepath.Join(state, "executor", buildinfo.String(), "ferry-executor")
+	for i := range 2 { // installs, then hashes what it finds installed
+		if _, err := c.startExecutor(t.Context()); err != nil {
+			t.Fatalf("start %d: %v", i, err)
+		}
+	}
+	fi, err := os.Stat(exe + ".verified")
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("no hash recorded beside the binary: %v, %v", fi, err)
+	}
+
+	path := os.Getenv("PATH")
+	t.Setenv("PATH", pathWithout(t, "sha256sum"))
+	if _, err := c.startExecutor(t.Context()); err != nil {
+		t.Fatalf("start with the hash recorded and no sha256sum: %v", err)
+	}
+
+	os.Setenv("PATH", path)
+	old, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := os.Stat(exe)
+	changed := bytes.Replace(old, []byte("echo installed"), []byte("echo INSTALLED"), 1)
+	if err := os.WriteFile(exe, changed, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	os.Chtimes(exe, st.ModTime(), st.ModTime())
+	notices = nil
+	if _, err := c.startExecutor(t.Context()); err != nil {
+		t.Fatalf("start after the binary changed: %v", err)
+	}
+	if len(notices) == 0 || !strings.HasPrefix(notices[0], "installing executor") {
+		t.Fatalf("a binary changed in place (same size and mtime) was not installed again: %q", notices)
+	}
+	if now, _ := os.ReadFile(exe); !bytes.Equal(now, old) {
+		t.Fatal("the changed binary is still installed")
+	}
+}
+
+// pathWithout returns a PATH of one folder that links every program of
+// this PATH except the one named.
+func pathWithout(t *testing.T, name string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, d := range filepath.SplitList(os.Getenv("PATH")) {
+		ents, _ := os.ReadDir(d)
+		for _, e := range ents {
+			if e.Name() != name {
+				os.Symlink(filepath.Join(d, e.Name()), filepath.Join(dir, e.Name())) // first wins
+			}
+		}
+	}
+	return dir
 }

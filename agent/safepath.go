@@ -1,14 +1,10 @@
 package agent
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"os"
+	"path/filepath"
 	"strings"
-	"sync"
 )
 
 // ErrUnsafeStateDir means the state directory, or a folder above it or
@@ -36,95 +32,83 @@ const exitUnsafe = 126
 // stderr and exits exitUnsafe.
 const safePathScript = `uid=$(id -u)
 refuse() { echo "ferry: refusing to run the executor: $*" >&2; exit 126; }
-# owner_mode PATH: sets o and m (octal) of PATH, not following a link.
-owner_mode() {
-	st=$(stat -c '%u %a' "$1") || refuse "cannot inspect $1"
-	set -- $st; o=$1; m=$2
-}
-# dir_ok PATH mine|up: who owns one folder and who may write it.
+# dir_ok PATH UID MODE mine|up: may one folder, owned by UID with MODE
+# (octal), hold what ferry runs?
 dir_ok() {
-	owner_mode "$1"
-	w=$(( 0$m & 022 )); s=$(( 0$m & 01000 ))
-	if [ "$2" = mine ]; then
-		[ "$o" = "$uid" ] || refuse "$1 is owned by uid $o, not by you (uid $uid)"
-		[ "$w" = 0 ] || refuse "$1 is writable by others (mode $m)"
+	w=$(( 0$3 & 022 )); s=$(( 0$3 & 01000 ))
+	if [ "$4" = mine ]; then
+		[ "$2" = "$uid" ] || refuse "$1 is owned by uid $2, not by you (uid $uid)"
+		[ "$w" = 0 ] || refuse "$1 is writable by others (mode $3)"
 		return 0
 	fi
-	[ "$o" = "$uid" ] || [ "$o" = 0 ] || refuse "$1 is owned by uid $o, not by you or root"
-	[ "$w" = 0 ] || { [ "$o" = 0 ] && [ "$s" != 0 ]; } || refuse "$1 is writable by others (mode $m)"
+	[ "$2" = "$uid" ] || [ "$2" = 0 ] || refuse "$1 is owned by uid $2, not by you or root"
+	[ "$w" = 0 ] || { [ "$2" = 0 ] && [ "$s" != 0 ]; } || refuse "$1 is writable by others (mode $3)"
 }
-# safe_dir: checks $d and every folder above it, and sets d to its
-# physical path; a missing $d passes (nothing there to run yet).
+# safe_dir: checks $d and every folder above it (one stat for them all),
+# and sets d to its physical path; a missing $d passes (nothing there to
+# run yet).
 safe_dir() {
 	p=$(cd "$d" 2>/dev/null && pwd -P) || return 0
-	dir_ok "$p" mine
-	a=$p
-	while [ "$a" != / ]; do a=$(dirname "$a"); dir_ok "$a" up; done
+	set -- "$p"; a=$p
+	while [ "$a" != / ]; do a=${a%/*}; a=${a:-/}; set -- "$@" "$a"; done
+	st=$(stat -c '%u %a' "$@") || refuse "cannot inspect $p or a folder above it"
+	k=mine
+	while read -r o m; do dir_ok "$1" "$o" "$m" $k; k=up; shift; done <<EOF
+$st
+EOF
 	d=$p
 }
 # safe_exe EXE "SHA...": the folders from $d down to EXE, EXE itself and
 # its hash. Fails (status 1) when EXE is missing or not a build ferry ships.
+# EXE.verified keeps the hash with the identity of the file it was taken
+# of (device, inode, size, mtime and ctime): any write, chmod or rename
+# changes the ctime, so the hash is taken again only then.
 safe_exe() {
-	for f in "$d/executor" "$(dirname "$1")"; do [ -d "$f" ] && dir_ok "$f" mine; done
-	[ -f "$1" ] && [ ! -L "$1" ] || return 1
-	owner_mode "$1"
-	[ "$o" = "$uid" ] || refuse "$1 is owned by uid $o, not by you"
-	[ $(( 0$m & 022 )) = 0 ] || refuse "$1 is writable by others (mode $m)"
-	command -v sha256sum >/dev/null || refuse "sha256sum is missing, so $1 cannot be verified"
-	sum=$(sha256sum < "$1") || refuse "cannot hash $1"
+	f=$1; l=$2
+	if [ ! -f "$f" ] || [ -L "$f" ]; then
+		for p in "$d/executor" "${f%/*}"; do
+			[ -d "$p" ] || continue
+			st=$(stat -c '%u %a' "$p") || refuse "cannot inspect $p"
+			dir_ok "$p" $st mine
+		done
+		return 1
+	fi
+	st=$(stat -c '%u %a %d:%i:%s:%.9Y:%.9Z' "$d/executor" "${f%/*}" "$f") || refuse "cannot inspect $f"
+	set -- $st
+	dir_ok "$d/executor" "$1" "$2" mine
+	dir_ok "${f%/*}" "$4" "$5" mine
+	[ "$7" = "$uid" ] || refuse "$f is owned by uid $7, not by you"
+	[ $(( 0$8 & 022 )) = 0 ] || refuse "$f is writable by others (mode $8)"
+	id=$9
+	if [ -f "$f.verified" ] && read -r vid vsum <"$f.verified" && [ "$vid" = "$id" ]; then
+		for s in $l; do [ "$s" = "$vsum" ] && return 0; done
+	fi
+	command -v sha256sum >/dev/null || refuse "sha256sum is missing, so $f cannot be verified"
+	sum=$(sha256sum < "$f") || refuse "cannot hash $f"
 	sum=${sum%% *}
-	for s in $2; do [ "$s" = "$sum" ] && return 0; done
-	echo "ferry: $1 is not a build ferry ships (sha256 $sum); installing again" >&2
+	for s in $l; do
+		[ "$s" = "$sum" ] || continue
+		(umask 077 && printf '%s %s\n' "$id" "$sum" >"$f.verified") 2>/dev/null
+		return 0
+	done
+	echo "ferry: $f is not a build ferry ships (sha256 $sum); installing again" >&2
 	return 1
 }
 `
 
-// shippedSums caches the SHA-256 of each executor binary found beside
-// ferry, by path: hashed once per process.
-var shippedSums sync.Map
-
 // executorSums returns the SHA-256 (hex) of every executor binary ferry
 // ships (one per architecture found), for safe_exe.
 func (c *Conn) executorSums() ([]string, error) {
-	var sums []string
+	var bins []string
 	for _, arch := range []string{"amd64", "arm64"} {
-		bin, err := c.executorBinary(arch)
-		if err != nil {
-			continue
+		if bin, err := c.executorBinary(arch); err == nil {
+			bins = append(bins, bin)
 		}
-		sum, err := fileSum(bin)
-		if err != nil {
-			return nil, err
-		}
-		sums = append(sums, sum)
 	}
-	if len(sums) == 0 {
+	if len(bins) == 0 {
 		return nil, fmt.Errorf("%w: no ferry-executor-linux-* beside ferry nor in $FERRY_EXECUTOR_DIR to verify the installed one against", ErrNoExecutorBinary)
 	}
-	return sums, nil
-}
-
-func fileSum(path string) (string, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return "", fmt.Errorf("hash executor binary: %w", err)
-	}
-	key := fmt.Sprintf("%s|%d|%d", path, st.Size(), st.ModTime().UnixNano())
-	if s, ok := shippedSums.Load(key); ok {
-		return s.(string), nil
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return "", fmt.Errorf("hash executor binary: %w", err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("hash executor binary: %w", err)
-	}
-	sum := hex.EncodeToString(h.Sum(nil))
-	shippedSums.Store(key, sum)
-	return sum, nil
+	return shippedSums(filepath.Join(c.home, "cache", "executor-sums.json"), bins)
 }
 
 // unsafeError turns safePathScript's refusal into ErrUnsafeStateDir.

@@ -11,6 +11,8 @@
 //	executor.lock          flock'ed by the one daemon serving this directory
 //	executor.log           the daemon's JSON log (rotated past 10 MB to .1)
 //	executor/<version>/    installed executables; unused ones pruned after 30 days
+//	                       (ferry-executor.verified: its SHA-256 and the identity of
+//	                       the file it was taken of, written by the agent's ensure script)
 //	blobs/ab/<64 hex>      blob contents, read-only (0444), named by SHA-256
 //	index/<seq>.idx        the blob index: size, inode and mtime of each blob
 //	snapshots/<64 hex>     manifests (snapshot.Manifest encoding)

@@ -34,7 +34,13 @@ func runEnsure(ctx context.Context, g *globalOptions, idle string) error {
 	if _, err := parseIdleTimeout(idle); err != nil {
 		return err
 	}
-	res, err := executor.Ensure(ctx, executor.EnsureConfig{StateDir: g.StateDir, Logger: g.logger(), IdleTimeout: idle})
+	return ensureWith(ctx, g, "", idle)
+}
+
+// ensureWith runs Ensure with exe ("": this executable) as the daemon and
+// prints its protocol line.
+func ensureWith(ctx context.Context, g *globalOptions, exe, idle string) error {
+	res, err := executor.Ensure(ctx, executor.EnsureConfig{StateDir: g.StateDir, Executable: exe, Logger: g.logger(), IdleTimeout: idle})
 	if err != nil {
 		return fmt.Errorf("ensure executor: %w", err)
 	}
