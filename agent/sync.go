@@ -67,7 +67,9 @@ func (c *Conn) Sync(ctx context.Context, root string, m *snapshot.Manifest, prog
 	if plan.HaveSnapshot {
 		res.UpToDate = true
 		res.Duration = time.Since(start)
-		c.rememberSynced(m)
+		if base == nil || base.ID() != m.ID() {
+			c.rememberSynced(m)
+		}
 		return res, nil
 	}
 	todo, err := blobsToSend(m, plan.Missing)

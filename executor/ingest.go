@@ -154,8 +154,8 @@ func (s *Store) trusted(id [32]byte) bool {
 			return false
 		}
 	}
-	fi, err := os.Lstat(s.blobPath(id))
-	return err == nil && fi.Mode() == 0o444 && statOf(fi) == known
+	st, ok := lstatBlob(s.blobPath(id))
+	return ok && st == known
 }
 
 // placePending places one record and records it as pending at once, so

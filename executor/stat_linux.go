@@ -30,3 +30,20 @@ func syncFS(dir string, _ []pendingBlob) error {
 	}
 	return nil
 }
+
+// lstatBlob returns what the index keeps of the file at path and whether
+// it is a regular file of mode 0444, as a trusted blob is, without the
+// FileInfo os.Lstat allocates (a plan checks every blob of a snapshot).
+func lstatBlob(path string) (blobStat, bool) {
+	var st syscall.Stat_t
+	for {
+		err := syscall.Lstat(path, &st)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return blobStat{}, false
+		}
+		return blobStat{size: st.Size, ino: st.Ino, mtime: st.Mtim.Nano()}, st.Mode == syscall.S_IFREG|0o444
+	}
+}

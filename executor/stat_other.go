@@ -24,3 +24,19 @@ func syncFS(_ string, pend []pendingBlob) error {
 	}
 	return nil
 }
+
+// lstatBlob returns what the index keeps of the file at path and whether
+// it is a regular file of mode 0444, as a trusted blob is.
+func lstatBlob(path string) (blobStat, bool) {
+	var st syscall.Stat_t
+	for {
+		err := syscall.Lstat(path, &st)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return blobStat{}, false
+		}
+		return blobStat{size: st.Size, ino: uint64(st.Ino), mtime: st.Mtimespec.Nano()}, st.Mode == syscall.S_IFREG|0o444
+	}
+}

@@ -27,9 +27,10 @@ const tmpPrefix = ".store-"
 // directory. It is safe for concurrent use; only one Store (one daemon)
 // may use a state directory at a time (see Lock).
 type Store struct {
-	dir string
-	log hclog.Logger
-	idx *index
+	dir      string
+	blobsDir string // dir/blobs
+	log      hclog.Logger
+	idx      *index
 	// ingestSem bounds the packs ingested at once, across requests.
 	ingestSem chan struct{}
 
@@ -67,7 +68,7 @@ func OpenStore(stateDir string, logger hclog.Logger) (*Store, error) {
 	if err := PrepareStateDir(stateDir); err != nil {
 		return nil, err
 	}
-	s := &Store{dir: stateDir, log: logger, ingestSem: make(chan struct{}, max(2, runtime.NumCPU())),
+	s := &Store{dir: stateDir, blobsDir: filepath.Join(stateDir, BlobsDir), log: logger, ingestSem: make(chan struct{}, max(2, runtime.NumCPU())),
 		pending: make(map[[32]byte]blobStat), copyTrees: os.Geteuid() == 0}
 	if err := s.cleanTmp(); err != nil {
 		return nil, err
@@ -93,8 +94,9 @@ func (s *Store) path(elem ...string) string {
 }
 
 func (s *Store) blobPath(id [32]byte) string {
-	h := hex.EncodeToString(id[:])
-	return filepath.Join(s.dir, BlobsDir, h[:2], h)
+	var h [64]byte
+	hex.Encode(h[:], id[:])
+	return s.blobsDir + string(os.PathSeparator) + string(h[:2]) + string(os.PathSeparator) + string(h[:])
 }
 
 func (s *Store) cleanTmp() error {
