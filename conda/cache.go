@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/ferry-ml/ferry/internal/fsutil"
@@ -27,7 +28,7 @@ const (
 )
 
 // keyRE matches a cache key (Spec.Key): 64 lower-case hex digits.
-var keyRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
+var keyRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-f]{64}$`) })
 
 // Sentinel errors callers branch on.
 var (
@@ -100,7 +101,7 @@ func (c *Cache) List() ([]Entry, error) {
 	}
 	var out []Entry
 	for _, e := range ents {
-		if !e.IsDir() || !keyRE.MatchString(e.Name()) {
+		if !e.IsDir() || !keyRE().MatchString(e.Name()) {
 			continue
 		}
 		if ent, err := c.entry(e.Name()); err == nil {
@@ -134,7 +135,7 @@ func (c *Cache) entry(key string) (Entry, error) {
 // ErrBusy while the environment is being built and ErrNotFound when there
 // is nothing to remove.
 func (c *Cache) Remove(key string) (Entry, error) {
-	if !keyRE.MatchString(key) {
+	if !keyRE().MatchString(key) {
 		return Entry{}, fmt.Errorf("remove environment %q: %w", key, ErrBadKey)
 	}
 	l, err := fsutil.TryLock(c.lockPath(key))

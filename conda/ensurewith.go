@@ -20,7 +20,7 @@ type Builder func(ctx context.Context, prefix string) (tool string, err error)
 // complete last; a failed or interrupted build leaves nothing behind.
 // kind names the environment in the lines written to out ("pip").
 func (c *Cache) EnsureWith(ctx context.Context, key, kind string, out io.Writer, build Builder) (built bool, err error) {
-	if !keyRE.MatchString(key) {
+	if !keyRE().MatchString(key) {
 		return false, fmt.Errorf("ensure %s environment %q: %w", kind, key, ErrBadKey)
 	}
 	l, err := fsutil.Lock(ctx, c.lockPath(key), func() {

@@ -91,7 +91,7 @@ func localEntry(line string) (p string, editable, findLinks bool) {
 	}
 	f, _, _ := strings.Cut(s, " ")
 	f, _, _ = strings.Cut(f, ";")
-	if archiveRE.MatchString(f) && !strings.Contains(f, "://") || hasPathPrefix(f) || f == "." || f == ".." {
+	if archiveRE().MatchString(f) && !strings.Contains(f, "://") || hasPathPrefix(f) || f == "." || f == ".." {
 		return stripExtras(f), false, false
 	}
 	return "", false, false

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -19,13 +20,13 @@ const keyVersion = "conda-v1\n"
 const operatorChars = "=<>!~,|"
 
 // pipNameRE is the distribution name at the start of a PEP 508 requirement.
-var pipNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*`)
+var pipNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*`) })
 
 // archiveRE matches a local wheel or source archive, installed by path.
-var archiveRE = regexp.MustCompile(`\.(whl|zip|tar\.gz|tgz|tar\.bz2)$`)
+var archiveRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\.(whl|zip|tar\.gz|tgz|tar\.bz2)$`) })
 
 // pipSeparatorRE matches the runs PEP 503 folds into one "-".
-var pipSeparatorRE = regexp.MustCompile(`[-_.]+`)
+var pipSeparatorRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[-_.]+`) })
 
 // normalDoc is the shape of Normalized: field order is fixed and yaml sorts
 // map keys, so equal specs give equal bytes.
@@ -147,9 +148,9 @@ func normalizePip(entry string) string {
 	if opt, name, ok := fileRef(s); ok {
 		return opt + " " + name
 	}
-	name := pipNameRE.FindString(s)
+	name := pipNameRE().FindString(s)
 	rest := s[len(name):]
-	if name == "" || rest == "" && archiveRE.MatchString(s) || rest != "" && !strings.ContainsRune(" [<>=!~;@", rune(rest[0])) {
+	if name == "" || rest == "" && archiveRE().MatchString(s) || rest != "" && !strings.ContainsRune(" [<>=!~;@", rune(rest[0])) {
 		return s
 	}
 	req, marker, hasMarker := strings.Cut(rest, ";")
@@ -158,7 +159,7 @@ func normalizePip(entry string) string {
 	if opts < 0 {
 		opts = len(fields)
 	}
-	out := pipSeparatorRE.ReplaceAllString(strings.ToLower(name), "-") + strings.Join(fields[:opts], "")
+	out := pipSeparatorRE().ReplaceAllString(strings.ToLower(name), "-") + strings.Join(fields[:opts], "")
 	if opts < len(fields) {
 		out += " " + strings.Join(fields[opts:], " ")
 	}

@@ -6,20 +6,23 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // fileRefRE matches pip's options that name another file: -r/--requirement
 // and -c/--constraint, in the spellings "-r f", "-rf", "--requirement f" and
 // "--requirement=f".
-var fileRefRE = regexp.MustCompile(`^(-r|-c|--requirement|--constraint)(?:=|\s+|)(\S.*)$`)
+var fileRefRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(-r|-c|--requirement|--constraint)(?:=|\s+|)(\S.*)$`)
+})
 
 // commentRE is pip's own rule: "#" at line start or after whitespace.
-var commentRE = regexp.MustCompile(`(^|\s+)#.*$`)
+var commentRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(^|\s+)#.*$`) })
 
 // fileRef returns the option ("-r" or "-c") and the file name of a pip
 // entry that names a requirement or constraint file.
 func fileRef(entry string) (opt, name string, ok bool) {
-	m := fileRefRE.FindStringSubmatch(strings.TrimSpace(entry))
+	m := fileRefRE().FindStringSubmatch(strings.TrimSpace(entry))
 	if m == nil {
 		return "", "", false
 	}
@@ -97,7 +100,7 @@ func requirementLines(data []byte) []string {
 	text = strings.ReplaceAll(text, "\\\n", "")
 	var out []string
 	for _, line := range strings.Split(text, "\n") {
-		line = strings.TrimSpace(commentRE.ReplaceAllString(line, ""))
+		line = strings.TrimSpace(commentRE().ReplaceAllString(line, ""))
 		if line != "" {
 			out = append(out, line)
 		}

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // keyVersion prefixes the hashed text; change it when the text changes shape.
@@ -20,10 +21,10 @@ const keyVersion = "pip-v1\n"
 const maxFiles = 256
 
 // commentRE is pip's rule: "#" at line start or after whitespace.
-var commentRE = regexp.MustCompile(`(^|\s+)#.*$`)
+var commentRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(^|\s+)#.*$`) })
 
 // archiveRE matches a wheel or source archive named by path.
-var archiveRE = regexp.MustCompile(`\.(whl|zip|tar\.gz|tgz|tar\.bz2)$`)
+var archiveRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\.(whl|zip|tar\.gz|tgz|tar\.bz2)$`) })
 
 // Requirements is a parsed requirements file and everything it pulls in.
 type Requirements struct {
@@ -276,7 +277,7 @@ func logicalLines(data []byte) []string {
 	text = strings.ReplaceAll(text, "\\\n", "")
 	var out []string
 	for _, line := range strings.Split(text, "\n") {
-		line = strings.TrimSpace(commentRE.ReplaceAllString(line, ""))
+		line = strings.TrimSpace(commentRE().ReplaceAllString(line, ""))
 		if line != "" {
 			out = append(out, strings.Join(strings.Fields(line), " "))
 		}
@@ -307,7 +308,7 @@ func splitOption(line string) (opt, val string) {
 // ("./wheels/x-1.0-py3-none-any.whl", "dist/x.tar.gz"), or "".
 func archivePath(line string) string {
 	f := strings.Fields(line)[0]
-	if strings.Contains(f, "://") || !archiveRE.MatchString(f) {
+	if strings.Contains(f, "://") || !archiveRE().MatchString(f) {
 		return ""
 	}
 	return f

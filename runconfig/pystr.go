@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -14,10 +15,14 @@ import (
 // argument to the script as Python's str() of the loaded value. These
 // regular expressions are ruamel's resolver for YAML 1.2.
 var (
-	pyNullRE  = regexp.MustCompile(`^(?:~|null|Null|NULL|)$`)
-	pyBoolRE  = regexp.MustCompile(`^(?:true|True|TRUE|false|False|FALSE)$`)
-	pyIntRE   = regexp.MustCompile(`^(?:[-+]?0b[0-1_]+|[-+]?0o?[0-7_]+|[-+]?[0-9_]+|[-+]?0x[0-9a-fA-F_]+)$`)
-	pyFloatRE = regexp.MustCompile(`^(?:[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+|\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$`)
+	pyNullRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:~|null|Null|NULL|)$`) })
+	pyBoolRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:true|True|TRUE|false|False|FALSE)$`) })
+	pyIntRE  = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(?:[-+]?0b[0-1_]+|[-+]?0o?[0-7_]+|[-+]?[0-9_]+|[-+]?0x[0-9a-fA-F_]+)$`)
+	})
+	pyFloatRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(?:[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+|\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$`)
+	})
 )
 
 // scalarKind is the type a YAML 1.2 loader gives a scalar.
@@ -42,13 +47,13 @@ func kindOf(n *yaml.Node) scalarKind {
 	}
 	v := n.Value
 	switch {
-	case pyNullRE.MatchString(v):
+	case pyNullRE().MatchString(v):
 		return kindNull
-	case pyBoolRE.MatchString(v):
+	case pyBoolRE().MatchString(v):
 		return kindBool
-	case pyIntRE.MatchString(v) && strings.ContainsAny(v, "0123456789"):
+	case pyIntRE().MatchString(v) && strings.ContainsAny(v, "0123456789"):
 		return kindInt
-	case pyFloatRE.MatchString(v):
+	case pyFloatRE().MatchString(v):
 		return kindFloat
 	}
 	return kindStr

@@ -3,6 +3,7 @@ package spark
 import (
 	"bytes"
 	"strconv"
+	"sync"
 	"text/template"
 )
 
@@ -14,7 +15,11 @@ import (
 // mode, files the script left in outputs/ are copied to FERRY_OUTPUTS_DIR on
 // the default file system (the container's disk is gone afterwards), and
 // the metrics the script logged (ferry_run) to MetricsPath beside it.
-var entryTemplate = template.Must(template.New("entry").Parse(`# ferry: the driver's entry point for run {{.RunID}} (generated).
+var entryTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("entry").Parse(entrySource))
+})
+
+const entrySource = `# ferry: the driver's entry point for run {{.RunID}} (generated).
 import os, posixpath, runpy, subprocess, sys
 if {{.Cluster}}:
     os.environ["FERRY_METRICS_FILE"] = os.path.abspath("ferry-metrics.jsonl")
@@ -42,7 +47,7 @@ finally:
         if subprocess.call(["hdfs", "dfs", "-put", "-f", metrics, dest]) != 0:
             sys.stderr.write("ferry: could not copy metrics to %s\n" % dest)
 sys.exit(code)
-`))
+`
 
 // EntryPoint returns the entry point's Python source. workDir is the
 // materialised snapshot on the head node (used in client mode).
@@ -53,7 +58,7 @@ func (j Job) EntryPoint(workDir string) []byte {
 		snap, cluster = `os.path.abspath("`+SnapshotAlias+`")`, "True"
 	}
 	var b bytes.Buffer
-	_ = entryTemplate.Execute(&b, map[string]string{
+	_ = entryTemplate().Execute(&b, map[string]string{
 		"RunID": j.RunID, "Snapshot": snap, "Script": strconv.Quote(j.Script), "Cluster": cluster,
 	})
 	return b.Bytes()

@@ -6,16 +6,17 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // appIDRE matches a YARN application id: application_<cluster ts>_<seq>.
-var appIDRE = regexp.MustCompile(`application_\d+_\d+`)
+var appIDRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`application_\d+_\d+`) })
 
 // FindApplicationID returns the first application id in line, or "".
 // spark-submit logs it on stderr ("Submitting application … to
 // ResourceManager"); the log layout varies, so only the id is matched.
 func FindApplicationID(line string) string {
-	return appIDRE.FindString(line)
+	return appIDRE().FindString(line)
 }
 
 // YARN's final statuses (Final-State in `yarn application -status`).
@@ -58,7 +59,7 @@ func ParseReport(out []byte) Report {
 
 // userExitRE is the ApplicationMaster's diagnostic for a driver that
 // exited non-zero.
-var userExitRE = regexp.MustCompile(`User application exited with status (\d+)`)
+var userExitRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`User application exited with status (\d+)`) })
 
 // ExitCode maps an ended cluster-mode application to the run's exit code:
 // 0 when it SUCCEEDED; the driver's own code when YARN's diagnostics carry
@@ -70,7 +71,7 @@ func (r Report) ExitCode() int {
 	case FinalKilled:
 		return 143
 	}
-	if m := userExitRE.FindStringSubmatch(r.Diagnostics); m != nil {
+	if m := userExitRE().FindStringSubmatch(r.Diagnostics); m != nil {
 		if n, err := strconv.Atoi(m[1]); err == nil && n > 0 && n < 256 {
 			return n
 		}

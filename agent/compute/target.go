@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -96,12 +97,12 @@ func Local() Target {
 	return Target{Name: LocalName, Type: TypeLocal}
 }
 
-var nameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,31}$`)
+var nameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,31}$`) })
 
 // ValidateName checks a target name: a letter, then up to 31 letters,
 // digits, '-' or '_' (Azure ML's compute name rules, loosened).
 func ValidateName(name string) error {
-	if !nameRE.MatchString(name) {
+	if !nameRE().MatchString(name) {
 		return fmt.Errorf("invalid compute target name %q: use a letter followed by up to 31 letters, digits, '-' or '_'", name)
 	}
 	return nil

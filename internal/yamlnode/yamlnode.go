@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"fmt"
 	"regexp"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -38,7 +39,7 @@ type SyntaxError struct {
 // "yaml: line M:" prefix is left out: M is where the enclosing collection
 // starts, and a second line number only confuses.
 func (e *SyntaxError) Error() string {
-	msg := parserPrefix.ReplaceAllString(e.Err.Error(), "")
+	msg := parserPrefix().ReplaceAllString(e.Err.Error(), "")
 	if e.Line == 0 {
 		return fmt.Sprintf("invalid YAML (%s)", msg)
 	}
@@ -46,7 +47,7 @@ func (e *SyntaxError) Error() string {
 }
 
 // parserPrefix is the location the YAML parser puts before its messages.
-var parserPrefix = regexp.MustCompile(`^yaml: (line \d+: )?`)
+var parserPrefix = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^yaml: (line \d+: )?`) })
 
 // Unwrap returns the parser's error.
 func (e *SyntaxError) Unwrap() error {
