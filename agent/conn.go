@@ -221,7 +221,7 @@ func (c *Conn) startFresh(ctx context.Context) error {
 	}
 	stateDir, sock := c.location()
 	data, _ := json.Marshal(endpointCache{Address: c.cacheKey(), StateDir: stateDir, Socket: sock})
-	if err := fsutil.WriteFileAtomic(c.cachePath(), data, 0o600); err != nil {
+	if err := fsutil.WriteCacheFile(c.cachePath(), data, 0o600); err != nil {
 		c.logger.Warn("cannot cache executor location", "error", err)
 	}
 	return nil

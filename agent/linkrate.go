@@ -66,7 +66,7 @@ func (c *Conn) rememberRate(wire int64, d time.Duration) {
 	}
 	rate := int64(float64(wire) / d.Seconds())
 	data, _ := json.Marshal(linkRate{BytesPerSecond: rate})
-	if err := fsutil.WriteFileAtomic(c.linkRatePath(), data, 0o600); err != nil {
+	if err := fsutil.WriteCacheFile(c.linkRatePath(), data, 0o600); err != nil {
 		c.logger.Warn("cannot remember link rate", "error", err)
 	}
 	c.logger.Debug("upload rate", "bytes_per_second", rate, "next_compression", compressionFor(rate))

@@ -66,7 +66,7 @@ func shippedSums(cacheFile string, bins []string) ([]string, error) {
 	if changed {
 		// Only a cache: a command that cannot write it hashes again next time.
 		if data, err := json.Marshal(stored); err == nil && fsutil.MkdirPrivate(filepath.Dir(cacheFile)) == nil {
-			_ = fsutil.WriteFileAtomic(cacheFile, data, 0o600)
+			_ = fsutil.WriteCacheFile(cacheFile, data, 0o600)
 		}
 	}
 	return sums, nil

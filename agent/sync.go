@@ -373,7 +373,7 @@ func (c *Conn) lastSynced() *snapshot.Manifest {
 func (c *Conn) rememberSynced(m *snapshot.Manifest) {
 	data, err := m.MarshalBinary()
 	if err == nil {
-		err = fsutil.WriteFileAtomic(filepath.Join(c.syncedDir(), c.Target.Name+".manifest"), data, 0o600)
+		err = fsutil.WriteCacheFile(filepath.Join(c.syncedDir(), c.Target.Name+".manifest"), data, 0o600)
 	}
 	if err != nil {
 		c.logger.Warn("cannot remember synced snapshot", "error", err)

@@ -225,7 +225,7 @@ func (c *statCache) save(path string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create stat cache dir: %w", err)
 	}
-	if err := fsutil.WriteFileAtomic(path, c.encode(), 0o600); err != nil {
+	if err := fsutil.WriteCacheFile(path, c.encode(), 0o600); err != nil {
 		return fmt.Errorf("save stat cache: %w", err)
 	}
 	return nil

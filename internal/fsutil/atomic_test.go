@@ -12,13 +12,24 @@ import (
 	"github.com/ferry-ml/ferry/internal/testutil"
 )
 
+// writers are the two whole-file writers; they differ only in durability.
+var writers = map[string]func(string, []byte, os.FileMode) error{
+	"WriteFileAtomic": WriteFileAtomic, "WriteCacheFile": WriteCacheFile,
+}
+
 func TestWriteFileAtomicReplacesRegularFile(t *testing.T) {
+	for wname, write := range writers {
+		t.Run(wname, func(t *testing.T) { testReplacesRegularFile(t, write) })
+	}
+}
+
+func testReplacesRegularFile(t *testing.T, write func(string, []byte, os.FileMode) error) {
 	dir := t.TempDir()
 	name := filepath.Join(dir, "sub", "f")
-	if err := WriteFileAtomic(name, []byte("one"), 0o600); err != nil {
+	if err := write(name, []byte("one"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteFileAtomic(name, []byte("two"), 0o640); err != nil {
+	if err := write(name, []byte("two"), 0o640); err != nil {
 		t.Fatal(err)
 	}
 	got, err := os.ReadFile(name)
@@ -54,9 +65,11 @@ func TestWriteAtomicRefusesNonRegular(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{link, fifo, sub} {
-		err := WriteFileAtomic(name, []byte("x"), 0o600)
-		if !errors.Is(err, ErrNotRegular) {
-			t.Errorf("WriteFileAtomic(%s) = %v, want ErrNotRegular", filepath.Base(name), err)
+		for wname, write := range writers {
+			err := write(name, []byte("x"), 0o600)
+			if !errors.Is(err, ErrNotRegular) {
+				t.Errorf("%s(%s) = %v, want ErrNotRegular", wname, filepath.Base(name), err)
+			}
 		}
 	}
 	if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
