@@ -248,11 +248,28 @@ func (h *hdiCase) cancelCluster(t *testing.T) {
 	})
 	h.c.mustRun("", "cancel", id)
 	await(t, "the run to end", func() bool { return h.c.show(id).Status == "Canceled" })
-	// The executor kills the application as it records the cancel; YARN
+	// The tracker kills the application before the run ends; YARN
 	// reports the kill once it has taken effect.
-	await(t, "YARN to report the application KILLED", func() bool {
-		return strings.Contains(h.ct.Exec(t, "yarn", "application", "-status", app), "Final-State : KILLED")
-	})
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(300 * time.Millisecond) {
+		status := h.ct.Exec(t, "yarn", "application", "-status", app)
+		if strings.Contains(status, "Final-State : KILLED") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for YARN to report %s KILLED:\n%s\n%s", app, status, h.diagnostics(id))
+		}
+	}
+	if log := h.c.mustRun("", "logs", id).Stdout; !strings.Contains(log, "ferry: killed YARN application "+app) {
+		t.Errorf("the run's log does not say the application was killed:\n%s", log)
+	}
+}
+
+// diagnostics is what a failed YARN wait shows: the run's log, whether the
+// stand-in ResourceManager still runs, and the end of its log.
+func (h *hdiCase) diagnostics(id string) string {
+	ps, _ := h.ct.TryExecAs("root", "ps", "-eo", "pid,ppid,user,stat,etime,args")
+	rm, _ := h.ct.TryExecAs("root", "tail", "-n", "40", "/var/log/fakeyarn.log")
+	return "run log:\n" + h.c.run("", "logs", id).Stdout + "\nprocesses:\n" + ps + "\nfakeyarn.log:\n" + rm
 }
 
 func (h *hdiCase) cancelClientEarly(t *testing.T) {

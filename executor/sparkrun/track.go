@@ -21,8 +21,10 @@ import (
 var (
 	// pollInterval is the pause between two `yarn application -status`.
 	pollInterval = time.Second
-	// killTimeout bounds `yarn application -kill` (inside the shim's grace).
-	killTimeout = 8 * time.Second
+	// killTimeout bounds `yarn application -kill` and its retries (inside
+	// the shim's grace), killRetryInterval apart.
+	killTimeout       = 8 * time.Second
+	killRetryInterval = 500 * time.Millisecond
 	// logsRetries is how often `yarn logs` is asked again while log
 	// aggregation has not completed, logsInterval apart.
 	logsRetries  = 10
@@ -169,7 +171,12 @@ func (t *tracker) cancel(sig os.Signal) {
 	t.kill()
 }
 
-// kill runs `yarn application -kill` once an application id is known.
+// kill runs `yarn application -kill` once an application id is known, and
+// again while it fails, for killTimeout in all: one slow or failed answer
+// from the ResourceManager must not leave the application running on the
+// cluster after the run was canceled. (A successful -kill returns once
+// YARN completed the kill; for an application that already ended it says
+// so and succeeds.)
 func (t *tracker) kill() {
 	t.mu.Lock()
 	app, done := t.app, t.killed
@@ -180,8 +187,19 @@ func (t *tracker) kill() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), killTimeout)
 	defer cancel()
-	if err := t.hadoop(ctx, "yarn", "application", "-kill", app); err != nil {
-		t.say("yarn application -kill %s: %v", app, err)
+	for {
+		err := t.hadoop(ctx, "yarn", "application", "-kill", app)
+		if err == nil {
+			t.say("killed YARN application %s", app)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.say("yarn application -kill %s: %v; gave up after %s: the application may still be running (yarn application -status %s)", app, err, killTimeout, app)
+			return
+		case <-time.After(killRetryInterval):
+			t.say("yarn application -kill %s: %v; trying again", app, err)
+		}
 	}
 }
 

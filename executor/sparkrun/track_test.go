@@ -96,3 +96,38 @@ func TestCancelKillsTheApplication(t *testing.T) {
 		t.Fatalf("no yarn kill:\n%s", calls)
 	}
 }
+
+func TestCancelKillsAgainWhileYARNFails(t *testing.T) {
+	// The stand-in ResourceManager fails the first kill, as a busy or
+	// restarting one does; the tracker must ask again.
+	dir := fakeTools(t,
+		"echo 'Submitted application application_17_0003' >&2\ntrap 'exit 143' TERM\nwhile :; do sleep 0.05; done\n",
+		`if [ "$1 $2" = "application -kill" ]; then
+	n=$(grep -c 'application -kill' "$(dirname "$0")/calls.log")
+	[ "$n" -ge 2 ] || { echo "Failed to connect to ResourceManager" >&2; exit 255; }
+	echo "Killing application $3"
+fi
+`)
+	killRetryInterval = 10 * time.Millisecond
+	tr, log := newTracker(t, dir, "cluster")
+	signals := make(chan os.Signal, 1)
+	go func() {
+		for tr.appID() == "" {
+			time.Sleep(10 * time.Millisecond)
+		}
+		signals <- syscall.SIGTERM
+		_ = exec.Command("pkill", "-TERM", "-f", filepath.Join(dir, "spark-submit")).Run()
+	}()
+	if code := tr.run(signals); code != exitCanceled {
+		t.Fatalf("exit code %d, want %d; log:\n%s", code, exitCanceled, log)
+	}
+	calls, _ := os.ReadFile(filepath.Join(dir, "calls.log"))
+	if n := strings.Count(string(calls), "yarn application -kill application_17_0003"); n != 2 {
+		t.Errorf("%d kills, want 2 (one failed, one that worked):\n%s", n, calls)
+	}
+	for _, s := range []string{"Failed to connect to ResourceManager", "trying again", "killed YARN application application_17_0003"} {
+		if !strings.Contains(log.String(), s) {
+			t.Errorf("log lacks %q:\n%s", s, log)
+		}
+	}
+}

@@ -19,7 +19,7 @@ Hadoop's formats. Containers run as the daemon's user, so the submitting user
 cannot signal them: only `yarn application -kill` stops them, as on a real
 cluster. The "cluster" is this machine; HDFS is a local directory.
 """
-import json, os, shutil, signal, subprocess, sys, tarfile, time, uuid, zipfile
+import json, os, shutil, signal, subprocess, sys, tarfile, time, traceback, uuid, zipfile
 
 HOME = os.environ.get("FAKEYARN_HOME", "/var/lib/fakeyarn")
 DFS_ROOT = os.environ.get("FAKEHDFS_ROOT", "/var/lib/fakehdfs")
@@ -280,9 +280,14 @@ class RM:
                 try:
                     resp = getattr(self, "do_" + req["request"])(req)
                 except Exception as e:  # a broken request must not stop the daemon
+                    traceback.print_exc()
                     resp = {"error": repr(e)}
                 write_json(os.path.join(HOME, "responses", req["id"] + ".json"), resp)
-            self.reap()
+            try:
+                self.reap()
+            except Exception:  # a real ResourceManager outlives one bad container
+                traceback.print_exc()
+            sys.stderr.flush()
             time.sleep(POLL / 4)
 
     def new_app(self, job, state):
