@@ -2,17 +2,11 @@
 
 package executor
 
-import (
-	"io/fs"
-	"syscall"
-)
+import "syscall"
 
-func statOf(fi fs.FileInfo) blobStat {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return blobStat{size: fi.Size()}
-	}
-	return blobStat{size: fi.Size(), ino: uint64(st.Ino), mtime: st.Mtimespec.Nano()}
+// blobStatOf is what the index keeps of a stat result.
+func blobStatOf(st *syscall.Stat_t) blobStat {
+	return blobStat{size: st.Size, ino: uint64(st.Ino), mtime: st.Mtimespec.Nano()}
 }
 
 // syncFS fsyncs each file: there is no syncfs(2) here.
@@ -23,20 +17,4 @@ func syncFS(_ string, pend []pendingBlob) error {
 		}
 	}
 	return nil
-}
-
-// lstatBlob returns what the index keeps of the file at path and whether
-// it is a regular file of mode 0444, as a trusted blob is.
-func lstatBlob(path string) (blobStat, bool) {
-	var st syscall.Stat_t
-	for {
-		err := syscall.Lstat(path, &st)
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			return blobStat{}, false
-		}
-		return blobStat{size: st.Size, ino: uint64(st.Ino), mtime: st.Mtimespec.Nano()}, st.Mode == syscall.S_IFREG|0o444
-	}
 }

@@ -257,8 +257,8 @@ func TestSlurmQueuedBehindFullClusterAndCancelLeavesNothing(t *testing.T) {
 				break
 			}
 			if time.Now().After(deadline) {
-				queue, _ := s.exec(t, "login", "sh", "-c", "squeue -a -t all; sinfo")
-				t.Fatalf("processes of the canceled run left on %s:\n%s\n%s", node, out, queue)
+				queue, _ := s.exec(t, "login", "sh", "-c", "squeue -a -t all; sinfo; tail -n 30 /shared/ferry/runs/"+holder+"/driver.log")
+				t.Fatalf("processes of the canceled run left on %s:\n%s\n%s\nrun log:\n%s", node, out, queue, c.run(dir, "logs", holder).Stdout)
 			}
 			time.Sleep(200 * time.Millisecond)
 		}

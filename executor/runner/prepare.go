@@ -83,7 +83,7 @@ func (r *Runner) prepareRun(ctx context.Context, st *runState) (shimConfig, erro
 	if err != nil {
 		return shimConfig{}, err
 	}
-	conf.RunID, conf.MaxDuration, conf.KillGrace = spec.ID, spec.MaxDuration, r.cfg.KillGrace
+	conf.RunID, conf.MaxDuration, conf.KillGrace = spec.ID, spec.MaxDuration, max(conf.KillGrace, r.cfg.KillGrace)
 	return conf, nil
 }
 

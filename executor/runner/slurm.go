@@ -17,6 +17,13 @@ import (
 // sweeps its rank before slurmstepd kills the task itself.
 const taskKillGrace = 3 * time.Second
 
+// clusterDriverGrace is the shim's grace for a cluster run's driver (the
+// Slurm driver, the Spark tracker): on SIGTERM it asks the cluster to stop
+// the job (scancel, yarn application -kill), again while that fails, and
+// waits for the job to end. Killing it sooner could leave the job running
+// on the cluster while ferry records the run as canceled.
+const clusterDriverGrace = time.Minute
+
 // validateSlurmSpec checks a slurm spec's shape (Azure ML's rules).
 func validateSlurmSpec(spec api.RunSpec) error {
 	s := spec.Slurm
@@ -85,6 +92,7 @@ func (l slurmLauncher) launch(_ context.Context, st *runState, env envSetup) (sh
 		return conf, err
 	}
 	conf.Argv = []string{r.cfg.ShimPath, "slurm-job", "--run-dir", job.Dir}
+	conf.KillGrace = clusterDriverGrace
 	conf.Env = r.runEnv(st, env.vars)
 	return conf, nil
 }

@@ -62,6 +62,8 @@ func (l sparkLauncher) launch(ctx context.Context, st *runState, env envSetup) (
 		Argv: []string{l.r.cfg.ShimPath, SparkTrackCommand, "--plan", planPath},
 		Env:  sparkEnv(l.r.runEnv(st, env.vars)),
 		Dir:  dir,
+		// The tracker kills the YARN application on SIGTERM.
+		KillGrace: clusterDriverGrace,
 	}, nil
 }
 

@@ -7,7 +7,9 @@
 //
 //	writes D/job.sbatch (BatchScript) and runs `sbatch --parsable` (Submit)
 //	polls squeue (Query) and records the job in D/slurm.json
-//	on SIGTERM (ferry cancel, the time limit): scancel, then waits for the end
+//	on SIGTERM (ferry cancel, the time limit): scancel, again every 2 s while
+//	the job still waits or runs (a failed scancel, a busy slurmctld), and
+//	waits for the end (45 s at most; the shim gives the driver a minute)
 //	once the job ended: reads every rank's exit record and exits with the
 //	first failing rank's code, recording why in D/slurm.json
 //

@@ -98,24 +98,38 @@ func (d *Driver) submit(ctx context.Context) (string, error) {
 	return id, writeState(j.Dir, api.SlurmJob{ID: id, State: "PENDING"})
 }
 
+// Timing of a cancel; variables so that tests can shorten them.
+var (
+	// rescancelInterval: while a canceled job is still pending or running
+	// (scancel failed, or slurmctld was too busy to take it), scancel is
+	// sent again this often.
+	rescancelInterval = 2 * time.Second
+	// scancelTimeout bounds one scancel (it retries for MessageTimeout,
+	// 10 s by default, when slurmctld does not answer).
+	scancelTimeout = 15 * time.Second
+	// cancelGiveUp bounds the driver's wait for a canceled job to end
+	// (within the shim's grace for it, runner.clusterDriverGrace).
+	cancelGiveUp = 45 * time.Second
+)
+
 // follow polls squeue until the job is no longer active and returns its
-// last known state; canceled reports that a cancel came first.
+// last known state; canceled reports that a cancel came first. After a
+// cancel it sends scancel again while the job still runs, for
+// cancelGiveUp at most.
 func (d *Driver) follow(ctx context.Context, id string, cancel <-chan os.Signal) (api.SlurmJob, bool) {
 	last := api.SlurmJob{ID: id, State: "PENDING"}
-	start, canceled := time.Now(), false
+	start := time.Now()
+	var c canceler
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
 		select {
 		case <-cancel:
-			if !canceled {
-				canceled = true
-				d.scancel(ctx, id)
-			}
+			c.start(d, ctx, id)
 			cancel = nil
 		case <-timer.C:
 		case <-ctx.Done():
-			return last, canceled
+			return last, c.canceled()
 		}
 		job, known, err := Query(ctx, d.Run, id)
 		switch {
@@ -123,7 +137,7 @@ func (d *Driver) follow(ctx context.Context, id string, cancel <-chan os.Signal)
 			d.Log.Warn("query job", "job_id", id, "error", err)
 		case !known:
 			last.State = "GONE"
-			return last, canceled
+			return last, c.canceled()
 		case job != last:
 			last = job
 			if err := writeState(d.Job.Dir, job); err != nil {
@@ -131,20 +145,64 @@ func (d *Driver) follow(ctx context.Context, id string, cancel <-chan os.Signal)
 			}
 		}
 		if known && err == nil && !Active(job.State) {
-			return last, canceled
+			return last, c.canceled()
 		}
 		wait := pollInterval(time.Since(start))
-		if canceled {
+		if c.canceled() {
+			if !c.again(d, ctx, id, last.State) {
+				return last, true
+			}
 			wait = 100 * time.Millisecond
 		}
 		timer.Reset(wait)
 	}
 }
 
-func (d *Driver) scancel(ctx context.Context, id string) {
-	d.Log.Debug("canceling", "job_id", id)
-	if err := Cancel(ctx, d.Run, id); err != nil {
+// canceler sends scancel for a canceled job, and again while the job
+// still runs.
+type canceler struct {
+	at, last time.Time // first and latest scancel; zero before a cancel
+}
+
+func (c *canceler) canceled() bool { return !c.at.IsZero() }
+
+// start sends the first scancel.
+func (c *canceler) start(d *Driver, ctx context.Context, id string) {
+	if c.canceled() {
+		return
+	}
+	c.at = time.Now()
+	c.send(d, ctx, id)
+}
+
+// again sends scancel again when the job, in state, still waits or runs
+// rescancelInterval after the last one; it returns false once the driver
+// should stop waiting (cancelGiveUp passed), saying so in the run's log.
+func (c *canceler) again(d *Driver, ctx context.Context, id, state string) bool {
+	if time.Since(c.at) > cancelGiveUp {
+		d.say("Slurm job %s is still %s %s after it was canceled; ferry stops following it: check it with squeue -j %s and cancel it with scancel %s", id, state, cancelGiveUp, id, id)
+		return false
+	}
+	stillRuns := state == "PENDING" || state == "RUNNING" || state == "SUSPENDED" || state == "CONFIGURING" || state == "REQUEUED"
+	if stillRuns && time.Since(c.last) >= rescancelInterval {
+		c.send(d, ctx, id)
+	}
+	return true
+}
+
+// send runs scancel once; resent says whether one was sent before.
+func (c *canceler) send(d *Driver, ctx context.Context, id string) {
+	resent := !c.last.IsZero()
+	c.last = time.Now()
+	d.Log.Debug("canceling", "job_id", id, "again", resent)
+	sctx, cancel := context.WithTimeout(ctx, scancelTimeout)
+	defer cancel()
+	switch err := Cancel(sctx, d.Run, id); {
+	case err != nil:
 		d.Log.Warn("scancel", "job_id", id, "error", err)
+		d.say("%v; trying again", err)
+	case resent:
+		d.say("scancel %s sent again: the job still ran", id)
 	}
 }
 

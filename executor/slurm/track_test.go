@@ -5,7 +5,9 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/ferry-ml/ferry/executor/api"
 )
@@ -96,5 +98,63 @@ func TestQueryFallsBackToSacct(t *testing.T) {
 	job, ok, err := Query(context.Background(), run, "7")
 	if err != nil || !ok || job != (api.SlurmJob{ID: "7", State: "TIMEOUT", Nodes: "c1"}) {
 		t.Fatalf("Query = %+v %v %v; want sacct's TIMEOUT", job, ok, err)
+	}
+}
+
+// busyController is a slurmctld that drops the first scancel (as one too
+// busy to answer within MessageTimeout does) and cancels the job on the
+// second.
+type busyController struct {
+	mu       sync.Mutex
+	scancels int
+}
+
+func (c *busyController) run(_ context.Context, _, name string, _ ...string) ([]byte, []byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch name {
+	case "sbatch":
+		return []byte("42\n"), nil, nil
+	case "scancel":
+		c.scancels++
+		if c.scancels == 1 {
+			return nil, []byte("scancel: error: Kill job error on job id 42: Socket timed out on send/recv operation\n"), fakeExit(1)
+		}
+		return nil, nil, nil
+	case "squeue":
+		if c.scancels < 2 {
+			return []byte("RUNNING|None|c[1-2]\n"), nil, nil
+		}
+		return []byte("CANCELLED|None|c[1-2]\n"), nil, nil
+	}
+	return nil, nil, fakeExit(1)
+}
+
+// TestCancelSendsScancelAgainWhileTheJobRuns: a scancel that failed must
+// not leave the job running while the run is recorded as canceled.
+func TestCancelSendsScancelAgainWhileTheJobRuns(t *testing.T) {
+	old := rescancelInterval
+	rescancelInterval = 50 * time.Millisecond
+	t.Cleanup(func() { rescancelInterval = old })
+	j := testJob()
+	j.Dir, j.Work = t.TempDir(), t.TempDir()
+	c := &busyController{}
+	var out strings.Builder
+	cancel := make(chan os.Signal, 1)
+	cancel <- syscall.SIGTERM
+	d := &Driver{Job: j, Run: c.run, Out: &out}
+	if got := d.Drive(context.Background(), cancel); got != exitCanceled {
+		t.Fatalf("Drive = %d, want %d (output %q)", got, exitCanceled, out.String())
+	}
+	if c.scancels != 2 {
+		t.Errorf("scancel sent %d times, want 2 (one dropped, one taken)", c.scancels)
+	}
+	for _, s := range []string{"Socket timed out", "trying again"} {
+		if !strings.Contains(out.String(), s) {
+			t.Errorf("the run's log lacks %q:\n%s", s, out.String())
+		}
+	}
+	if st, _ := ReadState(j.Dir); st.State != "CANCELLED" || st.Reason != "canceled" {
+		t.Errorf("state %+v, want CANCELLED (canceled)", st)
 	}
 }

@@ -22,8 +22,8 @@ var (
 	// pollInterval is the pause between two `yarn application -status`.
 	pollInterval = time.Second
 	// killTimeout bounds `yarn application -kill` and its retries (inside
-	// the shim's grace), killRetryInterval apart.
-	killTimeout       = 8 * time.Second
+	// the shim's grace for the tracker, a minute), killRetryInterval apart.
+	killTimeout       = 30 * time.Second
 	killRetryInterval = 500 * time.Millisecond
 	// logsRetries is how often `yarn logs` is asked again while log
 	// aggregation has not completed, logsInterval apart.

@@ -79,16 +79,7 @@ func TestCancelKillsTheApplication(t *testing.T) {
 		"echo 'Submitted application application_17_0002' >&2\ntrap 'exit 143' TERM\nwhile :; do sleep 0.05; done\n",
 		"exit 0\n")
 	tr, log := newTracker(t, dir, "cluster")
-	signals := make(chan os.Signal, 1)
-	go func() {
-		for tr.appID() == "" {
-			time.Sleep(10 * time.Millisecond)
-		}
-		signals <- syscall.SIGTERM
-		// The shim signals the whole group: spark-submit gets it too.
-		_ = exec.Command("pkill", "-TERM", "-f", filepath.Join(dir, "spark-submit")).Run()
-	}()
-	if code := tr.run(signals); code != exitCanceled {
+	if code := tr.run(cancelOnceSubmitted(tr, dir)); code != exitCanceled {
 		t.Fatalf("exit code %d, want %d; log:\n%s", code, exitCanceled, log)
 	}
 	calls, _ := os.ReadFile(filepath.Join(dir, "calls.log"))
@@ -110,15 +101,7 @@ fi
 `)
 	killRetryInterval = 10 * time.Millisecond
 	tr, log := newTracker(t, dir, "cluster")
-	signals := make(chan os.Signal, 1)
-	go func() {
-		for tr.appID() == "" {
-			time.Sleep(10 * time.Millisecond)
-		}
-		signals <- syscall.SIGTERM
-		_ = exec.Command("pkill", "-TERM", "-f", filepath.Join(dir, "spark-submit")).Run()
-	}()
-	if code := tr.run(signals); code != exitCanceled {
+	if code := tr.run(cancelOnceSubmitted(tr, dir)); code != exitCanceled {
 		t.Fatalf("exit code %d, want %d; log:\n%s", code, exitCanceled, log)
 	}
 	calls, _ := os.ReadFile(filepath.Join(dir, "calls.log"))
@@ -130,4 +113,19 @@ fi
 			t.Errorf("log lacks %q:\n%s", s, log)
 		}
 	}
+}
+
+// cancelOnceSubmitted sends SIGTERM, as the shim does on cancel, once the
+// tracker knows its application: to the tracker and to spark-submit (the
+// shim signals the whole group).
+func cancelOnceSubmitted(tr *tracker, dir string) <-chan os.Signal {
+	signals := make(chan os.Signal, 1)
+	go func() {
+		for tr.appID() == "" {
+			time.Sleep(10 * time.Millisecond)
+		}
+		signals <- syscall.SIGTERM
+		_ = exec.Command("pkill", "-TERM", "-f", filepath.Join(dir, "spark-submit")).Run()
+	}()
+	return signals
 }

@@ -1,18 +1,8 @@
 package fsutil
 
-import (
-	"fmt"
-	"os"
-	"syscall"
-)
+import "syscall"
 
-// Identity names one version of a file: device, inode, size, mtime and
-// ctime. A write, chmod or rename changes the ctime, which no one can set,
-// so a file whose identity is unchanged has not been changed.
-func Identity(fi os.FileInfo) string {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return fmt.Sprintf("%d:%d", fi.Size(), fi.ModTime().UnixNano())
-	}
-	return fmt.Sprintf("%d:%d:%d:%d:%d", st.Dev, st.Ino, st.Size, st.Mtimespec.Nano(), st.Ctimespec.Nano())
+// statTimes returns st's mtime and ctime in nanoseconds.
+func statTimes(st *syscall.Stat_t) (mtime, ctime int64) {
+	return st.Mtimespec.Nano(), st.Ctimespec.Nano()
 }

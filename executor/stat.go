@@ -1,0 +1,31 @@
+package executor
+
+import (
+	"io/fs"
+	"syscall"
+)
+
+func statOf(fi fs.FileInfo) blobStat {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return blobStat{size: fi.Size()}
+	}
+	return blobStatOf(st)
+}
+
+// lstatBlob returns what the index keeps of the file at path and whether
+// it is a regular file of mode 0444, as a trusted blob is, without the
+// FileInfo os.Lstat allocates (a plan checks every blob of a snapshot).
+func lstatBlob(path string) (blobStat, bool) {
+	var st syscall.Stat_t
+	for {
+		err := syscall.Lstat(path, &st)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return blobStat{}, false
+		}
+		return blobStatOf(&st), st.Mode == syscall.S_IFREG|0o444
+	}
+}
