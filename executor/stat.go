@@ -3,6 +3,8 @@ package executor
 import (
 	"io/fs"
 	"syscall"
+
+	"github.com/ferry-ml/ferry/internal/fsutil"
 )
 
 func statOf(fi fs.FileInfo) blobStat {
@@ -18,14 +20,8 @@ func statOf(fi fs.FileInfo) blobStat {
 // FileInfo os.Lstat allocates (a plan checks every blob of a snapshot).
 func lstatBlob(path string) (blobStat, bool) {
 	var st syscall.Stat_t
-	for {
-		err := syscall.Lstat(path, &st)
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			return blobStat{}, false
-		}
-		return blobStatOf(&st), st.Mode == syscall.S_IFREG|0o444
+	if err := fsutil.Lstat(path, &st); err != nil {
+		return blobStat{}, false
 	}
+	return blobStatOf(&st), st.Mode == syscall.S_IFREG|0o444
 }

@@ -3,6 +3,8 @@ package snapshot
 import (
 	"io/fs"
 	"syscall"
+
+	"github.com/ferry-ml/ferry/internal/fsutil"
 )
 
 // keyOf returns the stat cache key of an lstat result from os.Lstat.
@@ -17,16 +19,10 @@ func keyOf(fi fs.FileInfo) fileKey {
 // lstatKey lstats path without allocating a FileInfo.
 func lstatKey(path string) (fileKey, error) {
 	var st syscall.Stat_t
-	for {
-		err := syscall.Lstat(path, &st)
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			return fileKey{}, &fs.PathError{Op: "lstat", Path: path, Err: err}
-		}
-		return keyOfStat(&st), nil
+	if err := fsutil.Lstat(path, &st); err != nil {
+		return fileKey{}, &fs.PathError{Op: "lstat", Path: path, Err: err}
 	}
+	return keyOfStat(&st), nil
 }
 
 func keyOfStat(st *syscall.Stat_t) fileKey {

@@ -66,3 +66,15 @@ func (f *rawFile) Close() error {
 	}
 	return nil
 }
+
+// Lstat is lstat(2) of path into st, retried on EINTR, without the
+// FileInfo os.Lstat allocates (for hot paths: a snapshot stats every file
+// it hashes, a sync plan every blob it names).
+func Lstat(path string, st *syscall.Stat_t) error {
+	for {
+		err := syscall.Lstat(path, st)
+		if err != syscall.EINTR {
+			return err
+		}
+	}
+}
