@@ -230,9 +230,15 @@ func (h *hdiCase) clientConda(t *testing.T) {
 // await polls f until it holds (2 minutes at most).
 func await(t *testing.T, what string, f func() bool) {
 	t.Helper()
+	awaitShowing(t, what, f, func() string { return "" })
+}
+
+// awaitShowing is await that adds show's text to a timeout's message.
+func awaitShowing(t *testing.T, what string, f func() bool, show func() string) {
+	t.Helper()
 	for deadline := time.Now().Add(2 * time.Minute); !f(); time.Sleep(300 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+			t.Fatalf("timed out waiting for %s\n%s", what, show())
 		}
 	}
 }
@@ -250,15 +256,10 @@ func (h *hdiCase) cancelCluster(t *testing.T) {
 	await(t, "the run to end", func() bool { return h.c.show(id).Status == "Canceled" })
 	// The tracker kills the application before the run ends; YARN
 	// reports the kill once it has taken effect.
-	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(300 * time.Millisecond) {
-		status := h.ct.Exec(t, "yarn", "application", "-status", app)
-		if strings.Contains(status, "Final-State : KILLED") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for YARN to report %s KILLED:\n%s\n%s", app, status, h.diagnostics(id))
-		}
-	}
+	status := func() string { return h.ct.Exec(t, "yarn", "application", "-status", app) }
+	awaitShowing(t, "YARN to report "+app+" KILLED", func() bool {
+		return strings.Contains(status(), "Final-State : KILLED")
+	}, func() string { return status() + "\n" + h.diagnostics(id) })
 	if log := h.c.mustRun("", "logs", id).Stdout; !strings.Contains(log, "ferry: killed YARN application "+app) {
 		t.Errorf("the run's log does not say the application was killed:\n%s", log)
 	}

@@ -99,7 +99,9 @@ func TestCancelKillsAgainWhileYARNFails(t *testing.T) {
 	echo "Killing application $3"
 fi
 `)
+	old := killRetryInterval
 	killRetryInterval = 10 * time.Millisecond
+	t.Cleanup(func() { killRetryInterval = old })
 	tr, log := newTracker(t, dir, "cluster")
 	if code := tr.run(cancelOnceSubmitted(tr, dir)); code != exitCanceled {
 		t.Fatalf("exit code %d, want %d; log:\n%s", code, exitCanceled, log)
