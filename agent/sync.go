@@ -76,7 +76,7 @@ func (c *Conn) Sync(ctx context.Context, root string, m *snapshot.Manifest, prog
 	if err != nil {
 		return res, err
 	}
-	deltas, whole, err := makeDeltas(ctx, root, todo, similar, plan.Chunks)
+	deltas, whole, err := makeDeltas(ctx, root, m, todo, similar, plan.Chunks)
 	if err != nil {
 		return res, err
 	}

@@ -18,6 +18,18 @@ import (
 // (see api.Recipe): a 4 KiB edit inside a 4 MiB file sends one or two
 // chunks of about 16 KiB instead of the whole file.
 
+// ForSync sets the options of a snapshot to be synced: edited files the
+// sync may send as chunks (api.ChunkedMinSize and up) are cut into chunks
+// as they are hashed, up to chunkWhileHashingMax, past which chunking a
+// file rewritten from scratch would cost the snapshot more than it saves
+// (the sync chunks a larger file itself, and gives up early).
+func ForSync(o snapshot.Options) snapshot.Options {
+	o.ChunkMin, o.ChunkMax = api.ChunkedMinSize, chunkWhileHashingMax
+	return o
+}
+
+const chunkWhileHashingMax = 256 << 20
+
 // deltaPackRecipes bounds the recipes one pack names (its URL lists them).
 const deltaPackRecipes = 64
 
@@ -57,7 +69,9 @@ func similarBlobs(base *snapshot.Manifest, changed []snapshot.Entry) map[string]
 
 // makeDeltas turns the entries of todo whose similar blob has a chunk list
 // on the target into deltas; it returns them and the entries to send whole.
-func makeDeltas(ctx context.Context, root string, todo []snapshot.Entry, similar map[string]string, lists map[string][]byte) ([]*delta, []snapshot.Entry, error) {
+// A file the snapshot m cut into chunks as it hashed it (m.Chunks) is not
+// read again.
+func makeDeltas(ctx context.Context, root string, m *snapshot.Manifest, todo []snapshot.Entry, similar map[string]string, lists map[string][]byte) ([]*delta, []snapshot.Entry, error) {
 	var deltas []*delta
 	var whole []snapshot.Entry
 	for _, e := range todo {
@@ -69,7 +83,7 @@ func makeDeltas(ctx context.Context, root string, todo []snapshot.Entry, similar
 		if err := ctx.Err(); err != nil {
 			return nil, nil, err
 		}
-		d, err := makeDelta(root, e, similar[e.Blob.String()], enc)
+		d, err := makeDelta(root, e, m.Chunks(e.Blob), similar[e.Blob.String()], enc)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -87,11 +101,12 @@ func makeDeltas(ctx context.Context, root string, todo []snapshot.Entry, similar
 // rewritten from scratch costs this much chunking, not the whole file.
 const giveUpAfter = 64 << 20
 
-// makeDelta chunks e's file and writes the recipe that builds it from base
-// (whose chunk list is enc) and the chunks base lacks. It returns nil when
-// more than three quarters of the file would travel anyway, or when no
-// chunk of the first giveUpAfter bytes is in base.
-func makeDelta(root string, e snapshot.Entry, base string, enc []byte) (*delta, error) {
+// makeDelta writes the recipe that builds e's file from base (whose chunk
+// list is enc) and the chunks base lacks, from the file's chunks when known
+// (see makeDeltas), else chunking the file. It returns nil when more than
+// three quarters of the file would travel anyway, or when no chunk of the
+// first giveUpAfter bytes is in base.
+func makeDelta(root string, e snapshot.Entry, known []cdc.Chunk, base string, enc []byte) (*delta, error) {
 	list, err := api.ParseChunkList(enc)
 	if err != nil {
 		return nil, fmt.Errorf("chunk list from the target: %w", err)
@@ -101,7 +116,11 @@ func makeDelta(root string, e snapshot.Entry, base string, enc []byte) (*delta, 
 		return nil, fmt.Errorf("similar blob: %w", err)
 	}
 	b := newRecipeBuilder(list)
-	if ok, err := b.chunkFile(root, e); err != nil || !ok {
+	ok := b.addAll(known)
+	if known == nil {
+		ok, err = b.chunkFile(root, e)
+	}
+	if err != nil || !ok {
 		return nil, err
 	}
 	r := api.Recipe{File: e.Blob, Size: e.Size, Base: baseID, Ops: b.ops}
@@ -166,6 +185,18 @@ func (b *recipeBuilder) chunkFile(root string, e snapshot.Entry) (bool, error) {
 		return false, fmt.Errorf("chunk %s: it changed since the snapshot; run again", e.Path)
 	}
 	return true, nil
+}
+
+// addAll adds chunks known from the snapshot; it reports false when it
+// gave up (see giveUpAfter).
+func (b *recipeBuilder) addAll(chunks []cdc.Chunk) bool {
+	for _, c := range chunks {
+		b.add(c)
+		if b.matched == 0 && c.Offset >= giveUpAfter {
+			return false
+		}
+	}
+	return true
 }
 
 func (b *recipeBuilder) add(c cdc.Chunk) {

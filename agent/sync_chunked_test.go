@@ -65,7 +65,7 @@ func TestMakeDelta(t *testing.T) {
 	e := snapshot.Entry{Path: "f.bin", Mode: 0o644, Size: int64(len(file)), Blob: sha256.Sum256(file)}
 	base := snapshot.BlobID(sha256.Sum256(old)).String()
 
-	d, err := makeDelta(root, e, base, listOf(t, old))
+	d, err := makeDelta(root, e, nil, base, listOf(t, old))
 	if err != nil || d == nil {
 		t.Fatalf("makeDelta: %v, %v", d, err)
 	}
@@ -82,11 +82,11 @@ func TestMakeDelta(t *testing.T) {
 
 	other := make([]byte, 3<<20)
 	rand.Read(other)
-	if d, err := makeDelta(root, e, base, listOf(t, other)); err != nil || d != nil {
+	if d, err := makeDelta(root, e, nil, base, listOf(t, other)); err != nil || d != nil {
 		t.Errorf("delta against unrelated content: %v, %v; want none (send whole)", d, err)
 	}
 	e.Blob[0] ^= 1 // the file is no longer what the snapshot recorded
-	if _, err := makeDelta(root, e, base, listOf(t, old)); err == nil {
+	if _, err := makeDelta(root, e, nil, base, listOf(t, old)); err == nil {
 		t.Error("makeDelta of a file changed since the snapshot succeeded")
 	}
 }
@@ -103,8 +103,42 @@ func TestMakeDeltaGivesUpOnRewrittenFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := snapshot.Entry{Path: "ckpt.pt", Mode: 0o644, Size: int64(len(file)), Blob: snapshot.BlobID{1}}
-	d, err := makeDelta(root, e, snapshot.BlobID(sha256.Sum256(old)).String(), listOf(t, old))
+	d, err := makeDelta(root, e, nil, snapshot.BlobID(sha256.Sum256(old)).String(), listOf(t, old))
 	if d != nil || err != nil {
 		t.Fatalf("rewritten file: delta %v, err %v; want neither (given up before the end)", d != nil, err)
+	}
+}
+
+// Chunks the snapshot cut while hashing give the same delta as chunking
+// the file, without reading it (it is gone here).
+func TestMakeDeltaFromKnownChunks(t *testing.T) {
+	root := t.TempDir()
+	old := make([]byte, 3<<20)
+	mrand.NewChaCha8([32]byte{1}).Read(old)
+	file := bytes.Clone(old)
+	mrand.NewChaCha8([32]byte{3}).Read(file[1<<20 : 1<<20+4096])
+	if err := os.WriteFile(filepath.Join(root, "f.bin"), file, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := snapshot.Entry{Path: "f.bin", Mode: 0o644, Size: int64(len(file)), Blob: sha256.Sum256(file)}
+	base := snapshot.BlobID(sha256.Sum256(old)).String()
+	want, err := makeDelta(root, e, nil, base, listOf(t, old))
+	if err != nil || want == nil {
+		t.Fatalf("makeDelta from the file: %v, %v", want, err)
+	}
+	known, err := cdc.All(bytes.NewReader(file), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(root, "f.bin")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := makeDelta(root, e, known, base, listOf(t, old))
+	if err != nil || got == nil {
+		t.Fatalf("makeDelta from known chunks: %v, %v", got, err)
+	}
+	if !bytes.Equal(got.recipe, want.recipe) || len(got.chunks) != len(want.chunks) {
+		t.Fatalf("known chunks gave another delta: recipe equal %v, %d chunks, want %d",
+			bytes.Equal(got.recipe, want.recipe), len(got.chunks), len(want.chunks))
 	}
 }

@@ -21,13 +21,13 @@ func TestDiff(t *testing.T) {
 		added, changed, removed []string
 	}{
 		{"both empty", nil, nil, nil, nil, nil},
-		{"all added", nil, &Manifest{[]Entry{a, b}}, []string{"a", "b"}, nil, nil},
-		{"all removed", &Manifest{[]Entry{a, b}}, &Manifest{}, nil, nil, []string{"a", "b"}},
-		{"same", &Manifest{[]Entry{a, b}}, &Manifest{[]Entry{a, b}}, nil, nil, nil},
-		{"content", &Manifest{[]Entry{a, b, c}}, &Manifest{[]Entry{a, b2, c}}, nil, []string{"b"}, nil},
-		{"mode", &Manifest{[]Entry{b}}, &Manifest{[]Entry{bx}}, nil, []string{"b"}, nil},
-		{"link", &Manifest{[]Entry{ln}}, &Manifest{[]Entry{ln2}}, nil, []string{"d"}, nil},
-		{"mixed", &Manifest{[]Entry{a, c}}, &Manifest{[]Entry{b, c}}, []string{"b"}, nil, []string{"a"}},
+		{"all added", nil, &Manifest{Entries: []Entry{a, b}}, []string{"a", "b"}, nil, nil},
+		{"all removed", &Manifest{Entries: []Entry{a, b}}, &Manifest{}, nil, nil, []string{"a", "b"}},
+		{"same", &Manifest{Entries: []Entry{a, b}}, &Manifest{Entries: []Entry{a, b}}, nil, nil, nil},
+		{"content", &Manifest{Entries: []Entry{a, b, c}}, &Manifest{Entries: []Entry{a, b2, c}}, nil, []string{"b"}, nil},
+		{"mode", &Manifest{Entries: []Entry{b}}, &Manifest{Entries: []Entry{bx}}, nil, []string{"b"}, nil},
+		{"link", &Manifest{Entries: []Entry{ln}}, &Manifest{Entries: []Entry{ln2}}, nil, []string{"d"}, nil},
+		{"mixed", &Manifest{Entries: []Entry{a, c}}, &Manifest{Entries: []Entry{b, c}}, []string{"b"}, nil, []string{"a"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,7 +53,7 @@ func TestDiff(t *testing.T) {
 }
 
 func TestDiffChangedCarriesNewEntry(t *testing.T) {
-	c := Diff(&Manifest{[]Entry{mfFile("x", "old")}}, &Manifest{[]Entry{mfFile("x", "new!")}})
+	c := Diff(&Manifest{Entries: []Entry{mfFile("x", "old")}}, &Manifest{Entries: []Entry{mfFile("x", "new!")}})
 	if len(c.Changed) != 1 || c.Changed[0].Size != 4 || c.Changed[0].Mode != fs.FileMode(0o644) {
 		t.Fatalf("Changed = %+v, want the new entry", c.Changed)
 	}

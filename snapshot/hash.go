@@ -10,6 +10,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/ferry-ml/ferry/internal/cdc"
 )
 
 // maxHashAttempts bounds how often a file that keeps changing while it is
@@ -42,6 +44,9 @@ type hashed struct {
 	key   fileKey // the stat key the content was read under (files only)
 	// stable is set when nothing changed while the content was read.
 	stable bool
+	// chunks are the file's content-defined chunks, when it was chunked
+	// (Options.ChunkMin) and they cover the content hashed.
+	chunks []cdc.Chunk
 }
 
 // hashPath hashes the file or symlink at abs (rel is its manifest path),
@@ -49,7 +54,8 @@ type hashed struct {
 // anything changed (size, mtime, ctime, inode, mode), reads it again, up to
 // maxHashAttempts times, so a file is never recorded under a stale hash. It
 // returns errVanished when the path no longer names a file or symlink.
-func (hs *hasher) hashPath(abs, rel string, key fileKey) (hashed, error) {
+// With chunk, a regular file is also cut into chunks (see chunked.go).
+func (hs *hasher) hashPath(abs, rel string, key fileKey, chunk bool) (hashed, error) {
 	for attempt := 0; attempt < maxHashAttempts; attempt++ {
 		if key.Mode&fs.ModeSymlink != 0 {
 			return hashSymlink(abs, rel)
@@ -57,7 +63,7 @@ func (hs *hasher) hashPath(abs, rel string, key fileKey) (hashed, error) {
 		if !key.Mode.IsRegular() {
 			return hashed{}, errVanished
 		}
-		res, after, err := hs.hashOnce(abs, key)
+		res, after, err := hs.hashOnce(abs, key, chunk)
 		if err != nil {
 			return hashed{}, classify(rel, err)
 		}
@@ -75,10 +81,24 @@ func (hs *hasher) hashPath(abs, rel string, key fileKey) (hashed, error) {
 // modified so recently that a later write could share its timestamps is
 // read twice and must hash the same both times. When the read fails but
 // the path changed (replaced, or swapped for a symlink: ELOOP), the new key
-// is returned with no error so that the caller looks again.
-func (hs *hasher) hashOnce(abs string, key fileKey) (hashed, fileKey, error) {
+// is returned with no error so that the caller looks again. With chunk,
+// the file's chunks come from the first read.
+func (hs *hasher) hashOnce(abs string, key fileKey, chunk bool) (hashed, fileKey, error) {
 	start := time.Now().UnixNano()
-	sum, err := hs.hashFile(abs, key.Size)
+	if !chunk {
+		sum, err := hs.hashFile(abs, key.Size)
+		return hs.settle(abs, key, sum, err, start)
+	}
+	sum, c, err := hs.hashChunked(abs, key.Size)
+	res, after, err := hs.settle(abs, key, sum, err, start)
+	if chunks := c.wait(); res.stable {
+		res.chunks = chunks
+	}
+	return res, after, err
+}
+
+// settle is hashOnce after the first read, which gave sum or err.
+func (hs *hasher) settle(abs string, key fileKey, sum BlobID, err error, start int64) (hashed, fileKey, error) {
 	after, lerr := lstatKey(abs)
 	if lerr != nil {
 		return hashed{}, fileKey{}, lerr

@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"slices"
 	"strings"
+
+	"github.com/ferry-ml/ferry/internal/cdc"
 )
 
 // Entry is one file or symlink of a snapshot.
@@ -37,7 +39,16 @@ func (e Entry) IsSymlink() bool { return e.Mode&fs.ModeSymlink != 0 }
 // are files and symlinks, never directories).
 type Manifest struct {
 	Entries []Entry
+
+	// chunks holds, by blob, the chunks of the edited large files Take cut
+	// while hashing them (Options.ChunkMin); not part of the encoding.
+	chunks map[BlobID][]cdc.Chunk
 }
+
+// Chunks returns the content-defined chunks of blob b when Take cut its
+// file into chunks from the read that hashed it (Options.ChunkMin), or nil.
+// They describe exactly the content that hashes to b.
+func (m *Manifest) Chunks(b BlobID) []cdc.Chunk { return m.chunks[b] }
 
 // Manifest encoding, version 1. All integers are big-endian and fixed-width,
 // so that every manifest has exactly one encoding and its id is the SHA-256

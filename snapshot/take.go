@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ferry-ml/ferry/internal/cdc"
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sync/errgroup"
 )
@@ -29,6 +30,11 @@ type Options struct {
 	// Workers bounds how many files are hashed at once; 0 means
 	// runtime.GOMAXPROCS(0).
 	Workers int
+	// ChunkMin and ChunkMax: a regular file of ChunkMin to ChunkMax bytes
+	// that the stat cache knew under another stat key (an edited file) is
+	// also cut into content-defined chunks (internal/cdc) from the read
+	// that hashes it; Manifest.Chunks returns them. ChunkMin 0: none.
+	ChunkMin, ChunkMax int64
 }
 
 // Stats describe what Take did.
@@ -38,6 +44,7 @@ type Stats struct {
 	Hashed      int           // entries read and hashed (symlinks included)
 	HashedBytes int64         // bytes read and hashed
 	Cached      int           // files whose hash came from the stat cache
+	Chunked     int           // edited files also cut into chunks (Options.ChunkMin)
 	Duration    time.Duration // wall time of the whole Take
 }
 
@@ -77,7 +84,7 @@ func takeWalked(ctx context.Context, abs string, walked []WalkEntry, opts Option
 		log = hclog.NewNullLogger()
 	}
 	log = log.Named("snapshot")
-	t := &take{abs: abs, log: log, warn: opts.Warn, racy: racy}
+	t := &take{abs: abs, log: log, warn: opts.Warn, racy: racy, chunkMin: opts.ChunkMin, chunkMax: opts.ChunkMax}
 	cachePath := ""
 	if opts.CacheDir != "" {
 		cachePath = cacheFile(opts.CacheDir, abs)
@@ -96,7 +103,7 @@ func takeWalked(ctx context.Context, abs string, walked []WalkEntry, opts Option
 	t.stats.Files, t.stats.Bytes = m.Files(), m.Bytes()
 	t.stats.Duration = time.Since(start)
 	log.Debug("snapshot taken", "files", t.stats.Files, "hashed", t.stats.Hashed,
-		"cached", t.stats.Cached, "duration", t.stats.Duration)
+		"cached", t.stats.Cached, "chunked", t.stats.Chunked, "duration", t.stats.Duration)
 	return m, t.stats, nil
 }
 
@@ -107,6 +114,9 @@ type take struct {
 	warn  func(path, reason string)
 	cache *statCache
 	racy  time.Duration
+
+	chunkMin, chunkMax int64        // Options.ChunkMin, ChunkMax
+	chunk              map[int]bool // results to chunk as they are hashed
 
 	results []hashed // one per walked entry, in path order
 	gone    []bool   // entries that vanished before they were hashed
@@ -143,12 +153,19 @@ func (t *take) plan(walked []WalkEntry) {
 			t.skip(i, "not a regular file or symlink")
 			continue
 		}
-		if ce := cur.find(w.Path); ce != nil && ce.key == key && t.cache.trusted(key, t.racy) {
+		ce := cur.find(w.Path)
+		if ce != nil && ce.key == key && t.cache.trusted(key, t.racy) {
 			t.results[i] = hashed{key: key, stable: true, entry: Entry{
 				Path: w.Path, Mode: key.Mode.Perm(), Size: key.Size, Blob: ce.blob,
 			}}
 			t.stats.Cached++
 			continue
+		}
+		if ce != nil && ce.key != key && t.edited(key) {
+			if t.chunk == nil {
+				t.chunk = map[int]bool{}
+			}
+			t.chunk[i] = true
 		}
 		t.jobs = append(t.jobs, i)
 	}
@@ -156,6 +173,12 @@ func (t *take) plan(walked []WalkEntry) {
 	slices.SortStableFunc(t.jobs, func(a, b int) int {
 		return cmp.Compare(t.results[b].key.Size, t.results[a].key.Size)
 	})
+}
+
+// edited reports whether a file the stat cache knew under another key is
+// to be chunked as it is hashed (Options.ChunkMin).
+func (t *take) edited(k fileKey) bool {
+	return t.chunkMin > 0 && k.Mode.IsRegular() && k.Size >= t.chunkMin && k.Size <= t.chunkMax
 }
 
 func (t *take) skip(i int, reason string) {
@@ -205,7 +228,7 @@ func (t *take) worker(ctx context.Context, next *atomic.Int64) error {
 
 func (t *take) hashOne(hs *hasher, i int) error {
 	r := &t.results[i]
-	res, err := hs.hashPath(t.abs+string(filepath.Separator)+filepath.FromSlash(r.entry.Path), r.entry.Path, r.key)
+	res, err := hs.hashPath(t.abs+string(filepath.Separator)+filepath.FromSlash(r.entry.Path), r.entry.Path, r.key, t.chunk[i])
 	if errors.Is(err, errVanished) {
 		t.log.Debug("file vanished before it was hashed; leaving it out", "path", r.entry.Path)
 		t.gone[i] = true
@@ -226,12 +249,22 @@ func (t *take) hashOne(hs *hasher, i int) error {
 // manifest collects the results that did not vanish.
 func (t *take) manifest() *Manifest {
 	entries := make([]Entry, 0, len(t.results))
+	var chunks map[BlobID][]cdc.Chunk
 	for i := range t.results {
-		if !t.gone[i] {
-			entries = append(entries, t.results[i].entry)
+		if t.gone[i] {
+			continue
+		}
+		r := &t.results[i]
+		entries = append(entries, r.entry)
+		if r.chunks != nil {
+			if chunks == nil {
+				chunks = map[BlobID][]cdc.Chunk{}
+			}
+			chunks[r.entry.Blob] = r.chunks
+			t.stats.Chunked++
 		}
 	}
-	return &Manifest{Entries: entries}
+	return &Manifest{Entries: entries, chunks: chunks}
 }
 
 // cacheDirty reports whether the cache must be rewritten: a file was hashed,

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/ferry-ml/ferry/agent"
 	"github.com/ferry-ml/ferry/internal/ui"
 	"github.com/ferry-ml/ferry/internal/units"
 	"github.com/ferry-ml/ferry/snapshot"
@@ -64,7 +65,7 @@ func runSnapshot(ctx context.Context, opts snapshotOptions, g *globalOptions, p 
 	if opts.List {
 		return listSnapshot(opts, p)
 	}
-	res, err := snapshotSource(ctx, g, opts.Source, p)
+	res, err := snapshotSource(ctx, g, opts.Source, p, false)
 	if err != nil {
 		return err
 	}
@@ -124,7 +125,7 @@ type snapshotResult struct {
 // takeSnapshot snapshots source for a command that goes on to use it (sync,
 // run): warnings, including the big-snapshot one, go to stderr.
 func takeSnapshot(ctx context.Context, g *globalOptions, source string, p *ui.Printer) (*snapshot.Manifest, snapshot.Stats, error) {
-	res, err := snapshotSource(ctx, g, source, p)
+	res, err := snapshotSource(ctx, g, source, p, true)
 	if err != nil {
 		return nil, snapshot.Stats{}, err
 	}
@@ -132,8 +133,9 @@ func takeSnapshot(ctx context.Context, g *globalOptions, source string, p *ui.Pr
 }
 
 // snapshotSource takes the snapshot of source with the stat cache under
-// $FERRY_HOME/cache/stat, printing warnings to stderr as they come.
-func snapshotSource(ctx context.Context, g *globalOptions, source string, p *ui.Printer) (*snapshotResult, error) {
+// $FERRY_HOME/cache/stat, printing warnings to stderr as they come;
+// forSync: with the options of a snapshot to be synced (agent.ForSync).
+func snapshotSource(ctx context.Context, g *globalOptions, source string, p *ui.Printer, forSync bool) (*snapshotResult, error) {
 	abs, err := checkSource(source)
 	if err != nil {
 		return nil, err
@@ -144,6 +146,9 @@ func snapshotSource(ctx context.Context, g *globalOptions, source string, p *ui.
 	}
 	res := &snapshotResult{}
 	opts := snapshot.Options{CacheDir: cacheDir, Logger: g.logger, Warn: noticeWarn(p, &res.warnings)}
+	if forSync {
+		opts = agent.ForSync(opts)
+	}
 	res.m, res.stats, err = snapshot.Take(ctx, abs, opts)
 	if errors.Is(err, snapshot.ErrTooManyEntries) {
 		return nil, &UserError{Msg: "the source directory is too big to snapshot", Err: err,
