@@ -74,7 +74,7 @@ func (s *Store) assemble(rid [32]byte) error {
 		return fmt.Errorf("create temp blob: %w", err)
 	}
 	h := sha256.New()
-	err = s.writeOps(tempWriter{f, h}, base, r.Ops)
+	err = s.writeOps(tempWriter{f: f, h: h}, base, r.Ops)
 	if err == nil && [32]byte(h.Sum(nil)) != r.File {
 		err = fmt.Errorf("%w: the built file does not hash to %x", errRecipe, r.File[:4])
 	}
@@ -133,14 +133,19 @@ func (s *Store) requireParts(r *api.Recipe) error {
 	return nil
 }
 
+// copyBufSize is the buffer of writeOps's copies: few reads and writes
+// for a large file, each hashed while it is written (tempWriter).
+const copyBufSize = 1 << 20
+
 // writeOps writes the recipe's bytes: ranges of base and whole chunks.
 func (s *Store) writeOps(w io.Writer, base *os.File, ops []api.RecipeOp) error {
+	buf := make([]byte, copyBufSize)
 	for _, op := range ops {
 		var err error
 		if op.Chunk == nil {
-			err = copyExactly(w, io.NewSectionReader(base, op.Offset, op.Size), op.Size)
+			err = copyExactly(w, io.NewSectionReader(base, op.Offset, op.Size), op.Size, buf)
 		} else {
-			err = s.copyChunk(w, *op.Chunk, op.Size)
+			err = s.copyChunk(w, *op.Chunk, op.Size, buf)
 		}
 		if err != nil {
 			return err
@@ -149,13 +154,13 @@ func (s *Store) writeOps(w io.Writer, base *os.File, ops []api.RecipeOp) error {
 	return nil
 }
 
-func (s *Store) copyChunk(w io.Writer, id [32]byte, size int64) error {
+func (s *Store) copyChunk(w io.Writer, id [32]byte, size int64, buf []byte) error {
 	f, err := os.Open(s.blobPath(id))
 	if err != nil {
 		return fmt.Errorf("%w: open chunk: %v", errRecipe, err)
 	}
 	defer f.Close()
-	if err := copyExactly(w, f, size); err != nil {
+	if err := copyExactly(w, f, size, buf); err != nil {
 		return err
 	}
 	if n, _ := f.Read(make([]byte, 1)); n != 0 {
@@ -164,10 +169,10 @@ func (s *Store) copyChunk(w io.Writer, id [32]byte, size int64) error {
 	return nil
 }
 
-// copyExactly copies size bytes; a short source means a bad recipe, a
-// failed write is the store's own error.
-func copyExactly(w io.Writer, r io.Reader, size int64) error {
-	n, err := io.Copy(w, io.LimitReader(r, size))
+// copyExactly copies size bytes through buf; a short source means a bad
+// recipe, a failed write is the store's own error.
+func copyExactly(w io.Writer, r io.Reader, size int64, buf []byte) error {
+	n, err := io.CopyBuffer(w, io.LimitReader(r, size), buf)
 	var werr *tempWriteError
 	if errors.As(err, &werr) {
 		return werr.err
@@ -183,15 +188,29 @@ type tempWriteError struct{ err error }
 
 func (e *tempWriteError) Error() string { return e.err.Error() }
 
-// tempWriter wraps the temp file so its errors are told apart.
+// tempWriter wraps the temp file so its errors are told apart, and hashes
+// what it writes: a large write is hashed on another goroutine while the
+// file is written (both only read b).
 type tempWriter struct {
 	f *os.File
 	h hash.Hash
 }
 
+// hashAsideMin is the smallest write hashed beside the file write.
+const hashAsideMin = 256 << 10
+
 func (t tempWriter) Write(b []byte) (int, error) {
-	t.h.Write(b)
+	var hashed chan struct{}
+	if len(b) >= hashAsideMin {
+		hashed = make(chan struct{})
+		go func() { t.h.Write(b); close(hashed) }()
+	} else {
+		t.h.Write(b)
+	}
 	n, err := t.f.Write(b)
+	if hashed != nil {
+		<-hashed
+	}
 	if err != nil {
 		return n, &tempWriteError{fmt.Errorf("write temp blob: %w", err)}
 	}

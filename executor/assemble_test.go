@@ -22,7 +22,7 @@ type record struct {
 
 func rec(b []byte) record { return record{sha256.Sum256(b), b} }
 
-func streamPack(t *testing.T, s *Store, recs []record, assemble ...string) api.IngestResponse {
+func streamPack(t testing.TB, s *Store, recs []record, assemble ...string) api.IngestResponse {
 	t.Helper()
 	var buf bytes.Buffer
 	w, err := api.NewPackWriterCompressed(&buf, api.CompressFast)
@@ -62,7 +62,7 @@ func edited(old []byte) []byte {
 
 // deltaOf is what the agent sends for new given old's chunk list: the
 // recipe (as a record) and the chunks old lacks.
-func deltaOf(t *testing.T, old api.ChunkList, oldID [32]byte, file []byte) (record, []record) {
+func deltaOf(t testing.TB, old api.ChunkList, oldID [32]byte, file []byte) (record, []record) {
 	t.Helper()
 	at := map[[32]byte]int64{}
 	var off int64
@@ -98,7 +98,7 @@ func deltaOf(t *testing.T, old api.ChunkList, oldID [32]byte, file []byte) (reco
 
 // planChunksFor stores old, plans new as similar to it and returns old's
 // chunk list from the answer.
-func planChunksFor(t *testing.T, s *Store, old, file []byte) api.ChunkList {
+func planChunksFor(t testing.TB, s *Store, old, file []byte) api.ChunkList {
 	t.Helper()
 	streamPack(t, s, []record{rec(old)})
 	req := api.PlanRequest{Snapshot: hexID([]byte("no such snapshot")), Blobs: []string{hexID(file)},
@@ -329,5 +329,24 @@ func TestCommitFromBlob(t *testing.T) {
 	}
 	if _, err := s.CommitFromBlob(t.Context(), m.ID().String(), "", hexID([]byte("absent"))); err == nil {
 		t.Fatal("commit from an absent manifest blob succeeded")
+	}
+}
+
+// BenchmarkAssemble4MiB builds a 4 MiB file from its old version and a
+// 4 KiB edit's chunks (the stream's ingest included, the agent's part not).
+func BenchmarkAssemble4MiB(b *testing.B) {
+	s := newTestStore(b, b.TempDir())
+	old := randomFile(1, 4<<20)
+	list := planChunksFor(b, s, old, edited(old))
+	oldID := sha256.Sum256(old)
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		file := bytes.Clone(old)
+		copy(file[(i%900+8)*4096:], randomFile(uint64(i)+100, 4<<10))
+		recipe, lits := deltaOf(b, list, oldID, file)
+		b.StartTimer()
+		if resp := streamPack(b, s, append(lits, recipe), hexID(recipe.body)); resp.Assembled != 1 {
+			b.Fatalf("assemble: %+v", resp)
+		}
 	}
 }
