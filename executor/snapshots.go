@@ -56,6 +56,9 @@ func (s *Store) storeManifest(ctx context.Context, m *snapshot.Manifest, data []
 		return api.SnapshotResponse{}, fmt.Errorf("store manifest: %w", err)
 	}
 	s.verified.add(id, gen)
+	if fi, err := os.Stat(s.snapshotPath(id)); err == nil {
+		s.manifests.put(id, statOf(fi), m) // the run that follows reads it
+	}
 	return resp, nil
 }
 
@@ -97,19 +100,42 @@ func (s *Store) Snapshot(id string) ([]byte, error) {
 	return b, nil
 }
 
-// Manifest returns the decoded manifest of a stored snapshot.
+// Manifest returns the decoded manifest of a stored snapshot, from memory
+// when its file is unchanged since it was read (manifestcache.go). The
+// manifest may be shared: callers must not modify it.
 func (s *Store) Manifest(id string) (*snapshot.Manifest, error) {
-	b, err := s.Snapshot(id)
+	sid, err := snapshot.ParseID(id)
 	if err != nil {
-		return nil, err
+		return nil, &RequestError{Err: err}
+	}
+	f, err := os.Open(s.snapshotPath(sid))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("snapshot %s: %w", sid.Short(), ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read snapshot: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("read snapshot: %w", err)
+	}
+	st := statOf(fi)
+	if m := s.manifests.get(sid, st); m != nil {
+		return m, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(f, snapshot.MaxManifestBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read snapshot: %w", err)
 	}
 	m, got, err := snapshot.ParseManifest(b)
 	if err != nil {
 		return nil, fmt.Errorf("stored snapshot %s: %w", id, err)
 	}
-	if got.String() != id {
+	if got != sid {
 		return nil, fmt.Errorf("stored snapshot %s: content hashes to %s", id, got.Short())
 	}
+	s.manifests.put(sid, st, m)
 	return m, nil
 }
 

@@ -47,6 +47,9 @@ type Store struct {
 	// blobs checked (see verified.go).
 	verified verifiedSet
 
+	// manifests keeps the last decoded manifests (manifestcache.go).
+	manifests manifestCache
+
 	// copyTrees makes run trees of copies (reflinks where the file system
 	// clones) instead of hardlinks to blobs: set when the executor, and so
 	// every run and every docker run it starts, is root, for whom a 0444

@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -152,38 +153,24 @@ func (s *Store) PutSnapshotDelta(ctx context.Context, id, base string, data []by
 	if err != nil {
 		return api.SnapshotResponse{}, fmt.Errorf("load base snapshot: %w", err)
 	}
-	m, err := d.Apply(bm)
+	m, full, err := d.ApplyEncoded(bm, d.Base) // Manifest checked that bm hashes to base
 	if err != nil {
 		return api.SnapshotResponse{}, &RequestError{Err: err}
 	}
-	full, err := m.MarshalBinary()
-	if err != nil {
-		return api.SnapshotResponse{}, &RequestError{Err: err}
+	if got := snapshot.ID(sha256.Sum256(full)); got.String() != id {
+		return api.SnapshotResponse{}, badRequest("manifest hashes to %s, not %s", got, id)
 	}
-	if _, err := checkManifest(id, full); err != nil {
-		return api.SnapshotResponse{}, err
-	}
-	check := m.Blobs()
-	if s.verified.intact(bm.ID()) {
+	var check []snapshot.BlobID
+	if s.verified.intact(d.Base) {
 		// The base's blobs were all checked when it was stored and none
 		// was removed since; a blob deleted behind the daemon's back is
-		// caught when a run directory is made from it.
-		check = newBlobs(bm, m)
+		// caught when a run directory is made from it. The delta's entries
+		// name every blob the base lacks.
+		for _, e := range d.Upserted {
+			check = append(check, e.Blob)
+		}
+	} else {
+		check = m.Blobs()
 	}
 	return s.storeManifest(ctx, m, full, check)
-}
-
-// newBlobs returns the blobs of m that base does not have.
-func newBlobs(base, m *snapshot.Manifest) []snapshot.BlobID {
-	have := make(map[snapshot.BlobID]struct{}, len(base.Blobs()))
-	for _, b := range base.Blobs() {
-		have[b] = struct{}{}
-	}
-	var out []snapshot.BlobID
-	for _, b := range m.Blobs() {
-		if _, ok := have[b]; !ok {
-			out = append(out, b)
-		}
-	}
-	return out
 }

@@ -112,8 +112,17 @@ func ParseDelta(data []byte) (Delta, error) {
 // Apply returns base with d applied, validated. It fails if d was made
 // against another base.
 func (d Delta) Apply(base *Manifest) (*Manifest, error) {
-	if base.ID() != d.Base {
-		return nil, fmt.Errorf("apply delta: made against snapshot %s, not %s", d.Base.Short(), base.ID().Short())
+	m, _, err := d.ApplyEncoded(base, base.ID())
+	return m, err
+}
+
+// ApplyEncoded is Apply for a base whose id the caller already knows (a
+// stored snapshot, checked when it was read): it does not encode base again
+// to check d.Base, and it also returns the result's canonical encoding, so
+// that the result is validated and encoded once.
+func (d Delta) ApplyEncoded(base *Manifest, baseID ID) (*Manifest, []byte, error) {
+	if baseID != d.Base {
+		return nil, nil, fmt.Errorf("apply delta: made against snapshot %s, not %s", d.Base.Short(), baseID.Short())
 	}
 	drop := make(map[string]bool, len(d.Removed)+len(d.Upserted))
 	for _, p := range d.Removed {
@@ -131,7 +140,7 @@ func (d Delta) Apply(base *Manifest) (*Manifest, error) {
 	out.Entries = append(out.Entries, d.Upserted...)
 	slices.SortFunc(out.Entries, func(a, b Entry) int { return strings.Compare(a.Path, b.Path) })
 	if err := out.Validate(); err != nil {
-		return nil, fmt.Errorf("apply delta: %w", err)
+		return nil, nil, fmt.Errorf("apply delta: %w", err)
 	}
-	return out, nil
+	return out, out.appendEncoding(nil), nil
 }
