@@ -57,17 +57,17 @@ const (
 // target never holds a manifest whose blobs are missing.
 func (c *Conn) Sync(ctx context.Context, root string, m *snapshot.Manifest, progress Progress) (SyncResult, error) {
 	start := time.Now()
-	id := m.ID().String()
-	res := SyncResult{Snapshot: id, Files: m.Files(), Bytes: m.Bytes()}
-	base := c.lastSynced()
-	plan, similar, err := c.plan(ctx, m, base)
+	id := m.ID()
+	res := SyncResult{Snapshot: id.String(), Files: m.Files(), Bytes: m.Bytes()}
+	base := c.lastSynced(m)
+	plan, similar, err := c.plan(ctx, id, m, base)
 	if err != nil {
 		return res, err
 	}
 	if plan.HaveSnapshot {
 		res.UpToDate = true
 		res.Duration = time.Since(start)
-		if base == nil || base.ID() != m.ID() {
+		if base == nil || base.id != id {
 			c.rememberSynced(m)
 		}
 		return res, nil
@@ -80,7 +80,7 @@ func (c *Conn) Sync(ctx context.Context, root string, m *snapshot.Manifest, prog
 	if err != nil {
 		return res, err
 	}
-	cm, err := newCommit(m, base, plan.HaveBase)
+	cm, err := newCommit(id, m, base, plan.HaveBase)
 	if err != nil {
 		return res, err
 	}
@@ -98,17 +98,24 @@ func (c *Conn) Sync(ctx context.Context, root string, m *snapshot.Manifest, prog
 	return res, nil
 }
 
+// syncBase is the last snapshot synced to the target from here, with its
+// id and what differs in the snapshot being synced (each computed once).
+type syncBase struct {
+	m  *snapshot.Manifest
+	id snapshot.ID
+	ch snapshot.Changes
+}
+
 // plan asks the target what it lacks, naming only the blobs that differ
 // from base when the target still has base. It also names, for each large
 // changed file, the blob its path had in base (similar), so that the
 // answer carries those blobs' chunk lists.
-func (c *Conn) plan(ctx context.Context, m *snapshot.Manifest, base *snapshot.Manifest) (api.PlanResponse, map[string]string, error) {
-	req := api.PlanRequest{Snapshot: m.ID().String()}
+func (c *Conn) plan(ctx context.Context, id snapshot.ID, m *snapshot.Manifest, base *syncBase) (api.PlanResponse, map[string]string, error) {
+	req := api.PlanRequest{Snapshot: id.String()}
 	if base != nil {
-		req.Base = base.ID().String()
-		ch := snapshot.Diff(base, m)
-		req.Blobs = blobIDs(append(ch.Added, ch.Changed...))
-		req.Similar = similarBlobs(base, ch.Changed)
+		req.Base = base.id.String()
+		req.Blobs = blobIDs(append(slices.Clip(base.ch.Added), base.ch.Changed...))
+		req.Similar = similarBlobs(base.m, base.ch.Changed)
 	} else {
 		req.Blobs = blobIDs(m.Entries)
 	}
@@ -357,17 +364,19 @@ func (c *Conn) putManifest(ctx context.Context, cm *commit) error {
 
 func (c *Conn) syncedDir() string { return filepath.Join(c.home, "cache", "synced") }
 
-func (c *Conn) lastSynced() *snapshot.Manifest {
+// lastSynced returns the last snapshot synced to the target from here,
+// compared with m, or nil.
+func (c *Conn) lastSynced(m *snapshot.Manifest) *syncBase {
 	data, err := os.ReadFile(filepath.Join(c.syncedDir(), c.Target.Name+".manifest"))
 	if err != nil {
 		return nil
 	}
-	m, _, err := snapshot.ParseManifest(data)
+	bm, id, err := snapshot.ParseManifest(data)
 	if err != nil {
 		c.logger.Debug("ignoring unreadable last-synced manifest", "error", err)
 		return nil
 	}
-	return m
+	return &syncBase{m: bm, id: id, ch: snapshot.Diff(bm, m)}
 }
 
 func (c *Conn) rememberSynced(m *snapshot.Manifest) {

@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/ferry-ml/ferry/executor/api"
 	"github.com/ferry-ml/ferry/internal/cdc"
@@ -51,16 +53,20 @@ func (d *delta) bytes() int64 {
 }
 
 // similarBlobs maps the blob of each large changed file to the blob its
-// path had in base (api.PlanRequest.Similar).
+// path had in base (api.PlanRequest.Similar). Both lists are sorted by
+// path, so each is looked up by binary search rather than through a map
+// of the whole base.
 func similarBlobs(base *snapshot.Manifest, changed []snapshot.Entry) map[string]string {
-	old := make(map[string]snapshot.Entry, len(changed))
-	for _, e := range base.Entries {
-		old[e.Path] = e
-	}
 	out := map[string]string{}
 	for _, e := range changed {
-		o, ok := old[e.Path]
-		if ok && !e.IsSymlink() && !o.IsSymlink() && e.Size >= api.ChunkedMinSize && o.Size >= cdc.MinSize {
+		if e.IsSymlink() || e.Size < api.ChunkedMinSize {
+			continue
+		}
+		i, ok := slices.BinarySearchFunc(base.Entries, e.Path, func(b snapshot.Entry, p string) int { return strings.Compare(b.Path, p) })
+		if !ok {
+			continue
+		}
+		if o := &base.Entries[i]; !o.IsSymlink() && o.Size >= cdc.MinSize {
 			out[e.Blob.String()] = o.Blob.String()
 		}
 	}

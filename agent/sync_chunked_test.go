@@ -142,3 +142,19 @@ func TestMakeDeltaFromKnownChunks(t *testing.T) {
 			bytes.Equal(got.recipe, want.recipe), len(got.chunks), len(want.chunks))
 	}
 }
+
+// similarBlobs pairs each large changed file with its old blob, and only
+// those: not small files, not symlinks, not paths new to base.
+func TestSimilarBlobs(t *testing.T) {
+	ent := func(p string, size int64, b byte) snapshot.Entry {
+		return snapshot.Entry{Path: p, Mode: 0o644, Size: size, Blob: snapshot.BlobID{b}}
+	}
+	link := snapshot.Entry{Path: "l", Mode: os.ModeSymlink | 0o777, Size: 1, Blob: snapshot.BlobID{9}, Link: "x"}
+	base := &snapshot.Manifest{Entries: []snapshot.Entry{ent("a.bin", 2<<20, 1), ent("b.py", 100, 2), ent("c.bin", 3<<20, 3), link}}
+	changed := []snapshot.Entry{ent("a.bin", 2<<20, 11), ent("b.py", 2<<20, 12), ent("c.bin", 100, 13), ent("d.bin", 2<<20, 14)}
+	got := similarBlobs(base, changed)
+	want := map[string]string{snapshot.BlobID{11}.String(): snapshot.BlobID{1}.String()}
+	if len(got) != len(want) || got[snapshot.BlobID{11}.String()] != want[snapshot.BlobID{11}.String()] {
+		t.Fatalf("similarBlobs = %v, want only a.bin paired with its old blob", got)
+	}
+}

@@ -20,12 +20,14 @@ type commit struct {
 	done     bool     // the target stored it at the end of the pack
 }
 
-func newCommit(m, base *snapshot.Manifest, haveBase bool) (*commit, error) {
-	cm := &commit{snapshot: m.ID().String()}
+// newCommit encodes m, whose id is id: a delta against base when the
+// target has it (haveBase).
+func newCommit(id snapshot.ID, m *snapshot.Manifest, base *syncBase, haveBase bool) (*commit, error) {
+	cm := &commit{snapshot: id.String()}
 	var err error
 	if base != nil && haveBase {
-		cm.body, err = snapshot.NewDelta(base, m).MarshalBinary()
-		cm.base = base.ID().String()
+		cm.body, err = snapshot.DeltaOf(base.id, base.ch).MarshalBinary()
+		cm.base = base.id.String()
 	} else {
 		cm.body, err = m.MarshalBinary()
 	}

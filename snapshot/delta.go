@@ -31,9 +31,12 @@ const (
 )
 
 // NewDelta returns the delta from base to m.
-func NewDelta(base, m *Manifest) Delta {
-	ch := Diff(base, m)
-	d := Delta{Base: base.ID()}
+func NewDelta(base, m *Manifest) Delta { return DeltaOf(base.ID(), Diff(base, m)) }
+
+// DeltaOf returns the delta of the changes ch (Diff) from the snapshot
+// whose id is base.
+func DeltaOf(base ID, ch Changes) Delta {
+	d := Delta{Base: base}
 	for _, e := range ch.Removed {
 		d.Removed = append(d.Removed, e.Path)
 	}
