@@ -33,11 +33,7 @@ func (r *Runner) Launch(ctx context.Context, connect func(context.Context) (Remo
 	if err := r.History.Put(ctx, NewRecord(ctx, plan, m, r.logger())); err != nil {
 		return nil, api.Run{}, err
 	}
-	if r.Manifests != nil {
-		if err := r.Manifests.Put(m); err != nil {
-			r.logger().Warn("cannot keep the snapshot's manifest; this run cannot be rerun after its source changes", "run_id", plan.ID, "error", err)
-		}
-	}
+	defer r.keepManifest(plan.ID, m)() // beside the sync: compressing it takes a few ms
 	prep, cancel := stopContext(ctx, stop)
 	defer cancel()
 	remote, err := connect(prep)
@@ -57,6 +53,23 @@ func (r *Runner) Launch(ctx context.Context, connect func(context.Context) (Remo
 		return remote, run, r.notStarted(ctx, prep, plan.ID, err)
 	}
 	return remote, run, nil
+}
+
+// keepManifest keeps m in the local manifest store (for reruns) on a
+// goroutine of its own; the returned func waits for it. A failure is
+// logged: only a rerun after the source changed needs the manifest.
+func (r *Runner) keepManifest(id string, m *snapshot.Manifest) (wait func()) {
+	if r.Manifests == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := r.Manifests.Put(m); err != nil {
+			r.logger().Warn("cannot keep the snapshot's manifest; this run cannot be rerun after its source changes", "run_id", id, "error", err)
+		}
+	}()
+	return func() { <-done }
 }
 
 // RefusedError is a target's refusal of a run spec (Slurm would not take
