@@ -14,9 +14,14 @@ import "time"
 // MaxWait: a tree that never goes quiet (a build writing into the source
 // directory) still gets a snapshot every second, so a rerun is never put
 // off indefinitely.
+//
+// Settle: after this much quiet the loop takes an early snapshot (and
+// uploads it) while the rest of Quiet runs out; the run uses it when no
+// event came since. An editor's save is over by then, most often.
 const (
 	DefaultQuiet   = 100 * time.Millisecond
 	DefaultMaxWait = time.Second
+	DefaultSettle  = 15 * time.Millisecond
 )
 
 // Debouncer coalesces a stream of events into single firings: it is due

@@ -67,6 +67,10 @@ type Config struct {
 	// Snapshot takes the snapshot of Root (with the stat cache, so only
 	// what changed is read again).
 	Snapshot func(ctx context.Context) (*snapshot.Manifest, error)
+	// Prefetch, when set, uploads an early snapshot that differs from
+	// the last run's while the debounce runs out (errors are its own to
+	// log); the run's own sync then finds it there. It may be canceled.
+	Prefetch func(ctx context.Context, m *snapshot.Manifest)
 	Run      RunFunc
 	Watcher  WatcherOptions
 	Logger   hclog.Logger
@@ -96,6 +100,20 @@ type Loop struct {
 	cur     *inflight
 	pending bool
 	prev    *Outcome
+
+	w     *Watcher
+	early *early // the early snapshot taken or being taken, if any
+}
+
+// early is a snapshot taken once a burst of events settled, before the
+// trigger (and, with Config.Prefetch, uploaded): the trigger uses it when
+// the watcher saw no change since it began.
+type early struct {
+	gen    uint64 // the watcher's generation when it began
+	cancel context.CancelFunc
+	done   chan struct{} // closed once m and err are set
+	m      *snapshot.Manifest
+	err    error
 }
 
 type inflight struct {
@@ -125,6 +143,7 @@ func (l *Loop) Run(ctx context.Context) (err error) {
 		return err
 	}
 	defer w.Close()
+	l.w = w
 	wctx, stopWatch := context.WithCancel(ctx)
 	werr := make(chan error, 1)
 	go func() { werr <- w.Run(wctx, l.trigger) }()
@@ -148,6 +167,8 @@ func (l *Loop) Run(ctx context.Context) (err error) {
 		case err := <-werr:
 			werr = nil
 			return err
+		case <-w.Settled():
+			l.onSettled(ctx)
 		case <-l.trigger:
 			if err := l.onTrigger(ctx); err != nil {
 				return err
@@ -161,7 +182,7 @@ func (l *Loop) Run(ctx context.Context) (err error) {
 // onTrigger takes the snapshot and decides: nothing changed, start a run,
 // or mark one pending (and in cancel mode stop the run in flight).
 func (l *Loop) onTrigger(ctx context.Context) error {
-	m, err := l.cfg.Snapshot(ctx)
+	m, err := l.snapshot(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil // the ctx case ends the loop
@@ -189,6 +210,55 @@ func (l *Loop) onTrigger(ctx context.Context) error {
 	return nil
 }
 
+// onSettled begins an early snapshot, unless one is being taken or the one
+// taken is still current.
+func (l *Loop) onSettled(ctx context.Context) {
+	if e := l.early; e != nil {
+		select {
+		case <-e.done:
+			if e.gen == l.w.Generation() {
+				return
+			}
+		default:
+			return // the trigger waits for it and checks it
+		}
+		e.cancel()
+	}
+	ectx, cancel := context.WithCancel(ctx)
+	e := &early{gen: l.w.Generation(), cancel: cancel, done: make(chan struct{})}
+	l.early = e
+	last := l.last
+	go func() {
+		defer close(e.done)
+		e.m, e.err = l.cfg.Snapshot(ectx)
+		if e.err == nil && l.cfg.Prefetch != nil && (last == nil || last.ID() != e.m.ID()) {
+			l.cfg.Prefetch(ectx, e.m)
+		}
+	}()
+}
+
+// snapshot returns the early snapshot when the watcher saw no change since
+// it began (waiting for it, and its upload, to end), else takes one.
+func (l *Loop) snapshot(ctx context.Context) (*snapshot.Manifest, error) {
+	if e := l.early; e != nil {
+		l.early = nil
+		if e.gen != l.w.Generation() {
+			e.cancel() // stale already: do not wait for its upload
+		}
+		select {
+		case <-e.done:
+		case <-ctx.Done():
+		}
+		e.cancel()
+		<-e.done
+		if e.err == nil && e.gen == l.w.Generation() {
+			l.log.Trace("using the early snapshot", "id", e.m.ID().Short())
+			return e.m, nil
+		}
+	}
+	return l.cfg.Snapshot(ctx)
+}
+
 // onDone records how the run ended and, when changes are pending, takes
 // the newest snapshot through a trigger of its own.
 func (l *Loop) onDone(o Outcome) {
@@ -211,8 +281,14 @@ func (l *Loop) start(ctx context.Context, m *snapshot.Manifest, changed []string
 	}()
 }
 
-// shutdown stops the run in flight and waits for it, keeping cause.
+// shutdown stops the run in flight and the early snapshot and waits for
+// them, keeping cause.
 func (l *Loop) shutdown(cause error) error {
+	if e := l.early; e != nil {
+		e.cancel()
+		<-e.done
+		l.early = nil
+	}
 	if l.cur != nil {
 		l.cur.cancel()
 		o := <-l.done

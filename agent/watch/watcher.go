@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -28,6 +29,7 @@ const DefaultPollInterval = time.Second
 type WatcherOptions struct {
 	Quiet        time.Duration // see DefaultQuiet
 	MaxWait      time.Duration // see DefaultMaxWait
+	Settle       time.Duration // see DefaultSettle
 	PollInterval time.Duration // see DefaultPollInterval
 	Logger       hclog.Logger
 	// Notice receives messages for the person at the terminal (the switch
@@ -56,6 +58,13 @@ type Watcher struct {
 	dirs  map[string]bool   // watched directories, absolute paths
 	deb   Debouncer
 	timer *time.Timer
+
+	// gen counts the relevant events (and anything else that may have
+	// changed the tree unseen); settled fires once Settle passed quietly.
+	gen     atomic.Uint64
+	sdeb    Debouncer
+	stimer  *time.Timer
+	settled chan struct{}
 }
 
 // NewWatcher starts watching root (absolute) and every directory under it
@@ -70,6 +79,9 @@ func NewWatcher(root string, opts WatcherOptions) (*Watcher, error) {
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = DefaultPollInterval
 	}
+	if opts.Settle <= 0 {
+		opts.Settle = DefaultSettle
+	}
 	if opts.Logger == nil {
 		opts.Logger = hclog.NewNullLogger()
 	}
@@ -83,7 +95,8 @@ func NewWatcher(root string, opts WatcherOptions) (*Watcher, error) {
 	w := &Watcher{
 		root: root, opts: opts, log: opts.Logger.Named("watch"), fsw: fsw,
 		ign: snapshot.NewIgnoreChecker(root), dirs: make(map[string]bool),
-		deb: Debouncer{Quiet: opts.Quiet, MaxWait: opts.MaxWait},
+		deb:  Debouncer{Quiet: opts.Quiet, MaxWait: opts.MaxWait},
+		sdeb: Debouncer{Quiet: opts.Settle}, settled: make(chan struct{}, 1),
 	}
 	if err := w.addTree(root); err != nil {
 		if !isWatchLimit(err) {
@@ -94,6 +107,15 @@ func NewWatcher(root string, opts WatcherOptions) (*Watcher, error) {
 	}
 	return w, nil
 }
+
+// Generation counts the changes seen so far (relevant events, lost events,
+// polls): equal values mean that nothing was seen to change in between.
+// Safe for concurrent use.
+func (w *Watcher) Generation() uint64 { return w.gen.Load() }
+
+// Settled receives (coalesced) once the events of a burst have been quiet
+// for Settle, well before the trigger: a hint to prepare, not to run.
+func (w *Watcher) Settled() <-chan struct{} { return w.settled }
 
 // Polling reports whether the watcher fell back to polling.
 func (w *Watcher) Polling() bool { return w.fsw == nil }
@@ -114,6 +136,9 @@ func (w *Watcher) Run(ctx context.Context, trigger chan<- struct{}) error {
 	w.timer = time.NewTimer(time.Hour)
 	w.timer.Stop()
 	defer w.timer.Stop()
+	w.stimer = time.NewTimer(time.Hour)
+	w.stimer.Stop()
+	defer w.stimer.Stop()
 	var tick <-chan time.Time
 	for {
 		var events <-chan fsnotify.Event
@@ -145,10 +170,15 @@ func (w *Watcher) Run(ctx context.Context, trigger chan<- struct{}) error {
 			} else {
 				w.arm()
 			}
+		case <-w.stimer.C:
+			if w.sdeb.Fire(time.Now()) {
+				send(w.settled)
+			}
 		case <-tick:
 			if !isDir(w.root) {
 				return ErrSourceGone
 			}
+			w.gen.Add(1)
 			send(trigger)
 		}
 	}
@@ -170,10 +200,21 @@ func (w *Watcher) onEvent(ev fsnotify.Event) error {
 	}
 	w.log.Trace("event", "path", ev.Name, "op", ev.Op.String(), "relevant", relevant)
 	if relevant {
-		w.deb.Add(time.Now())
-		w.arm()
+		w.changed()
 	}
 	return nil
+}
+
+// changed records a change: the debouncers restart, the generation moves.
+func (w *Watcher) changed() {
+	w.gen.Add(1)
+	now := time.Now()
+	w.deb.Add(now)
+	w.arm()
+	w.sdeb.Add(now)
+	if w.stimer != nil {
+		w.stimer.Reset(w.opts.Settle)
+	}
 }
 
 // onError handles an error from inotify: an overflow means events were
@@ -185,8 +226,7 @@ func (w *Watcher) onError(err error) {
 	}
 	w.log.Warn("file watcher queue overflowed; rescanning", "root", w.root)
 	w.rescan()
-	w.deb.Add(time.Now())
-	w.arm()
+	w.changed()
 }
 
 // arm sets the timer to the debouncer's due time.
@@ -321,6 +361,7 @@ func (w *Watcher) startPolling(cause error) {
 		w.fsw = nil
 	}
 	w.dirs = map[string]bool{}
+	w.gen.Add(1) // what changes from now on is seen by polling only
 }
 
 // isWatchLimit reports whether err is inotify's "no space": the per-user

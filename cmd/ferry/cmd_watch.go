@@ -143,7 +143,7 @@ func (s *watchSession) loop(ctx context.Context, mode watch.Mode, modeName strin
 	s.p.Noticef("ferry: watching %s for changes (on change: %s); Ctrl-C stops watching and cancels the run in flight\n",
 		s.plan.Source, modeName)
 	loop := watch.NewLoop(watch.Config{
-		Root: s.plan.Source, Mode: mode, Snapshot: s.snapshot, Run: s.iterate, Logger: s.g.logger,
+		Root: s.plan.Source, Mode: mode, Snapshot: s.snapshot, Prefetch: s.prefetch, Run: s.iterate, Logger: s.g.logger,
 		Watcher: watch.WatcherOptions{Notice: func(msg string) { s.p.Noticef("ferry: warning: %s\n", msg) }},
 	})
 	err := loop.Run(ctx)
@@ -170,6 +170,17 @@ func (s *watchSession) snapshot(ctx context.Context) (*snapshot.Manifest, error)
 	opts := agent.ForSync(snapshot.Options{CacheDir: filepath.Join(s.g.Home, "cache", "stat"), Logger: s.g.logger, Warn: noticeWarn(s.p, nil)})
 	m, _, err := snapshot.Take(ctx, s.plan.Source, opts)
 	return m, err
+}
+
+// prefetch uploads an early snapshot while the debounce runs out; the
+// run's sync then has nothing left to send. A failure only costs the time.
+func (s *watchSession) prefetch(ctx context.Context, m *snapshot.Manifest) {
+	if s.plan.Blobs != nil {
+		return // the run's files come from elsewhere (a rerun)
+	}
+	if _, err := s.conn.Sync(ctx, s.plan.Source, m, nil); err != nil && ctx.Err() == nil {
+		s.g.logger.Debug("early upload failed; the run uploads what is missing", "error", err)
+	}
 }
 
 // iterate is one run of the loop: a normal run in the history, followed to
