@@ -67,8 +67,8 @@ type Watcher struct {
 	settled chan struct{}
 }
 
-// NewWatcher starts watching root (absolute) and every directory under it
-// that the snapshot includes.
+// NewWatcher starts watching root (absolute; a symlink to a directory is
+// followed) and every directory under it that the snapshot includes.
 func NewWatcher(root string, opts WatcherOptions) (*Watcher, error) {
 	if opts.Quiet <= 0 {
 		opts.Quiet = DefaultQuiet
@@ -88,6 +88,13 @@ func NewWatcher(root string, opts WatcherOptions) (*Watcher, error) {
 	if opts.addWatch == nil {
 		opts.addWatch = func(w *fsnotify.Watcher, dir string) error { return w.Add(dir) }
 	}
+	// A source given through a symlink is watched where it is: the walk
+	// below does not follow a symlink, and the events name real paths.
+	real, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return nil, fmt.Errorf("watch %s: %w", root, err)
+	}
+	root = real
 	fsw, err := fsnotify.NewWatcher()
 	if err != nil {
 		return nil, fmt.Errorf("start file watcher: %w", err)

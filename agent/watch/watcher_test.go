@@ -110,3 +110,25 @@ func TestWatcherReportsVanishedRoot(t *testing.T) {
 		t.Fatal("Run did not notice the root was moved away")
 	}
 }
+
+// A source directory given through a symlink is watched too.
+func TestWatcherFollowsSymlinkedRoot(t *testing.T) {
+	real := t.TempDir()
+	testutil.WriteTree(t, real, testutil.Tree{"a.py": "a", "sub/b.py": "b"})
+	link := filepath.Join(t.TempDir(), "src")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	w, err := NewWatcher(link, WatcherOptions{Quiet: 20 * time.Millisecond, Logger: hclog.New(&hclog.LoggerOptions{Output: t.Output(), Level: hclog.Debug})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	trigger := make(chan struct{}, 1)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx, trigger) }()
+	defer func() { cancel(); <-done }()
+	os.WriteFile(filepath.Join(link, "sub", "b.py"), []byte("b2"), 0o644)
+	waitTrigger(t, trigger, true, "a change under a symlinked root")
+}

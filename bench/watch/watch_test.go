@@ -22,13 +22,13 @@ func BenchmarkWatchLatencySSH(b *testing.B)   { benchWatch(b, true) }
 func benchWatch(b *testing.B, ssh bool) {
 	bin := testutil.Binaries(b)
 	tree := standardTree(b)
-	home, _ := os.MkdirTemp("/tmp", "wb")
+	home, _ := os.MkdirTemp("", "wb")
 	b.Cleanup(func() { os.RemoveAll(home) })
 	env := append(os.Environ(), "FERRY_HOME="+home, "FERRY_EXECUTOR_DIR="+bin)
 	args := []string{"watch", "--source", tree}
 	if ssh {
 		s := testutil.StartSSHD(b, testutil.SSHDOptions{})
-		state, _ := os.MkdirTemp("/tmp", "ws")
+		state, _ := os.MkdirTemp("", "ws")
 		b.Cleanup(func() { os.RemoveAll(state) })
 		attach := exec.Command(filepath.Join(bin, "ferry"), "compute", "attach", "box", "--address", s.Host,
 			"--port", strconv.Itoa(s.Port), "--username", s.User, "--private-key", s.KeyFile,

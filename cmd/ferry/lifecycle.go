@@ -57,7 +57,7 @@ func (g *globalOptions) newRunner(hist *history.Store, p *ui.Printer, reconnectF
 
 func printSynced(p *ui.Printer, res agent.SyncResult) {
 	if res.UpToDate {
-		p.Noticef("ferry: upload: nothing to send (%s)\n", res.Duration.Round(time.Millisecond))
+		p.Noticef("ferry: upload: nothing to send, the target has this snapshot (%s)\n", res.Duration.Round(time.Millisecond))
 		return
 	}
 	p.Noticef("ferry: upload: %s, %s (%s)\n", countFiles(res.UploadedFiles), units.Bytes(res.UploadedBytes), res.Duration.Round(time.Millisecond))
