@@ -54,6 +54,9 @@ func (s *Store) Materialize(ctx context.Context, snapshotID string, dir string) 
 	if s.takeSpare(ctx, m, dir) {
 		return nil
 	}
+	if s.awaitSpare(ctx, m) && s.takeSpare(ctx, m, dir) {
+		return nil
+	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return fmt.Errorf("open run directory: %w", err)

@@ -45,8 +45,36 @@ type spares struct {
 	mu       sync.Mutex
 	building bool
 	closed   bool
+	of       *snapshot.Manifest // the snapshot being built, while building
+	built    chan struct{}      // closed when the build in progress ends
 	wg       sync.WaitGroup
 	taken    atomic.Int64 // spare trees used, for tests and diagnostics
+	hold     func()       // tests: called as a build starts
+}
+
+// awaitSpare waits for the spare tree being built, when it is of a snapshot
+// close to m (at most half of m's files differ), and reports whether it
+// waited for one to end. A run that finds no spare tree waits rather than
+// makes its tree from scratch while the spare is made beside it: when runs
+// follow one another faster than a tree is made (ferry watch, copies of
+// 10,000 files by a root executor), the two would compete for the disk
+// and both take several times as long.
+func (s *Store) awaitSpare(ctx context.Context, m *snapshot.Manifest) bool {
+	s.spare.mu.Lock()
+	of, built := s.spare.of, s.spare.built
+	s.spare.mu.Unlock()
+	if of == nil {
+		return false
+	}
+	if ch := snapshot.Diff(of, m); 2*(len(ch.Added)+len(ch.Changed)+len(ch.Removed)) > len(m.Entries) {
+		return false
+	}
+	select {
+	case <-built:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // takeSpare moves a spare tree holding snapshot m into dir (an empty
@@ -174,14 +202,17 @@ func (s *Store) refillSpare(m *snapshot.Manifest) {
 		return
 	}
 	s.spare.building = true
+	s.spare.of, s.spare.built = m, make(chan struct{})
+	built := s.spare.built
 	s.spare.wg.Add(1)
 	s.spare.mu.Unlock()
 	go func() {
 		defer s.spare.wg.Done()
 		defer func() {
 			s.spare.mu.Lock()
-			s.spare.building = false
+			s.spare.building, s.spare.of = false, nil
 			s.spare.mu.Unlock()
+			close(built)
 		}()
 		if err := s.buildSpare(m); err != nil {
 			s.log.Debug("spare tree not built", "snapshot", m.ID().Short(), "error", err)
@@ -190,6 +221,9 @@ func (s *Store) refillSpare(m *snapshot.Manifest) {
 }
 
 func (s *Store) buildSpare(m *snapshot.Manifest) error {
+	if s.spare.hold != nil {
+		s.spare.hold()
+	}
 	if err := os.MkdirAll(s.path(SparesDir), 0o700); err != nil {
 		return err
 	}

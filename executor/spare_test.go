@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func (s *Store) waitSpare() { s.spare.wg.Wait() }
@@ -149,4 +150,37 @@ func removeFile(files []testFile, p string) []testFile {
 		}
 	}
 	return out
+}
+
+// A run that finds the spare tree of a close snapshot still being built
+// waits for it and takes it, instead of making its tree beside the build;
+// a run of an unrelated snapshot does not wait.
+func TestRunWaitsForSpareBeingBuilt(t *testing.T) {
+	s := newTestStore(t, t.TempDir())
+	release := make(chan struct{})
+	s.spare.hold = func() { <-release }
+	a := storeTree(t, s, sampleTree)
+	work := t.TempDir()
+	if err := s.Materialize(t.Context(), a, filepath.Join(work, "1")); err != nil {
+		t.Fatal(err)
+	}
+	other := storeTree(t, s, []testFile{{"other.py", 0o644, "print(1)\n"}})
+	if err := s.Materialize(t.Context(), other, filepath.Join(work, "other")); err != nil {
+		t.Fatal(err) // the build of a's spare is held: an unrelated run must not wait for it
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Materialize(t.Context(), a, filepath.Join(work, "2")) }()
+	select {
+	case err := <-done:
+		t.Fatalf("the run did not wait for the spare being built (err %v)", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := s.spare.taken.Load(); n != 1 {
+		t.Fatalf("%d spare trees taken, want 1 (the one the run waited for)", n)
+	}
+	s.waitSpare()
 }
