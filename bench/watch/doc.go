@@ -7,4 +7,7 @@
 //
 // It builds the binaries and the tree (under .bench/watchtree: other
 // benchmarks edit .bench/tree) itself. ITERATIONS sets the saves per target (20).
+// The ferry home and the target's state go under $TMPDIR (default /tmp):
+// point it at a folder far from recent mass deletions (BENCHMARKS.md, "A
+// measuring hazard").
 package watch
