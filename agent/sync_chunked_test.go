@@ -50,20 +50,27 @@ func build(t *testing.T, d *delta, old, file []byte) []byte {
 	return out
 }
 
-func TestMakeDelta(t *testing.T) {
-	root := t.TempDir()
-	// Seeded content: the same chunk boundaries, so the same delta size,
-	// in every run (over random content a 4 KiB edit's new chunks reach
-	// 73 KiB now and then: internal/cdc).
-	old := make([]byte, 3<<20)
+// editedFile writes root/f.bin: 3 MiB of seeded content (the same chunk
+// boundaries, so the same delta size, in every run: over random content a
+// 4 KiB edit's new chunks reach 73 KiB now and then, internal/cdc) with 4
+// KiB rewritten at offset at. It returns the old content, the new, the
+// new file's entry and the old blob's id.
+func editedFile(t *testing.T, root string, at int, seed byte) (old, file []byte, e snapshot.Entry, base string) {
+	t.Helper()
+	old = make([]byte, 3<<20)
 	mrand.NewChaCha8([32]byte{1}).Read(old)
-	file := bytes.Clone(old)
-	mrand.NewChaCha8([32]byte{2}).Read(file[2<<20 : 2<<20+4096])
+	file = bytes.Clone(old)
+	mrand.NewChaCha8([32]byte{seed}).Read(file[at : at+4096])
 	if err := os.WriteFile(filepath.Join(root, "f.bin"), file, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	e := snapshot.Entry{Path: "f.bin", Mode: 0o644, Size: int64(len(file)), Blob: sha256.Sum256(file)}
-	base := snapshot.BlobID(sha256.Sum256(old)).String()
+	e = snapshot.Entry{Path: "f.bin", Mode: 0o644, Size: int64(len(file)), Blob: sha256.Sum256(file)}
+	return old, file, e, snapshot.BlobID(sha256.Sum256(old)).String()
+}
+
+func TestMakeDelta(t *testing.T) {
+	root := t.TempDir()
+	old, file, e, base := editedFile(t, root, 2<<20, 2)
 
 	d, err := makeDelta(root, e, nil, base, listOf(t, old))
 	if err != nil || d == nil {
@@ -113,15 +120,7 @@ func TestMakeDeltaGivesUpOnRewrittenFile(t *testing.T) {
 // the file, without reading it (it is gone here).
 func TestMakeDeltaFromKnownChunks(t *testing.T) {
 	root := t.TempDir()
-	old := make([]byte, 3<<20)
-	mrand.NewChaCha8([32]byte{1}).Read(old)
-	file := bytes.Clone(old)
-	mrand.NewChaCha8([32]byte{3}).Read(file[1<<20 : 1<<20+4096])
-	if err := os.WriteFile(filepath.Join(root, "f.bin"), file, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	e := snapshot.Entry{Path: "f.bin", Mode: 0o644, Size: int64(len(file)), Blob: sha256.Sum256(file)}
-	base := snapshot.BlobID(sha256.Sum256(old)).String()
+	old, file, e, base := editedFile(t, root, 1<<20, 3)
 	want, err := makeDelta(root, e, nil, base, listOf(t, old))
 	if err != nil || want == nil {
 		t.Fatalf("makeDelta from the file: %v, %v", want, err)

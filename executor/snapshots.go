@@ -86,34 +86,42 @@ func (s *Store) requireBlobs(ctx context.Context, blobs []snapshot.BlobID) error
 
 // Snapshot returns the stored manifest bytes of id, or ErrNotFound.
 func (s *Store) Snapshot(id string) ([]byte, error) {
-	sid, err := snapshot.ParseID(id)
+	f, _, err := s.openSnapshot(id)
 	if err != nil {
-		return nil, &RequestError{Err: err}
+		return nil, err
 	}
-	b, err := os.ReadFile(s.snapshotPath(sid))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("snapshot %s: %w", sid.Short(), ErrNotFound)
-	}
+	defer f.Close()
+	b, err := io.ReadAll(f)
 	if err != nil {
 		return nil, fmt.Errorf("read snapshot: %w", err)
 	}
 	return b, nil
 }
 
+// openSnapshot opens the stored manifest of id (ErrNotFound when there is
+// none).
+func (s *Store) openSnapshot(id string) (*os.File, snapshot.ID, error) {
+	sid, err := snapshot.ParseID(id)
+	if err != nil {
+		return nil, sid, &RequestError{Err: err}
+	}
+	f, err := os.Open(s.snapshotPath(sid))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, sid, fmt.Errorf("snapshot %s: %w", sid.Short(), ErrNotFound)
+	}
+	if err != nil {
+		return nil, sid, fmt.Errorf("read snapshot: %w", err)
+	}
+	return f, sid, nil
+}
+
 // Manifest returns the decoded manifest of a stored snapshot, from memory
 // when its file is unchanged since it was read (manifestcache.go). The
 // manifest may be shared: callers must not modify it.
 func (s *Store) Manifest(id string) (*snapshot.Manifest, error) {
-	sid, err := snapshot.ParseID(id)
+	f, sid, err := s.openSnapshot(id)
 	if err != nil {
-		return nil, &RequestError{Err: err}
-	}
-	f, err := os.Open(s.snapshotPath(sid))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("snapshot %s: %w", sid.Short(), ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read snapshot: %w", err)
+		return nil, err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
