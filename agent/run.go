@@ -39,6 +39,16 @@ func (c *Conn) Cancel(ctx context.Context, id string) (api.Run, error) {
 	return r, nil
 }
 
+// RemoveRun deletes the directory of a run that has ended from the target:
+// its working tree, log, metrics and outputs/. Call it only once the local
+// history has kept them (Finished.Kept).
+func (c *Conn) RemoveRun(ctx context.Context, id string) error {
+	if err := c.Executor.RemoveRun(ctx, id); err != nil {
+		return fmt.Errorf("remove run %s from %s: %w", id, c.Target.Name, err)
+	}
+	return nil
+}
+
 // Follow copies the run's log from offset to w as it is written, until the
 // run has ended and every byte was copied, and returns the run's final
 // record. A broken stream (a dropped connection, an executor restart) is

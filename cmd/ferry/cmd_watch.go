@@ -26,6 +26,7 @@ type watchOptions struct {
 	run      runOptions
 	OnChange string
 	JSON     bool
+	KeepRuns int
 }
 
 func newWatchCommand(g *globalOptions) *cobra.Command {
@@ -44,6 +45,13 @@ A change while a run is going cancels it and starts a new one
 newest state once (--on-change queue). Each run is a normal run in the
 history, in the experiment <source directory>-watch unless --experiment
 says otherwise. One connection to the target serves every run.
+
+Each run's directory on the target holds a tree of its snapshot, so the
+target keeps only the newest --keep-runs of them (default 3): an older
+run's directory is deleted there once its log, metrics and outputs are in
+the local history ('ferry logs', 'ferry show' and 'ferry download' read
+them from there). A run whose outputs passed --max-output-size keeps its
+directory. --keep-runs -1 keeps them all.
 
 Ctrl-C stops watching and cancels the run in flight (unlike 'ferry run',
 where it only detaches). A dropped SSH connection is made again for as
@@ -82,6 +90,8 @@ The script's output then goes to stderr with ferry's messages.`,
 	opts.run.addPlanFlags(cmd)
 	cmd.Flags().StringVar(&opts.OnChange, "on-change", envOr("FERRY_ON_CHANGE", "cancel"),
 		"what a change does to the run in flight: cancel (cancel it, start anew) or queue (let it finish, then run once) (env FERRY_ON_CHANGE)")
+	cmd.Flags().IntVar(&opts.KeepRuns, "keep-runs", watch.DefaultKeepRuns,
+		"directories of this watch's ended runs kept on the target, newest first; older ones are deleted there once the local history has their log, metrics and outputs (-1: keep all)")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print one JSON event per line on stdout (start, status, end of each run); the script's output goes to stderr")
 	return cmd
 }
@@ -94,6 +104,7 @@ type watchSession struct {
 	plan   agent.Plan
 	conn   *agent.Conn
 	runner *agent.Runner
+	retain *watch.Retention
 	taken  int // snapshots taken so far
 }
 
@@ -130,7 +141,7 @@ func runWatch(ctx context.Context, opts watchOptions, g *globalOptions, args []s
 		return err
 	}
 	defer conn.Close()
-	s := &watchSession{g: g, p: p, plan: plan, conn: conn, runner: runner}
+	s := &watchSession{g: g, p: p, plan: plan, conn: conn, runner: runner, retain: watch.NewRetention(opts.KeepRuns)}
 	if opts.JSON {
 		s.events = newWatchEvents(os.Stdout)
 		p.Out = os.Stderr // stdout carries only the events
@@ -213,8 +224,20 @@ func (s *watchSession) iterate(ctx context.Context, stop <-chan struct{}, it wat
 		s.p.Noticef("ferry: run %s %s: %s\n", plan.ID, r.Status, r.Reason) // never reached the target
 		return o
 	}
-	_ = finishRun(context.WithoutCancel(ctx), s.runner, s.conn, s.p, r) // it printed how the run ended
+	f, _ := finishRun(context.WithoutCancel(ctx), s.runner, s.conn, s.p, r) // it printed how the run ended
+	s.removeOld(context.WithoutCancel(ctx), f)
 	return o
+}
+
+// removeOld deletes from the target the directories of the runs that
+// --keep-runs no longer keeps, now that run f has ended. A failure costs
+// only disk space on the target, so it is a warning.
+func (s *watchSession) removeOld(ctx context.Context, f agent.Finished) {
+	for _, id := range s.retain.Ended(f.Run.Spec.ID, f.Kept()) {
+		if err := s.conn.RemoveRun(ctx, id); err != nil {
+			s.p.Noticef("ferry: warning: %v\n", err)
+		}
+	}
 }
 
 // separator is the line that opens each iteration on stderr.

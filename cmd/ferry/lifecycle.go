@@ -134,12 +134,13 @@ func followRun(ctx context.Context, g *globalOptions, runner *agent.Runner, remo
 	if err != nil {
 		return err
 	}
-	return finishRun(context.WithoutCancel(ctx), runner, remote, p, r)
+	_, err = finishRun(context.WithoutCancel(ctx), runner, remote, p, r)
+	return err
 }
 
 // finishRun records a run that ended and its outputs, prints how it ended
 // and maps that to ferry's exit status.
-func finishRun(ctx context.Context, runner *agent.Runner, remote agent.Remote, p *ui.Printer, r api.Run) error {
+func finishRun(ctx context.Context, runner *agent.Runner, remote agent.Remote, p *ui.Printer, r api.Run) (agent.Finished, error) {
 	f := runner.Finish(ctx, remote, r)
 	id := r.Spec.ID
 	if f.OutputsErr != nil {
@@ -161,9 +162,9 @@ func finishRun(ctx context.Context, runner *agent.Runner, remote agent.Remote, p
 	}
 	p.Noticef("%s\n", msg)
 	if f.RecordErr != nil {
-		return recordFailed(f.RecordErr, runExit(r))
+		return f, recordFailed(f.RecordErr, runExit(r))
 	}
-	return runExit(r)
+	return f, runExit(r)
 }
 
 // runDuration is how long r's script ran, when it started and ended.

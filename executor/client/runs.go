@@ -40,6 +40,12 @@ func (c *Client) CancelRun(ctx context.Context, id string) (api.Run, error) {
 	return r, err
 }
 
+// RemoveRun deletes the directory of a run that has ended from the target
+// (ErrNotFound if unknown; a 409 APIError while the run goes on).
+func (c *Client) RemoveRun(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, "/v1/runs/"+url.PathEscape(id), nil, nil)
+}
+
 // Log streams a run's log from byte offset. With follow the stream stays
 // open until the run has ended and every byte was sent. The caller closes
 // the reader; closing it (or ending ctx) stops following.

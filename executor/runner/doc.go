@@ -26,6 +26,8 @@
 //	runs/<id>/shim.pid        the shim's pid and start time (written by the shim)
 //	runs/<id>/shim.log        the shim's own diagnostics (hclog JSON)
 //	runs/<id>/exit.json       the outcome (written by the shim, temp file + rename)
+//	runs.removing/<id>.N/run  a removed run's directory while its files are
+//	                          deleted (DELETE /v1/runs/<id>; leftovers go at start)
 //
 // Run state machine (persisted in run.json at each step):
 //

@@ -21,6 +21,7 @@ func (r *Runner) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/runs", r.handleCreate)
 	mux.HandleFunc("GET /v1/runs", r.handleList)
 	mux.HandleFunc("GET /v1/runs/{id}", r.handleGet)
+	mux.HandleFunc("DELETE /v1/runs/{id}", r.handleRemove)
 	mux.HandleFunc("POST /v1/runs/{id}/cancel", r.handleCancel)
 	mux.HandleFunc("GET /v1/runs/{id}/log", r.handleLog)
 	mux.HandleFunc("GET /v1/runs/{id}/metrics", r.handleMetrics)
@@ -69,12 +70,20 @@ func (r *Runner) handleCancel(w http.ResponseWriter, req *http.Request) {
 	writeJSON(w, http.StatusOK, run)
 }
 
+func (r *Runner) handleRemove(w http.ResponseWriter, req *http.Request) {
+	if err := r.Remove(req.PathValue("id")); err != nil {
+		writeRunError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
 // writeRunError maps the runner's errors to status codes.
 func writeRunError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, ErrRunNotFound):
 		writeError(w, http.StatusNotFound, "not_found", err.Error())
-	case errors.Is(err, ErrRunExists), errors.Is(err, ErrRunNotEnded):
+	case errors.Is(err, ErrRunExists), errors.Is(err, ErrRunNotEnded), errors.Is(err, ErrRunGoing):
 		writeError(w, http.StatusConflict, "conflict", err.Error())
 	case errors.Is(err, ErrInvalidRunID), errors.Is(err, ErrInvalidSpec), errors.Is(err, errBadPath):
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())

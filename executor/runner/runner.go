@@ -150,6 +150,11 @@ func New(cfg Config) (*Runner, error) {
 		defer r.wg.Done()
 		files.run(r.ctx)
 	}()
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		r.removeLeftovers()
+	}()
 	return r, nil
 }
 
