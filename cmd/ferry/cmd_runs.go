@@ -56,6 +56,7 @@ up to 20 s per target; --no-refresh makes no connection at all.`,
 	f.BoolVar(&opts.JSON, "json", false, "print a JSON array")
 	f.BoolVar(&opts.Refresh, "refresh", false, "wait up to 20 s per target for unfinished runs' status (default 3 s)")
 	f.BoolVar(&opts.NoRefresh, "no-refresh", false, "ask no target: list unfinished runs as last seen")
+	cmd.AddCommand(newRunsPruneCommand(g))
 	return cmd
 }
 
