@@ -26,10 +26,12 @@ func benchWatch(b *testing.B, ssh bool) {
 	b.Cleanup(func() { os.RemoveAll(home) })
 	env := append(os.Environ(), "FERRY_HOME="+home, "FERRY_EXECUTOR_DIR="+bin)
 	args := []string{"watch", "--source", tree}
+	runsDir := filepath.Join(home, "local", "runs") // the target's run directories
 	if ssh {
 		s := testutil.StartSSHD(b, testutil.SSHDOptions{})
 		state, _ := os.MkdirTemp("", "ws")
 		b.Cleanup(func() { os.RemoveAll(state) })
+		runsDir = filepath.Join(state, "runs")
 		attach := exec.Command(filepath.Join(bin, "ferry"), "compute", "attach", "box", "--address", s.Host,
 			"--port", strconv.Itoa(s.Port), "--username", s.User, "--private-key", s.KeyFile,
 			"--known-hosts", s.KnownHosts, "--state-dir", state)
@@ -83,6 +85,26 @@ func benchWatch(b *testing.B, ssh bool) {
 	b.ReportMetric(float64(p90.Milliseconds()), "p90-ms")
 	b.Logf("save -> first output line over %d saves: p50 %s, p90 %s, min %s, max %s (all: %v)",
 		n, p50, p90, lat[0], lat[len(lat)-1], lat)
+	time.Sleep(time.Second) // the last run ends, the watch deletes what --keep-runs does not keep
+	dirs, size := du(runsDir)
+	b.ReportMetric(float64(dirs), "run-dirs")
+	b.ReportMetric(float64(size)/(1<<20), "runs-MiB")
+	b.Logf("on the target after %d runs: %d run directories, %d MiB", n+1, dirs, size>>20)
+}
+
+// du counts the directories in dir and the bytes of the regular files
+// under it.
+func du(dir string) (dirs int, size int64) {
+	ents, _ := os.ReadDir(dir)
+	filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				size += fi.Size()
+			}
+		}
+		return nil
+	})
+	return len(ents), size
 }
 
 // standardTree returns .bench/watchtree (a copy of its own: other
