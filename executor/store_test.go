@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/ferry-ml/ferry/executor/api"
+	"github.com/ferry-ml/ferry/internal/testutil"
 )
 
 func testLogger(t testing.TB) hclog.Logger {
@@ -77,15 +78,7 @@ func ids(blobs [][]byte) []string {
 
 func tmpFiles(t testing.TB, stateDir string) []string {
 	t.Helper()
-	ents, err := os.ReadDir(filepath.Join(stateDir, TmpDir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range ents {
-		names = append(names, e.Name())
-	}
-	return names
+	return testutil.DirNames(t, filepath.Join(stateDir, TmpDir))
 }
 
 func TestIngest(t *testing.T) {

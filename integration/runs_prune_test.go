@@ -30,8 +30,8 @@ func TestRunsPrune(t *testing.T) {
 
 	runsDir := filepath.Join(c.home, "local", "runs")
 	dry := c.mustRun("", "runs", "prune", "--keep", "1", "--dry-run")
-	if !strings.Contains(dry.Stdout, "would remove "+first) || len(dirNames(t, runsDir)) != 4 {
-		t.Fatalf("--dry-run: %q; run directories %v, want all 4", dry.Stdout, dirNames(t, runsDir))
+	if !strings.Contains(dry.Stdout, "would remove "+first) || len(testutil.DirNames(t, runsDir)) != 4 {
+		t.Fatalf("--dry-run: %q; run directories %v, want all 4", dry.Stdout, testutil.DirNames(t, runsDir))
 	}
 	r := c.mustRun("", "runs", "prune", "--keep", "1", "--json")
 	var res struct {
@@ -49,7 +49,7 @@ func TestRunsPrune(t *testing.T) {
 	}
 	want := []string{capped, newest, going}
 	slices.Sort(want)
-	if got := dirNames(t, runsDir); !slices.Equal(got, want) {
+	if got := testutil.DirNames(t, runsDir); !slices.Equal(got, want) {
 		t.Fatalf("run directories left: %v, want %v", got, want)
 	}
 	// The removed run is whole in the local history.

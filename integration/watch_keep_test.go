@@ -54,7 +54,7 @@ func TestWatchKeepsTheNewestRunsOnTheTarget(t *testing.T) {
 	var got []string
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		got = dirNames(t, filepath.Join(state, "runs"))
+		got = testutil.DirNames(t, filepath.Join(state, "runs"))
 		if slices.Equal(got, want) || time.Now().After(deadline) {
 			break
 		}
@@ -74,17 +74,4 @@ func TestWatchKeepsTheNewestRunsOnTheTarget(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(to, "o.txt")); err != nil || strings.TrimSpace(string(b)) != "v1" {
 		t.Fatalf("ferry download %s of a removed run: %q, %v", first, b, err)
 	}
-}
-
-func dirNames(t *testing.T, dir string) []string {
-	t.Helper()
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range ents {
-		names = append(names, e.Name())
-	}
-	return names
 }

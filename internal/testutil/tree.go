@@ -37,3 +37,17 @@ func WriteTree(t testing.TB, dir string, tree Tree) {
 		}
 	}
 }
+
+// DirNames returns the names in dir, sorted.
+func DirNames(t testing.TB, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := make([]string, 0, len(ents))
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return names
+}
