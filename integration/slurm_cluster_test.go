@@ -35,6 +35,7 @@ func TestMain(m *testing.M) {
 	if slurm.c != nil {
 		slurm.c.down()
 	}
+	testutil.RemoveBinaries()
 	os.Exit(code)
 }
 

@@ -18,8 +18,9 @@ var (
 
 // Binaries builds bin/ferry and bin/ferry-executor-linux-<arch> once per
 // test process, with one build id so that the agent accepts the executor,
-// and returns the directory holding them. The directory lives until the
-// process exits (a per-process temp dir under os.TempDir()).
+// and returns the directory holding them: a per-process temp dir under
+// os.TempDir(), which the package's TestMain removes after m.Run with
+// RemoveBinaries.
 func Binaries(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -50,4 +51,12 @@ func Binaries(t testing.TB) string {
 		t.Fatalf("build ferry binaries: %v\n%s", buildErr, buildOut)
 	}
 	return buildDir
+}
+
+// RemoveBinaries deletes the directory Binaries built, if any; call it
+// from TestMain once every test has run.
+func RemoveBinaries() {
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
 }
