@@ -83,6 +83,8 @@ func (r *Runner) heldLocally(ctx context.Context, conn *Conn, hist wholeHistory,
 		return "not in this machine's history", nil
 	case err != nil:
 		return "", err
+	case rec.Compute != conn.Target.Name:
+		return "this history has a run of that id on " + rec.Compute, nil
 	case !rec.Status.Terminal():
 		return "its end is not recorded here yet ('ferry runs' records it)", nil
 	case !hist.HasLog(id):
