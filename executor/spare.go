@@ -196,6 +196,11 @@ func removeEntries(root *os.Root, entries []snapshot.Entry) error {
 // refillSpare builds a spare tree of snapshot m in the background, unless
 // one is being built; it keeps the newest maxSpares trees.
 func (s *Store) refillSpare(m *snapshot.Manifest) {
+	if s.copyTrees && s.hasCloseSpare(m) {
+		// A recycled run tree (Recycle) is there already: another copy of
+		// every file would only compete with the run that starts now.
+		return
+	}
 	s.spare.mu.Lock()
 	if s.spare.building || s.spare.closed {
 		s.spare.mu.Unlock()
@@ -218,6 +223,40 @@ func (s *Store) refillSpare(m *snapshot.Manifest) {
 			s.log.Debug("spare tree not built", "snapshot", m.ID().Short(), "error", err)
 		}
 	}()
+}
+
+// spareCount counts the complete spare trees.
+func (s *Store) spareCount() int {
+	names, _ := os.ReadDir(s.path(SparesDir))
+	n := 0
+	for _, e := range names {
+		if !strings.HasPrefix(e.Name(), ".") {
+			n++
+		}
+	}
+	return n
+}
+
+// hasCloseSpare reports whether a spare tree of a snapshot close to m (at
+// most half of m's files differ) is there to be taken.
+func (s *Store) hasCloseSpare(m *snapshot.Manifest) bool {
+	names, _ := os.ReadDir(s.path(SparesDir))
+	for _, n := range names {
+		base, _, ok := strings.Cut(n.Name(), ".")
+		if !ok || strings.HasPrefix(n.Name(), ".") {
+			continue
+		}
+		if base == m.ID().String() {
+			return true
+		}
+		if b, err := s.Manifest(base); err == nil {
+			ch := snapshot.Diff(b, m)
+			if 2*(len(ch.Added)+len(ch.Changed)+len(ch.Removed)) <= len(m.Entries) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (s *Store) buildSpare(m *snapshot.Manifest) error {

@@ -22,7 +22,7 @@ func runsHandler(ctx context.Context, stateDir string, logger hclog.Logger, busy
 		if err != nil {
 			return nil, nil, fmt.Errorf("find own executable: %w", err)
 		}
-		r, err := runner.New(runner.Config{StateDir: stateDir, Materializer: store, Logger: logger, ShimPath: exe})
+		r, err := runner.New(runner.Config{StateDir: stateDir, Materializer: store, Recycler: store, Logger: logger, ShimPath: exe})
 		if err != nil {
 			return nil, nil, err
 		}

@@ -88,11 +88,12 @@ func writeTree(dir string, tree testutil.Tree) error {
 
 // env is one runner under test with its HTTP server.
 type env struct {
-	t     *testing.T
-	state string
-	mat   *fakeMaterializer
-	r     *Runner
-	srv   *httptest.Server
+	t        *testing.T
+	state    string
+	mat      *fakeMaterializer
+	recycler Recycler // nil: none
+	r        *Runner
+	srv      *httptest.Server
 }
 
 func newEnv(t *testing.T, trees map[string]testutil.Tree) *env {
@@ -109,6 +110,7 @@ func (e *env) start() {
 	r, err := New(Config{
 		StateDir:     e.state,
 		Materializer: e.mat,
+		Recycler:     e.recycler,
 		Logger:       hclog.New(&hclog.LoggerOptions{Output: e.t.Output(), Level: hclog.Debug}),
 		ShimPath:     os.Args[0],
 		KillGrace:    testKillGrace,

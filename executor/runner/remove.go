@@ -22,6 +22,7 @@ var ErrRunGoing = errors.New("run has not ended; cancel it first")
 // directory leaves runs/ with one rename before Remove returns; its files
 // are deleted in the background (a tree of 10,000 files takes a second),
 // and what a crash leaves of them is deleted when the next runner starts.
+// A Recycler may take the working tree first.
 func (r *Runner) Remove(id string) error {
 	r.mu.Lock()
 	st, ok := r.runs[id]
@@ -51,6 +52,9 @@ func (r *Runner) Remove(id string) error {
 	r.mu.Unlock()
 	go func() {
 		defer r.wg.Done()
+		if r.cfg.Recycler != nil {
+			r.cfg.Recycler.Recycle(st.spec.Snapshot, filepath.Join(holder, "run", workDir))
+		}
 		if err := removeTree(holder); err != nil {
 			r.log.Warn("cannot delete the files of a removed run", "run_id", id, "dir", holder, "error", err)
 		}

@@ -3,6 +3,7 @@
 package runner
 
 import (
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -137,4 +138,43 @@ func waitGone(t *testing.T, dir string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// recorder is a Recycler that takes the trees of one snapshot.
+type recorder struct {
+	take   string
+	called chan [2]string
+}
+
+func (r *recorder) Recycle(snapshotID, dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, "a.py"))
+	r.called <- [2]string{snapshotID, fmt.Sprint(err)}
+	if snapshotID != r.take {
+		return false
+	}
+	return os.Rename(dir, dir+".taken") == nil
+}
+
+// TestRemoveOffersTheTreeToTheRecycler: a removed run's working tree is
+// offered, whole, to the Recycler before its directory is deleted.
+func TestRemoveOffersTheTreeToTheRecycler(t *testing.T) {
+	e := newEnv(t, map[string]testutil.Tree{"s": {"a.py": py("print('done')")}})
+	rec := &recorder{take: "s", called: make(chan [2]string, 1)}
+	e.stop()
+	e.recycler = rec
+	e.start()
+	run := e.submit(api.RunSpec{Snapshot: "s", Script: "a.py"})
+	e.wait(run.Spec.ID)
+	if code := e.do("DELETE", "/v1/runs/"+run.Spec.ID, nil, nil); code != http.StatusNoContent {
+		t.Fatalf("DELETE: status %d", code)
+	}
+	select {
+	case got := <-rec.called:
+		if got != [2]string{"s", "<nil>"} {
+			t.Fatalf("Recycle got snapshot %q and a tree without a.py (%s)", got[0], got[1])
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the Recycler was not offered the tree")
+	}
+	waitGone(t, filepath.Join(e.state, removingDirName))
 }

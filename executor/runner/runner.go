@@ -57,6 +57,17 @@ type Config struct {
 	// SlurmCommand runs Slurm's commands for slurm runs; nil runs the real
 	// ones (slurm.Exec).
 	SlurmCommand slurm.CommandFunc
+	// Recycler, when set, may take the working tree of a removed run for
+	// later runs instead of letting it be deleted.
+	Recycler Recycler
+}
+
+// Recycler takes the working tree of a removed run. The daemon's blob
+// store implements it (spare trees).
+type Recycler interface {
+	// Recycle takes dir, the tree of snapshot snapshotID that no run uses
+	// any more, and reports whether it did (dir is then gone).
+	Recycle(snapshotID, dir string) bool
 }
 
 // Runner starts, supervises and serves runs. Its methods are safe for
