@@ -33,6 +33,10 @@ import (
 // A spare is used only if every linked file still is the inode the store
 // verified, with the size and mtime the index recorded: a blob that a run
 // rewrote through its hardlink is never carried into the next run.
+//
+// A root executor's trees are copies, which cost seconds for a big tree:
+// there the tree of a removed run is checked and kept as a spare instead
+// (recycle.go), and no copy is built while such a spare is left.
 const (
 	// SparesDir holds spare trees, relative to the state directory.
 	SparesDir = "spares"
