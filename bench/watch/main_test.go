@@ -1,14 +1,9 @@
 package watch
 
 import (
-	"os"
 	"testing"
 
 	"github.com/ferry-ml/ferry/internal/testutil"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testutil.RemoveBinaries() // the binaries built for this process
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testutil.Main(m) } // removes the binaries built for this process

@@ -60,3 +60,11 @@ func RemoveBinaries() {
 		os.RemoveAll(buildDir)
 	}
 }
+
+// Main runs the package's tests, then RemoveBinaries, and exits: the
+// TestMain of a package whose tests use Binaries and need nothing else.
+func Main(m *testing.M) {
+	code := m.Run()
+	RemoveBinaries()
+	os.Exit(code)
+}
