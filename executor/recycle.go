@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"io"
 	"io/fs"
 	"os"
@@ -45,24 +46,33 @@ func (s *Store) Recycle(snapshotID, dir string) bool {
 	}
 	defer root.Close()
 	bad, err := s.checkUsedTree(root, m)
-	if err == nil && 2*len(bad) <= len(m.Entries) {
-		err = removeEntries(root, bad)
-		if err == nil {
-			err = s.materialize(context.Background(), &snapshot.Manifest{Entries: bad}, root)
-		}
+	if err == nil && 2*len(bad) > len(m.Entries) {
+		err = errors.New("more than half of the files changed")
 	}
-	if err == nil && 2*len(bad) <= len(m.Entries) {
-		now := time.Now()
-		_ = os.Chtimes(dir, now, now) // trimSpares keeps the newest
-		err = os.Rename(dir, s.path(SparesDir, m.ID().String()+"."+randName()))
+	if err == nil {
+		err = s.repairAndKeep(root, dir, m, bad)
 	}
-	if err != nil || 2*len(bad) > len(m.Entries) {
+	if err != nil {
 		s.log.Debug("run tree not recycled", "snapshot", m.ID().Short(), "changed", len(bad), "error", err)
 		return false
 	}
 	s.log.Debug("run tree recycled as a spare", "snapshot", m.ID().Short(), "copied_again", len(bad))
 	s.trimSpares()
 	return true
+}
+
+// repairAndKeep copies the bad entries of m into the tree at dir again
+// and moves it among the spare trees.
+func (s *Store) repairAndKeep(root *os.Root, dir string, m *snapshot.Manifest, bad []snapshot.Entry) error {
+	if err := removeEntries(root, bad); err != nil {
+		return err
+	}
+	if err := s.materialize(context.Background(), &snapshot.Manifest{Entries: bad}, root); err != nil {
+		return err
+	}
+	now := time.Now()
+	_ = os.Chtimes(dir, now, now) // trimSpares keeps the newest
+	return os.Rename(dir, s.path(SparesDir, m.ID().String()+"."+randName()))
 }
 
 // checkUsedTree deletes what the snapshot lacks from the tree under root,

@@ -70,7 +70,7 @@ func (s *Store) awaitSpare(ctx context.Context, m *snapshot.Manifest) bool {
 	if of == nil {
 		return false
 	}
-	if ch := snapshot.Diff(of, m); 2*(len(ch.Added)+len(ch.Changed)+len(ch.Removed)) > len(m.Entries) {
+	if !closeTo(of, m) {
 		return false
 	}
 	select {
@@ -229,6 +229,13 @@ func (s *Store) refillSpare(m *snapshot.Manifest) {
 	}()
 }
 
+// closeTo reports whether a tree of snapshot a is worth adapting into m:
+// at most half of m's files differ.
+func closeTo(a, m *snapshot.Manifest) bool {
+	ch := snapshot.Diff(a, m)
+	return 2*(len(ch.Added)+len(ch.Changed)+len(ch.Removed)) <= len(m.Entries)
+}
+
 // spareCount counts the complete spare trees.
 func (s *Store) spareCount() int {
 	names, _ := os.ReadDir(s.path(SparesDir))
@@ -253,11 +260,8 @@ func (s *Store) hasCloseSpare(m *snapshot.Manifest) bool {
 		if base == m.ID().String() {
 			return true
 		}
-		if b, err := s.Manifest(base); err == nil {
-			ch := snapshot.Diff(b, m)
-			if 2*(len(ch.Added)+len(ch.Changed)+len(ch.Removed)) <= len(m.Entries) {
-				return true
-			}
+		if b, err := s.Manifest(base); err == nil && closeTo(b, m) {
+			return true
 		}
 	}
 	return false
