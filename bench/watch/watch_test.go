@@ -26,6 +26,9 @@ func benchWatch(b *testing.B, ssh bool) {
 	b.Cleanup(func() { os.RemoveAll(home) })
 	env := append(os.Environ(), "FERRY_HOME="+home, "FERRY_EXECUTOR_DIR="+bin)
 	args := []string{"watch", "--source", tree}
+	if py := os.Getenv("PYTHON"); py != "" { // the interpreter's start is part of every save
+		args = append(args, "--python", py)
+	}
 	runsDir := filepath.Join(home, "local", "runs") // the target's run directories
 	if ssh {
 		s := testutil.StartSSHD(b, testutil.SSHDOptions{})
