@@ -81,9 +81,23 @@ const (
 // symlink's target (Linux's PATH_MAX).
 const MaxPathLen = 4096
 
-// ID returns the snapshot id: the SHA-256 of the canonical encoding.
+// ID returns the snapshot id: the SHA-256 of the canonical encoding,
+// hashed as it is encoded through a small buffer (a large tree's encoding
+// is megabytes that a short command would otherwise allocate and fault in).
 func (m *Manifest) ID() ID {
-	return ID(sha256.Sum256(m.appendEncoding(nil)))
+	h := sha256.New()
+	buf := make([]byte, 0, 32<<10)
+	buf = binary.BigEndian.AppendUint32(append(buf, manifestMagic...), manifestVersion)
+	buf = binary.BigEndian.AppendUint32(buf, uint32(len(m.Entries)))
+	for i := range m.Entries {
+		if len(buf) >= 28<<10 {
+			h.Write(buf)
+			buf = buf[:0]
+		}
+		buf = appendEntry(buf, &m.Entries[i])
+	}
+	h.Write(buf)
+	return ID(h.Sum(nil))
 }
 
 // MarshalBinary returns the canonical encoding (documented above), after

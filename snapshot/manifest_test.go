@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+	"fmt"
 	"io/fs"
 	"slices"
 	"strings"
@@ -48,6 +49,34 @@ func TestManifestRoundTrip(t *testing.T) {
 	parsed, id, err := ParseManifest(data)
 	if err != nil || id != m.ID() || parsed.ID() != id {
 		t.Fatalf("ParseManifest id = %v (%v), want %v", id, err, m.ID())
+	}
+	if ID(sha256.Sum256(data)) != m.ID() {
+		t.Fatal("ID is not the SHA-256 of the encoding")
+	}
+}
+
+// TestManifestIDLarge checks the streamed ID against the SHA-256 of the
+// whole encoding where it spans many of ID's buffers, with entries of the
+// longest paths and symlink targets.
+func TestManifestIDLarge(t *testing.T) {
+	var m Manifest
+	long := strings.Repeat("x", MaxPathLen-16)
+	for i := range 3000 {
+		e := Entry{Path: fmt.Sprintf("d%04d/f%s", i, long[:i%500]), Mode: 0o644, Size: int64(i)}
+		e.Blob[0], e.Blob[31] = byte(i), byte(i>>8)
+		if i%700 == 0 {
+			e.Path = fmt.Sprintf("d%04d/%s", i, long)
+			e.Link = long
+			e.Mode, e.Size, e.Blob = fs.ModeSymlink|0o777, int64(len(long)), BlobID(sha256.Sum256([]byte(long)))
+		}
+		m.Entries = append(m.Entries, e)
+	}
+	data, err := m.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data) < 512<<10 {
+		t.Fatalf("encoding is %d bytes; the test wants several of ID's buffers", len(data))
 	}
 	if ID(sha256.Sum256(data)) != m.ID() {
 		t.Fatal("ID is not the SHA-256 of the encoding")

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -64,6 +66,7 @@ func Take(ctx context.Context, root string, opts Options) (*Manifest, Stats, err
 	if err != nil {
 		return nil, Stats{}, fmt.Errorf("resolve source %s: %w", root, err)
 	}
+	cache := preloadCache(opts.CacheDir, abs) // read and decoded while the walk runs
 	walked, err := Walk(abs, WalkOptions{Warn: opts.Warn})
 	if err != nil {
 		return nil, Stats{}, err
@@ -71,14 +74,37 @@ func Take(ctx context.Context, root string, opts Options) (*Manifest, Stats, err
 	if err := checkCount(int64(len(walked))); err != nil {
 		return nil, Stats{}, fmt.Errorf("snapshot %s: %w", abs, err)
 	}
-	return takeWalked(ctx, abs, walked, opts, start, racyWindow)
+	return takeWalked(ctx, abs, walked, opts, start, racyWindow, cache)
+}
+
+// loadedCache is a stat cache being loaded: the cache and the reason it
+// was not usable, once done is closed.
+type loadedCache struct {
+	done  chan struct{}
+	cache *statCache
+	err   error
+}
+
+// preloadCache starts loading the stat cache of root from dir on a
+// goroutine of its own; nil when dir is "" (no cache).
+func preloadCache(dir, root string) *loadedCache {
+	if dir == "" {
+		return nil
+	}
+	l := &loadedCache{done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		l.cache, l.err = loadStatCache(cacheFile(dir, root))
+	}()
+	return l
 }
 
 // takeWalked is Take after the walk: abs is the absolute root and walked
 // its entries in path order; start is when the scan began (the stat cache's
 // watermark) and racy the window before it in which a cached file is not
-// trusted (tests shrink it rather than wait).
-func takeWalked(ctx context.Context, abs string, walked []WalkEntry, opts Options, start time.Time, racy time.Duration) (*Manifest, Stats, error) {
+// trusted (tests shrink it rather than wait). cache is the stat cache
+// preloaded during the walk; nil: takeWalked loads it (opts.CacheDir).
+func takeWalked(ctx context.Context, abs string, walked []WalkEntry, opts Options, start time.Time, racy time.Duration, cache *loadedCache) (*Manifest, Stats, error) {
 	log := opts.Logger
 	if log == nil {
 		log = hclog.NewNullLogger()
@@ -88,7 +114,10 @@ func takeWalked(ctx context.Context, abs string, walked []WalkEntry, opts Option
 	cachePath := ""
 	if opts.CacheDir != "" {
 		cachePath = cacheFile(opts.CacheDir, abs)
-		t.loadCache(cachePath)
+		if cache == nil {
+			cache = preloadCache(opts.CacheDir, abs)
+		}
+		t.useCache(cache)
 	}
 	t.plan(walked)
 	if err := t.hashAll(ctx, opts.Workers); err != nil {
@@ -118,9 +147,16 @@ type take struct {
 	chunkMin, chunkMax int64        // Options.ChunkMin, ChunkMax
 	chunk              map[int]bool // results to chunk as they are hashed
 
-	results []hashed // one per walked entry, in path order
-	gone    []bool   // entries that vanished before they were hashed
-	jobs    []int    // indexes into results still to hash
+	// One of each per walked entry, in path order: the manifest entry,
+	// the stat key its content was read under, and whether it vanished
+	// before it was hashed. entries becomes the manifest's own when
+	// nothing vanished (no copy).
+	entries []Entry
+	keys    []fileKey
+	gone    []bool
+	chunks  map[int][]cdc.Chunk // chunks of the entries chunked (guarded by mu)
+	mu      sync.Mutex
+	jobs    []int // indexes of the entries still to hash
 	stats   Stats
 
 	hashedFiles atomic.Int64 // regular files hashed (the cache changes)
@@ -128,51 +164,92 @@ type take struct {
 	hashedBytes atomic.Int64
 }
 
-func (t *take) loadCache(path string) {
-	c, err := loadStatCache(path)
-	if err != nil {
-		t.log.Debug("ignoring stat cache", "error", err)
+// useCache waits for the stat cache being loaded.
+func (t *take) useCache(l *loadedCache) {
+	<-l.done
+	if l.err != nil {
+		t.log.Debug("ignoring stat cache", "error", l.err)
 	}
-	t.cache = c
+	t.cache = l.cache
 }
 
-// plan fills results from the stat cache and lists the rest as jobs.
+// planSplit is the tree size from which plan runs on two goroutines: each
+// entry's stat key is read from memory the walk's goroutines wrote, mostly
+// cache misses that two cores overlap.
+const planSplit = 4096
+
+// plan fills the entries from the stat cache and lists the rest as jobs.
 func (t *take) plan(walked []WalkEntry) {
-	t.results = make([]hashed, len(walked))
-	t.gone = make([]bool, len(walked))
-	var cur cursor
-	if t.cache != nil {
-		cur.entries = t.cache.entries
+	n := len(walked)
+	t.entries = make([]Entry, n)
+	t.keys = make([]fileKey, n)
+	t.gone = make([]bool, n)
+	var halves [2]planned
+	if n < planSplit {
+		halves[0] = t.planRange(walked, 0, n)
+	} else {
+		var wg sync.WaitGroup
+		wg.Go(func() { halves[1] = t.planRange(walked, n/2, n) })
+		halves[0] = t.planRange(walked, 0, n/2)
+		wg.Wait()
 	}
-	for i := range walked {
+	for _, h := range halves {
+		t.stats.Cached += h.cached
+		t.jobs = append(t.jobs, h.jobs...)
+		for i := range h.chunk {
+			if t.chunk == nil {
+				t.chunk = map[int]bool{}
+			}
+			t.chunk[i] = true
+		}
+	}
+	// Largest first, so that a big file never starts last on an idle pool.
+	slices.SortStableFunc(t.jobs, func(a, b int) int {
+		return cmp.Compare(t.keys[b].Size, t.keys[a].Size)
+	})
+}
+
+// planned is what plan found in one range of the walk.
+type planned struct {
+	cached int
+	jobs   []int        // indexes still to hash, in path order
+	chunk  map[int]bool // of those, the ones to chunk as they are hashed
+}
+
+// planRange plans walked[lo:hi]; it writes only those indexes of t.
+func (t *take) planRange(walked []WalkEntry, lo, hi int) planned {
+	var p planned
+	var cur cursor
+	if t.cache != nil && lo < hi {
+		cur.entries = t.cache.entries
+		cur.i, _ = slices.BinarySearchFunc(cur.entries, walked[lo].Path, func(e cacheEntry, p string) int {
+			return strings.Compare(e.path, p)
+		})
+	}
+	for i := lo; i < hi; i++ {
 		w := &walked[i]
 		key := keyOf(w.Info)
-		t.results[i].key = key
-		t.results[i].entry.Path = w.Path
+		t.keys[i] = key
+		t.entries[i].Path = w.Path
 		if !key.Mode.IsRegular() && !isSymlink(key) {
 			t.skip(i, "not a regular file or symlink")
 			continue
 		}
 		ce := cur.find(w.Path)
 		if ce != nil && ce.key == key && t.cache.trusted(key, t.racy) {
-			t.results[i] = hashed{key: key, stable: true, entry: Entry{
-				Path: w.Path, Mode: key.Mode.Perm(), Size: key.Size, Blob: ce.blob,
-			}}
-			t.stats.Cached++
+			t.entries[i] = Entry{Path: w.Path, Mode: key.Mode.Perm(), Size: key.Size, Blob: ce.blob}
+			p.cached++
 			continue
 		}
 		if ce != nil && ce.key != key && t.edited(key) {
-			if t.chunk == nil {
-				t.chunk = map[int]bool{}
+			if p.chunk == nil {
+				p.chunk = map[int]bool{}
 			}
-			t.chunk[i] = true
+			p.chunk[i] = true
 		}
-		t.jobs = append(t.jobs, i)
+		p.jobs = append(p.jobs, i)
 	}
-	// Largest first, so that a big file never starts last on an idle pool.
-	slices.SortStableFunc(t.jobs, func(a, b int) int {
-		return cmp.Compare(t.results[b].key.Size, t.results[a].key.Size)
-	})
+	return p
 }
 
 // edited reports whether a file the stat cache knew under another key is
@@ -184,7 +261,7 @@ func (t *take) edited(k fileKey) bool {
 func (t *take) skip(i int, reason string) {
 	t.gone[i] = true
 	if t.warn != nil {
-		t.warn(t.results[i].entry.Path, reason)
+		t.warn(t.entries[i].Path, reason)
 	}
 }
 
@@ -227,17 +304,25 @@ func (t *take) worker(ctx context.Context, next *atomic.Int64) error {
 }
 
 func (t *take) hashOne(hs *hasher, i int) error {
-	r := &t.results[i]
-	res, err := hs.hashPath(t.abs+string(filepath.Separator)+filepath.FromSlash(r.entry.Path), r.entry.Path, r.key, t.chunk[i])
+	path := t.entries[i].Path
+	res, err := hs.hashPath(t.abs+string(filepath.Separator)+filepath.FromSlash(path), path, t.keys[i], t.chunk[i])
 	if errors.Is(err, errVanished) {
-		t.log.Debug("file vanished before it was hashed; leaving it out", "path", r.entry.Path)
+		t.log.Debug("file vanished before it was hashed; leaving it out", "path", path)
 		t.gone[i] = true
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	*r = res
+	t.entries[i], t.keys[i] = res.entry, res.key
+	if res.chunks != nil {
+		t.mu.Lock()
+		if t.chunks == nil {
+			t.chunks = map[int][]cdc.Chunk{}
+		}
+		t.chunks[i] = res.chunks
+		t.mu.Unlock()
+	}
 	t.hashed.Add(1)
 	t.hashedBytes.Add(res.entry.Size)
 	if !res.entry.IsSymlink() {
@@ -246,21 +331,25 @@ func (t *take) hashOne(hs *hasher, i int) error {
 	return nil
 }
 
-// manifest collects the results that did not vanish.
+// manifest collects the entries that did not vanish: t.entries itself
+// when none did.
 func (t *take) manifest() *Manifest {
-	entries := make([]Entry, 0, len(t.results))
-	var chunks map[BlobID][]cdc.Chunk
-	for i := range t.results {
-		if t.gone[i] {
-			continue
+	entries := t.entries
+	if slices.Contains(t.gone, true) {
+		entries = make([]Entry, 0, len(t.entries))
+		for i := range t.entries {
+			if !t.gone[i] {
+				entries = append(entries, t.entries[i])
+			}
 		}
-		r := &t.results[i]
-		entries = append(entries, r.entry)
-		if r.chunks != nil {
+	}
+	var chunks map[BlobID][]cdc.Chunk
+	for i, c := range t.chunks {
+		if !t.gone[i] {
 			if chunks == nil {
 				chunks = map[BlobID][]cdc.Chunk{}
 			}
-			chunks[r.entry.Blob] = r.chunks
+			chunks[t.entries[i].Blob] = c
 			t.stats.Chunked++
 		}
 	}
@@ -280,13 +369,13 @@ func (t *take) cacheDirty() bool {
 // newCache builds the cache of this scan: every regular file with the key
 // its content was read under.
 func (t *take) newCache(start time.Time) *statCache {
-	c := &statCache{watermark: start.UnixNano(), entries: make([]cacheEntry, 0, len(t.results))}
-	for i := range t.results {
-		r := &t.results[i]
-		if t.gone[i] || r.entry.IsSymlink() || len(r.entry.Path) > MaxPathLen {
+	c := &statCache{watermark: start.UnixNano(), entries: make([]cacheEntry, 0, len(t.entries))}
+	for i := range t.entries {
+		e := &t.entries[i]
+		if t.gone[i] || e.IsSymlink() || len(e.Path) > MaxPathLen {
 			continue
 		}
-		c.entries = append(c.entries, cacheEntry{path: r.entry.Path, key: r.key, blob: r.entry.Blob})
+		c.entries = append(c.entries, cacheEntry{path: e.Path, key: t.keys[i], blob: e.Blob})
 	}
 	return c
 }

@@ -46,7 +46,7 @@ func BenchmarkTakeWarm(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		m, st, err := takeWalked(b.Context(), root, walked, opts, time.Now(), 0)
+		m, st, err := takeWalked(b.Context(), root, walked, opts, time.Now(), 0, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

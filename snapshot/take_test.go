@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -40,7 +41,7 @@ func takeFor(t *testing.T, root string, opts Options, racy time.Duration, paths 
 	if opts.Logger == nil {
 		opts.Logger = hclog.New(&hclog.LoggerOptions{Output: t.Output(), Level: hclog.Trace})
 	}
-	m, st, err := takeWalked(t.Context(), root, lstatWalk(t, root, paths...), opts, time.Now(), racy)
+	m, st, err := takeWalked(t.Context(), root, lstatWalk(t, root, paths...), opts, time.Now(), racy, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +203,7 @@ func TestTakeVanishedFileLeftOut(t *testing.T) {
 	if err := os.Remove(filepath.Join(root, "gone")); err != nil {
 		t.Fatal(err)
 	}
-	m, st, err := takeWalked(t.Context(), root, walked, Options{}, time.Now(), 0)
+	m, st, err := takeWalked(t.Context(), root, walked, Options{}, time.Now(), 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +228,7 @@ func TestTakeRereadsChangedFile(t *testing.T) {
 	if err := os.Symlink("/etc/passwd", filepath.Join(root, "s")); err != nil {
 		t.Fatal(err)
 	}
-	m, _, err := takeWalked(t.Context(), root, walked, Options{CacheDir: cache}, time.Now(), 0)
+	m, _, err := takeWalked(t.Context(), root, walked, Options{CacheDir: cache}, time.Now(), 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +250,7 @@ func TestTakeCanceled(t *testing.T) {
 	testutil.WriteTree(t, root, testutil.Tree{"a": "1", "b": "2"})
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	_, _, err := takeWalked(ctx, root, lstatWalk(t, root, "a", "b"), Options{}, time.Now(), 0)
+	_, _, err := takeWalked(ctx, root, lstatWalk(t, root, "a", "b"), Options{}, time.Now(), 0, nil)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
@@ -288,7 +289,7 @@ func TestTakeEndToEnd(t *testing.T) {
 // of this test binary started as nobody.
 func TestTakeUnreadableFileIsError(t *testing.T) {
 	if dir := os.Getenv("FERRY_TEST_UNREADABLE_DIR"); dir != "" {
-		_, _, err := takeWalked(context.Background(), dir, lstatWalk(t, dir, "ok", "secret"), Options{}, time.Now(), 0)
+		_, _, err := takeWalked(context.Background(), dir, lstatWalk(t, dir, "ok", "secret"), Options{}, time.Now(), 0, nil)
 		if err == nil {
 			t.Fatal("no error")
 		}
@@ -301,7 +302,7 @@ func TestTakeUnreadableFileIsError(t *testing.T) {
 		t.Fatal(err)
 	}
 	if os.Geteuid() != 0 {
-		_, _, err := takeWalked(t.Context(), root, lstatWalk(t, root, "ok", "secret"), Options{}, time.Now(), 0)
+		_, _, err := takeWalked(t.Context(), root, lstatWalk(t, root, "ok", "secret"), Options{}, time.Now(), 0, nil)
 		if err == nil || !errors.Is(err, fs.ErrPermission) || !strings.Contains(err.Error(), "secret") {
 			t.Fatalf("err = %v, want a permission error naming secret", err)
 		}
@@ -342,4 +343,50 @@ func runAsNobody(t *testing.T, dir string, args ...string) string {
 		t.Fatalf("helper as nobody: %v\n%s", err, out)
 	}
 	return string(out)
+}
+
+// TestTakeWarmPlansInHalves: a tree past planSplit is planned on two
+// goroutines, the second half's stat cache cursor found by binary search.
+// Files changed in either half, one on each side of the split, and one
+// gone are seen exactly; the rest come from the cache; the manifest is
+// the one a cold snapshot takes.
+func TestTakeWarmPlansInHalves(t *testing.T) {
+	root, cache := t.TempDir(), t.TempDir()
+	tree := testutil.Tree{}
+	n := planSplit + 1000
+	for i := range n {
+		tree[fmt.Sprintf("d%d/f%05d.py", i%7, i)] = fmt.Sprint(i)
+	}
+	testutil.WriteTree(t, root, tree)
+	take := func(opts Options) (*Manifest, Stats) {
+		walked, err := Walk(root, WalkOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, st, err := takeWalked(t.Context(), root, walked, opts, time.Now(), 0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m, st
+	}
+	if _, st := take(Options{CacheDir: cache}); st.Hashed != n {
+		t.Fatalf("first snapshot hashed %d files, want %d", st.Hashed, n)
+	}
+	walked, _ := Walk(root, WalkOptions{})
+	mid := walked[n/2].Path
+	changed := []string{walked[3].Path, walked[n/2-1].Path, mid, walked[n-2].Path}
+	for _, p := range changed {
+		testutil.WriteTree(t, root, testutil.Tree{p: "changed " + p})
+	}
+	if err := os.Remove(filepath.Join(root, walked[n/2+1].Path)); err != nil {
+		t.Fatal(err)
+	}
+	m, st := take(Options{CacheDir: cache})
+	if st.Hashed != len(changed) || st.Cached != n-1-len(changed) {
+		t.Fatalf("warm snapshot hashed %d and took %d from the cache, want %d and %d", st.Hashed, st.Cached, len(changed), n-1-len(changed))
+	}
+	cold, _ := take(Options{})
+	if m.ID() != cold.ID() || len(m.Entries) != n-1 {
+		t.Fatalf("warm manifest (%d entries) differs from a cold one (%d)", len(m.Entries), len(cold.Entries))
+	}
 }

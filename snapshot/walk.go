@@ -91,10 +91,36 @@ func (w *walker) walk() ([]WalkEntry, error) {
 	if w.err != nil {
 		return nil, w.err
 	}
-	w.out = slices.Concat(w.parts...)
-	w.parts = nil
-	slices.SortFunc(w.out, func(a, b WalkEntry) int { return strings.Compare(a.Path, b.Path) })
+	w.out = make([]WalkEntry, 0, w.count)
+	w.emit("")
+	w.dirs = nil
 	return w.out, nil
+}
+
+// emit appends the files under directory rel to w.out in byte order: its
+// own files (sorted) merged with its subdirectories' (sorted by name + "/",
+// each emitted whole). A file name has no "/", so it sorts against
+// everything under "sub/" as it sorts against "sub/" itself: no global sort
+// is needed.
+func (w *walker) emit(rel string) {
+	d := w.dirs[rel]
+	if d == nil {
+		return
+	}
+	skip := len(rel) + 1 // the files' paths are rel + "/" + name
+	if rel == "" {
+		skip = 0
+	}
+	files, subs := d.files, d.subs
+	for len(files) > 0 || len(subs) > 0 {
+		if len(subs) == 0 || (len(files) > 0 && files[0].Path[skip:] < subs[0].key) {
+			w.out = append(w.out, files[0])
+			files = files[1:]
+			continue
+		}
+		w.emit(subs[0].rel)
+		subs = subs[1:]
+	}
 }
 
 // walker holds the state of one Walk. Goroutines are started by run only
@@ -114,10 +140,22 @@ type walker struct {
 	readFile func(abs string) ([]byte, error)
 
 	mu    sync.Mutex
-	parts [][]WalkEntry // each directory's files, joined once at the end
+	dirs  map[string]*walkedDir // by relative path; joined in order by emit
+	count int                   // files in dirs
 	out   []WalkEntry
 	err   error // the first error; it stops the walk
 }
+
+// walkedDir is what the walk found in one directory: its files sorted by
+// name, and the subdirectories it walked sorted by name + "/".
+type walkedDir struct {
+	files []WalkEntry
+	subs  []subdir
+}
+
+// subdir is one subdirectory walked: its relative path and its sort key
+// among its parent's entries (its name + "/").
+type subdir struct{ rel, key string }
 
 // dirJob is one directory to read.
 type dirJob struct {
@@ -135,7 +173,7 @@ func (w *walker) run(job dirJob) {
 		w.fail(err)
 		return
 	}
-	w.add(files)
+	w.add(job.rel, files, subdirs)
 	for _, sub := range subdirs {
 		select {
 		case w.sem <- struct{}{}:
@@ -161,9 +199,9 @@ func (w *walker) scanDir(job dirJob) ([]dirJob, []WalkEntry, error) {
 		return nil, nil, fmt.Errorf("read directory: %w", err)
 	}
 	defer d.Close()
-	entries, err := d.ReadDir(-1)
+	entries, err := readDirEntries(d)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read directory: %w", err)
+		return nil, nil, fmt.Errorf("read directory %s: %w", abs, err)
 	}
 	rules, err := w.loadRules(job, entries)
 	if err != nil {
@@ -177,22 +215,28 @@ func (w *walker) scanDir(job dirJob) ([]dirJob, []WalkEntry, error) {
 	return subdirs, files, nil
 }
 
+// dirEntry is one entry of a directory: its name and its type bits.
+type dirEntry struct {
+	name string
+	typ  fs.FileMode
+}
+
 // keptEntry is a regular file or symlink that the rules include.
 type keptEntry struct {
 	rel, name string
 }
 
 // classify applies the rules to the entries of directory job.
-func (w *walker) classify(job dirJob, rules *ruleChain, entries []fs.DirEntry) ([]dirJob, []keptEntry) {
+func (w *walker) classify(job dirJob, rules *ruleChain, entries []dirEntry) ([]dirJob, []keptEntry) {
 	var subdirs []dirJob
 	keep := make([]keptEntry, 0, len(entries))
 	for _, e := range entries {
-		name := e.Name()
+		name := e.name
 		if name == ".git" || (job.rel == "" && name == ".ferry") {
 			continue
 		}
 		rel := joinRel(job.rel, name)
-		typ := e.Type()
+		typ := e.typ
 		if rules.excluded(rel, name, typ.IsDir()) {
 			continue
 		}
@@ -210,7 +254,7 @@ func (w *walker) classify(job dirJob, rules *ruleChain, entries []fs.DirEntry) (
 
 // loadRules reads the directory's ignore file, if any, and returns the
 // chain of rules that applies to its entries.
-func (w *walker) loadRules(job dirJob, entries []fs.DirEntry) (*ruleChain, error) {
+func (w *walker) loadRules(job dirJob, entries []dirEntry) (*ruleChain, error) {
 	name, symlinks := pickIgnoreFile(entries)
 	for _, s := range symlinks {
 		w.skip(joinRel(job.rel, s), fs.ModeSymlink)
@@ -234,17 +278,17 @@ func (w *walker) loadRules(job dirJob, entries []fs.DirEntry) (*ruleChain, error
 // wins (.ferryignore, then .amlignore, then .gitignore; regular files
 // only), and the names of ignore files that were passed over because they
 // are symlinks (ignored here, as git ignores a symlinked .gitignore).
-func pickIgnoreFile(entries []fs.DirEntry) (string, []string) {
+func pickIgnoreFile(entries []dirEntry) (string, []string) {
 	best := len(ignoreFileNames)
 	var symlinks []string
 	for _, e := range entries {
 		for i, n := range ignoreFileNames {
-			if e.Name() != n {
+			if e.name != n {
 				continue
 			}
-			if e.Type().IsRegular() {
+			if e.typ.IsRegular() {
 				best = min(best, i)
-			} else if e.Type()&fs.ModeSymlink != 0 {
+			} else if e.typ&fs.ModeSymlink != 0 {
 				symlinks = append(symlinks, n)
 			}
 		}
@@ -276,12 +320,24 @@ func (w *walker) skip(rel string, typ fs.FileMode) {
 	w.warn(rel, reason)
 }
 
-func (w *walker) add(files []WalkEntry) {
-	if len(files) == 0 {
+// add records directory rel's files and subdirectories, each sorted (by
+// the goroutine that read the directory, so the sorting runs in parallel).
+func (w *walker) add(rel string, files []WalkEntry, subdirs []dirJob) {
+	if len(files) == 0 && len(subdirs) == 0 {
 		return
 	}
+	slices.SortFunc(files, func(a, b WalkEntry) int { return strings.Compare(a.Path, b.Path) })
+	d := &walkedDir{files: files, subs: make([]subdir, len(subdirs))}
+	for i, sub := range subdirs {
+		d.subs[i] = subdir{rel: sub.rel, key: sub.rel[strings.LastIndexByte(sub.rel, '/')+1:] + "/"}
+	}
+	slices.SortFunc(d.subs, func(a, b subdir) int { return strings.Compare(a.key, b.key) })
 	w.mu.Lock()
-	w.parts = append(w.parts, files)
+	if w.dirs == nil {
+		w.dirs = map[string]*walkedDir{}
+	}
+	w.dirs[rel] = d
+	w.count += len(files)
 	w.mu.Unlock()
 }
 

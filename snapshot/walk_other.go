@@ -29,5 +29,18 @@ func lstatEntries(_ *os.File, abs string, keep []keptEntry) ([]WalkEntry, error)
 	return files, nil
 }
 
+// readDirEntries lists the open directory d.
+func readDirEntries(d *os.File) ([]dirEntry, error) {
+	ents, err := d.ReadDir(-1)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]dirEntry, len(ents))
+	for i, e := range ents {
+		out[i] = dirEntry{name: e.Name(), typ: e.Type()}
+	}
+	return out, nil
+}
+
 // openDir opens a directory for ReadDir.
 func openDir(abs string) (*os.File, error) { return os.Open(abs) }

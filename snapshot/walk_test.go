@@ -76,7 +76,8 @@ func TestWalkEntriesAreLstat(t *testing.T) {
 
 func TestWalkSortedByBytes(t *testing.T) {
 	dir := t.TempDir()
-	names := []string{"a-b", "a.txt", "a/x", "a/y/z", "a0", "ab", "B", "b", "\xff", "é"}
+	names := []string{"a-b", "a.txt", "a/x", "a/y/z", "a0", "ab", "B", "b", "\xff", "é",
+		"a/y-1", "a/y.txt", "a/y0/q", "a/y/z-", "a/y/z0/w", "a-/x", "a./b", "c/d/e/f", "c/d/e.g", "c/d-e", "c/d/e/\xff/g"}
 	tree := testutil.Tree{}
 	for _, n := range names {
 		tree[n] = "x"
