@@ -157,11 +157,16 @@ func snapshotSource(ctx context.Context, g *globalOptions, source string, p *ui.
 	if err != nil {
 		return nil, err
 	}
-	res.id = res.m.ID()
+	idDone := make(chan struct{})
+	go func() { // beside the report below: each is a pass over every entry
+		defer close(idDone)
+		res.id = res.m.ID()
+	}()
 	if w := bigSnapshotWarning(res.m); w != "" {
 		res.warnings = append(res.warnings, w)
 		p.Noticef("warning: %s\n%s", w, largestReport(res.m))
 	}
+	<-idDone
 	return res, nil
 }
 
@@ -223,33 +228,69 @@ type snapshotLargeDir struct {
 	Files int    `json:"files"`
 }
 
-// largestEntries returns the n biggest entries, biggest first.
+// largestEntries returns the n biggest entries, biggest first (ties in
+// path order). One pass keeping the n best: no sort of the whole tree.
 func largestEntries(m *snapshot.Manifest, n int) []snapshotLargeFile {
-	out := make([]snapshotLargeFile, 0, len(m.Entries))
+	top := make([]snapshotLargeFile, 0, n+1)
 	for _, e := range m.Entries {
-		out = append(out, snapshotLargeFile{e.Path, e.Size})
+		if len(top) == n && (n == 0 || e.Size <= top[n-1].Bytes) {
+			continue
+		}
+		i, _ := slices.BinarySearchFunc(top, e.Size, func(t snapshotLargeFile, size int64) int {
+			return cmp.Compare(size, t.Bytes) // biggest first; equal sizes keep path order
+		})
+		for i < len(top) && top[i].Bytes == e.Size {
+			i++
+		}
+		top = slices.Insert(top, i, snapshotLargeFile{e.Path, e.Size})
+		if len(top) > n {
+			top = top[:n]
+		}
 	}
-	slices.SortStableFunc(out, func(a, b snapshotLargeFile) int { return cmp.Compare(b.Bytes, a.Bytes) })
-	return out[:min(n, len(out))]
+	return top
 }
 
 // largestDirs returns the n directories holding the most files (counting
-// subdirectories), most first.
+// subdirectories), most first, ties in path order. The entries are sorted
+// by path, so each directory's files are contiguous: one pass with a stack
+// of the open directories counts them.
 func largestDirs(m *snapshot.Manifest, n int) []snapshotLargeDir {
-	counts := map[string]int{}
-	for _, e := range m.Entries {
-		for i := strings.IndexByte(e.Path, '/'); i >= 0; i = nextSlash(e.Path, i) {
-			counts[e.Path[:i]]++
+	var top []snapshotLargeDir
+	keep := func(d snapshotLargeDir) {
+		i, _ := slices.BinarySearchFunc(top, d, func(t, d snapshotLargeDir) int {
+			return cmp.Or(cmp.Compare(d.Files, t.Files), strings.Compare(t.Path, d.Path))
+		})
+		if i < n {
+			top = slices.Insert(top, i, d)[:min(len(top)+1, n)]
 		}
 	}
-	out := make([]snapshotLargeDir, 0, len(counts))
-	for d, c := range counts {
-		out = append(out, snapshotLargeDir{d, c})
+	var open []snapshotLargeDir // the directories of the last path, outermost first
+	for _, e := range m.Entries {
+		depth := 0
+		for i := strings.IndexByte(e.Path, '/'); i >= 0; i = nextSlash(e.Path, i) {
+			dir := e.Path[:i]
+			if depth < len(open) && open[depth].Path != dir {
+				closeDirs(&open, depth, keep)
+			}
+			if depth == len(open) {
+				open = append(open, snapshotLargeDir{Path: dir})
+			}
+			open[depth].Files++
+			depth++
+		}
+		closeDirs(&open, depth, keep)
 	}
-	slices.SortFunc(out, func(a, b snapshotLargeDir) int {
-		return cmp.Or(cmp.Compare(b.Files, a.Files), strings.Compare(a.Path, b.Path))
-	})
-	return out[:min(n, len(out))]
+	closeDirs(&open, 0, keep)
+	return top
+}
+
+// closeDirs hands the directories of open from depth on to keep, innermost
+// first, and drops them.
+func closeDirs(open *[]snapshotLargeDir, depth int, keep func(snapshotLargeDir)) {
+	for j := len(*open) - 1; j >= depth; j-- {
+		keep((*open)[j])
+	}
+	*open = (*open)[:depth]
 }
 
 // nextSlash returns the index of the next "/" in p after i, or -1.

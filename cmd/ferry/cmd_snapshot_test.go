@@ -2,15 +2,19 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/ferry-ml/ferry/internal/testutil"
+	"github.com/ferry-ml/ferry/snapshot"
 )
 
 // runFerry runs the root command with args and returns stdout, stderr and
@@ -108,4 +112,74 @@ func TestSnapshotCommandWarnsOnBigSnapshot(t *testing.T) {
 	if !strings.HasPrefix(out, "snapshot ") {
 		t.Errorf("stdout = %q", out)
 	}
+}
+
+// TestLargestMatchesSorting checks the one-pass top lists against sorting
+// everything, on random trees with ties in size and in file counts and
+// names that sort around "/" ("a-b", "a.b", "a/b").
+func TestLargestMatchesSorting(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	names := []string{"a", "a-b", "a.b", "b", "c0"}
+	for round := range 200 {
+		seen := map[string]bool{}
+		var m snapshot.Manifest
+		for range rng.IntN(60) {
+			var parts []string
+			for range 1 + rng.IntN(4) {
+				parts = append(parts, names[rng.IntN(len(names))])
+			}
+			p := strings.Join(parts, "/")
+			if seen[p] {
+				continue
+			}
+			seen[p] = true
+			m.Entries = append(m.Entries, snapshot.Entry{Path: p, Size: int64(rng.IntN(4)) * 100})
+		}
+		slices.SortFunc(m.Entries, func(a, b snapshot.Entry) int { return strings.Compare(a.Path, b.Path) })
+		// A file and a directory of the same name cannot both exist; keep the file.
+		m.Entries = slices.DeleteFunc(m.Entries, func(e snapshot.Entry) bool {
+			for i := strings.IndexByte(e.Path, '/'); i >= 0; i = nextSlash(e.Path, i) {
+				if seen[e.Path[:i]] {
+					return true
+				}
+			}
+			return false
+		})
+		for _, n := range []int{0, 1, 3, 10} {
+			if got, want := largestEntries(&m, n), sortedLargestEntries(&m, n); !slices.Equal(got, want) {
+				t.Fatalf("round %d, n %d: largestEntries = %v, want %v", round, n, got, want)
+			}
+			if got, want := largestDirs(&m, n), sortedLargestDirs(&m, n); !slices.Equal(got, want) {
+				t.Fatalf("round %d, n %d: largestDirs = %v, want %v", round, n, got, want)
+			}
+		}
+	}
+}
+
+// sortedLargestEntries is largestEntries by sorting every entry.
+func sortedLargestEntries(m *snapshot.Manifest, n int) []snapshotLargeFile {
+	out := []snapshotLargeFile{}
+	for _, e := range m.Entries {
+		out = append(out, snapshotLargeFile{e.Path, e.Size})
+	}
+	slices.SortStableFunc(out, func(a, b snapshotLargeFile) int { return cmp.Compare(b.Bytes, a.Bytes) })
+	return out[:min(n, len(out))]
+}
+
+// sortedLargestDirs is largestDirs with a map of every directory.
+func sortedLargestDirs(m *snapshot.Manifest, n int) []snapshotLargeDir {
+	counts := map[string]int{}
+	for _, e := range m.Entries {
+		for i := strings.IndexByte(e.Path, '/'); i >= 0; i = nextSlash(e.Path, i) {
+			counts[e.Path[:i]]++
+		}
+	}
+	out := []snapshotLargeDir{}
+	for d, c := range counts {
+		out = append(out, snapshotLargeDir{d, c})
+	}
+	slices.SortFunc(out, func(a, b snapshotLargeDir) int {
+		return cmp.Or(cmp.Compare(b.Files, a.Files), strings.Compare(a.Path, b.Path))
+	})
+	return out[:min(n, len(out))]
 }
