@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 )
 
 // takeBenchTree returns the tree to benchmark: $FERRY_BENCH_TREE (for example
@@ -42,14 +41,7 @@ func BenchmarkTakeWarm(b *testing.B) {
 	root, cache := takeBenchTree(b), b.TempDir()
 	opts := Options{CacheDir: cache}
 	take := func() Stats {
-		walked, err := Walk(root, WalkOptions{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		m, st, err := takeWalked(b.Context(), root, walked, opts, time.Now(), 0, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
+		m, st := walkAndTake(b, root, opts)
 		m.ID()
 		return st
 	}

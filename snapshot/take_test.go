@@ -358,17 +358,7 @@ func TestTakeWarmPlansInHalves(t *testing.T) {
 		tree[fmt.Sprintf("d%d/f%05d.py", i%7, i)] = fmt.Sprint(i)
 	}
 	testutil.WriteTree(t, root, tree)
-	take := func(opts Options) (*Manifest, Stats) {
-		walked, err := Walk(root, WalkOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, st, err := takeWalked(t.Context(), root, walked, opts, time.Now(), 0, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m, st
-	}
+	take := func(opts Options) (*Manifest, Stats) { return walkAndTake(t, root, opts) }
 	if _, st := take(Options{CacheDir: cache}); st.Hashed != n {
 		t.Fatalf("first snapshot hashed %d files, want %d", st.Hashed, n)
 	}
@@ -389,4 +379,19 @@ func TestTakeWarmPlansInHalves(t *testing.T) {
 	if m.ID() != cold.ID() || len(m.Entries) != n-1 {
 		t.Fatalf("warm manifest (%d entries) differs from a cold one (%d)", len(m.Entries), len(cold.Entries))
 	}
+}
+
+// walkAndTake walks root and snapshots it with no racy window (files
+// written just before count as old).
+func walkAndTake(tb testing.TB, root string, opts Options) (*Manifest, Stats) {
+	tb.Helper()
+	walked, err := Walk(root, WalkOptions{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	m, st, err := takeWalked(tb.Context(), root, walked, opts, time.Now(), 0, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return m, st
 }
