@@ -122,6 +122,28 @@ func (c *cursor) find(path string) *cacheEntry {
 	return nil
 }
 
+// loadedCache is a stat cache being loaded: the cache and the reason it
+// was not usable, once done is closed.
+type loadedCache struct {
+	done  chan struct{}
+	cache *statCache
+	err   error
+}
+
+// preloadCache starts loading the stat cache of root from dir on a
+// goroutine of its own; nil when dir is "" (no cache).
+func preloadCache(dir, root string) *loadedCache {
+	if dir == "" {
+		return nil
+	}
+	l := &loadedCache{done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		l.cache, l.err = loadStatCache(cacheFile(dir, root))
+	}()
+	return l
+}
+
 // loadStatCache reads a cache file. A missing file is an empty cache with
 // no error; a damaged one is an error (the caller logs it and starts empty).
 func loadStatCache(path string) (*statCache, error) {
