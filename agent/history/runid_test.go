@@ -38,14 +38,21 @@ func TestNewRunID(t *testing.T) {
 }
 
 func TestNewRunIDUnique(t *testing.T) {
+	// 1,000 draws of 24 random bits collide about 3% of the time (the
+	// birthday bound), so a single repeat is allowed; three or more happen
+	// less than once in 100,000 runs unless the random part is broken.
 	seen := make(map[string]bool)
 	now := time.Now()
+	repeats := 0
 	for range 1000 {
 		id := NewRunID("exp", now)
 		if seen[id] {
-			t.Fatalf("duplicate id %s", id)
+			repeats++
 		}
 		seen[id] = true
+	}
+	if repeats > 2 {
+		t.Fatalf("%d repeated ids in 1,000 drawn in the same second", repeats)
 	}
 	if a, b := NewRunID("exp", time.Unix(1700000000, 0)), NewRunID("exp", time.Unix(1700000001, 0)); a >= b {
 		t.Errorf("ids are not time-sortable: %s >= %s", a, b)
