@@ -10,11 +10,13 @@ BIN      := bin
 
 .PHONY: build test test-deps unit bench lint clean slurm-up slurm-down hdi-up hdi-down
 
-## build: ferry for this machine, ferry-executor for linux/amd64 and linux/arm64 (all static)
+## build: ferry for this machine, ferry-executor for linux/amd64 and linux/arm64 (all static),
+## and the executors' zstd and gzip copies that first contact sends
 build:
 	go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ferry ./cmd/ferry
 	GOOS=linux GOARCH=amd64 go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ferry-executor-linux-amd64 ./cmd/ferry-executor
 	GOOS=linux GOARCH=arm64 go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ferry-executor-linux-arm64 ./cmd/ferry-executor
+	go run ./internal/tools/compress-executor $(BIN)/ferry-executor-linux-amd64 $(BIN)/ferry-executor-linux-arm64
 
 ## test-deps: install what the tests need (git, sshd, rsync, debootstrap; the test image)
 test-deps:

@@ -8,12 +8,14 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/ferry-ml/ferry/agent/compute"
 	"github.com/ferry-ml/ferry/executor/api"
 	"github.com/ferry-ml/ferry/internal/buildinfo"
+	"github.com/ferry-ml/ferry/internal/execpack"
 	"github.com/ferry-ml/ferry/internal/units"
 	"github.com/klauspost/compress/gzip"
 )
@@ -21,14 +23,17 @@ import (
 // Starting the executor, and installing it on first contact, takes one
 // remote process and no SFTP session: ensureScript starts the installed
 // executor; when this version is missing it asks for the binary on its
-// stdout, and the agent streams it (gzip-compressed where the target has
-// gzip: 13 MB travels as about 6 MB) on its stdin, in the same process.
-// Where every remote process costs a login shell's start-up (a conda or
-// pyenv hook in ~/.bashrc: 0.5 s and more) and a round trip, that is
-// most of what first contact costs.
+// stdout, and the agent streams it on its stdin, in the same process.
+// The 13 MB binary travels compressed where the link is not known to be
+// fast: as the zstd copy `make build` writes beside it (about 5 MB) where
+// the target has zstd, else as the gzip copy (5.4 MB) or gzip-compressed
+// as it is read (5.9 MB). Where every remote process costs a login shell's
+// start-up (a conda or pyenv hook in ~/.bashrc: 0.5 s and more) and a
+// round trip, that is most of what first contact costs.
 
 // installMarker is the line ensureScript prints when it needs the binary,
-// before the resolved state directory, the machine and "gzip" or "plain".
+// before the resolved state directory, the machine and the encodings it
+// takes ("zstd gzip plain", say).
 const installMarker = "FERRY-EXECUTOR-MISSING"
 
 // ensureScript starts the installed executor of version $2, once safe_exe
@@ -36,7 +41,7 @@ const installMarker = "FERRY-EXECUTOR-MISSING"
 // ("": its default), and prints its protocol line. When that version is
 // missing (or not one ferry ships) it prepares the state directory, prints
 // installMarker and what an install needs, then reads a line naming the
-// encoding ("gzip" or "plain"; anything else, or EOF, ends it) and the
+// encoding ("zstd", "gzip" or "plain"; anything else, or EOF, ends it) and the
 // binary itself from stdin into the temp file named by $5. The binary runs
 // only once its SHA-256 is one of $3; it moves itself into place and
 // starts the daemon in the same process (install --ensure). The next start
@@ -48,11 +53,12 @@ if ! safe_exe "$exe" "$3"; then
 	safe_dir
 	echo ` + installMarker + `
 	cd "$d" && pwd -P && uname -m || exit 1
-	if command -v gzip >/dev/null 2>&1; then echo gzip; else echo plain; fi
+	encs=; for z in zstd gzip; do command -v $z >/dev/null 2>&1 && encs="$encs$z "; done; echo "${encs}plain"
 	IFS= read -r enc || exit 1
 	umask 077
 	tmp="$d/tmp/.ferry-executor-$5"
 	case $enc in
+	zstd) zstd -dcq >"$tmp" ;;
 	gzip) gzip -dc >"$tmp" ;;
 	plain) cat >"$tmp" ;;
 	*) exit 1 ;;
@@ -66,10 +72,12 @@ exec "$exe" ensure --state-dir "$d" --idle-timeout "$4"`
 
 // missingExecutor is what ensureScript says an install needs.
 type missingExecutor struct {
-	stateDir string // resolved (pwd -P)
-	machine  string // uname -m
-	gzip     bool
+	stateDir  string   // resolved (pwd -P)
+	machine   string   // uname -m
+	encodings []string // what the target can decompress, and "plain"
 }
+
+func (m *missingExecutor) takes(enc string) bool { return slices.Contains(m.encodings, enc) }
 
 // startExecutor runs ensureScript, sends the binary if it asks for it, and
 // returns the executor's protocol line.
@@ -155,17 +163,17 @@ func (d *ensureDialog) answer(br *bufio.Reader) error {
 		}
 		lines[i] = strings.TrimSuffix(l, "\n")
 	}
-	m := &missingExecutor{stateDir: lines[0], machine: strings.TrimSpace(lines[1]), gzip: lines[2] == "gzip"}
-	bin, mode, err := d.c.installBinary(m)
+	m := &missingExecutor{stateDir: lines[0], machine: strings.TrimSpace(lines[1]), encodings: strings.Fields(lines[2])}
+	send, err := d.c.installBinary(m)
 	if err != nil {
 		d.s.CloseStdin()
 		return err
 	}
-	d.c.logger.Info("installing executor", "binary", bin, "to", m.stateDir, "encoding", mode)
+	d.c.logger.Info("installing executor", "binary", send.bin, "to", m.stateDir, "encoding", send.mode, "sent_as", send.file)
 	d.sent = make(chan error, 1)
 	counter := &countingWriter{w: d.s}
-	d.done = d.c.installNotice(bin, mode, counter)
-	go func() { d.sent <- sendBinary(counter, d.s, bin, mode, d.c.compression()) }()
+	d.done = d.c.installNotice(send, counter)
+	go func() { d.sent <- send.to(counter, d.s, d.c.compression()) }()
 	return nil
 }
 
@@ -185,41 +193,82 @@ func (d *ensureDialog) what() string {
 	return "start executor"
 }
 
+// binarySend is how the executor binary goes to the target.
+type binarySend struct {
+	bin  string // the binary
+	mode string // the encoding line: "zstd", "gzip" or "plain"
+	file string // what is sent as it is: bin, or its compressed copy; "" to gzip bin as it is read
+}
+
 // installBinary picks the binary for the target's machine and how it is
-// sent.
-func (c *Conn) installBinary(m *missingExecutor) (bin, mode string, err error) {
+// sent: as it is where the link is known to be fast (decompressing costs
+// more there than the bytes), else the best compressed copy the target
+// can take, else gzip as it is read, else as it is.
+func (c *Conn) installBinary(m *missingExecutor) (binarySend, error) {
 	arch := GoArch(m.machine)
 	if c.Target.Type == compute.TypeLocal {
 		arch = runtime.GOARCH
 	}
 	if arch == "" {
-		return "", "", fmt.Errorf("compute target %s runs on %s, which ferry-executor is not built for (linux/amd64, linux/arm64)", c.Target.Name, m.machine)
+		return binarySend{}, fmt.Errorf("compute target %s runs on %s, which ferry-executor is not built for (linux/amd64, linux/arm64)", c.Target.Name, m.machine)
 	}
-	if bin, err = c.executorBinary(arch); err != nil {
-		return "", "", err
+	bin, err := c.executorBinary(arch)
+	if err != nil {
+		return binarySend{}, err
 	}
-	mode = "plain"
-	if m.gzip && c.compression() != api.CompressNone {
-		mode = "gzip"
+	send := binarySend{bin: bin, mode: "plain", file: bin}
+	if c.compression() == api.CompressNone {
+		return send, nil
 	}
-	return bin, mode, nil
+	for _, enc := range execpack.Encodings {
+		if m.takes(enc) && c.copyMatches(bin, enc) {
+			return binarySend{bin: bin, mode: enc, file: execpack.Path(bin, enc)}, nil
+		}
+	}
+	if m.takes(execpack.Gzip) {
+		return binarySend{bin: bin, mode: execpack.Gzip}, nil
+	}
+	return send, nil
 }
 
-// sendBinary writes the encoding line and the binary (compressed as it
-// is read, so that compression overlaps the link) to w, then closes the
-// script's stdin.
-func sendBinary(w io.Writer, s startedScript, bin, mode string, level api.Compression) error {
-	f, err := os.Open(bin)
+// copyMatches reports whether bin's compressed copy in enc is there and
+// decompresses to bin itself (a copy left from an earlier build does not).
+func (c *Conn) copyMatches(bin, enc string) bool {
+	path := execpack.Path(bin, enc)
+	if _, err := os.Stat(path); err != nil {
+		return false
+	}
+	want, err := shippedSums(c.sumsCache(), []string{bin})
+	if err != nil {
+		return false
+	}
+	got, err := copySum(c.sumsCache(), path, enc)
+	if err != nil || got != want[0] {
+		c.logger.Warn("not sending the executor's compressed copy: it is not this binary (make build writes it again)", "copy", path, "error", err)
+		return false
+	}
+	return true
+}
+
+// to writes the encoding line and the binary to w (compressed as it is
+// read, where no copy is sent, so that compression overlaps the link),
+// then closes the script's stdin.
+func (b binarySend) to(w io.Writer, s startedScript, level api.Compression) error {
+	name := b.file
+	if name == "" {
+		name = b.bin
+	}
+	f, err := os.Open(name)
 	if err != nil {
 		s.CloseStdin()
 		return fmt.Errorf("open executor binary: %w", err)
 	}
 	defer f.Close()
-	if _, err := io.WriteString(w, mode+"\n"); err != nil {
+	if _, err := io.WriteString(w, b.mode+"\n"); err != nil {
 		return err
 	}
 	bw := bufio.NewWriterSize(w, 256<<10)
-	if mode == "gzip" {
+	if b.file == "" {
 		err = gzipTo(bw, f, level)
 	} else {
 		_, err = io.Copy(bw, f)
@@ -238,16 +287,16 @@ func sendBinary(w io.Writer, s startedScript, bin, mode string, level api.Compre
 // installNotice says that the executor is being installed, and how big it
 // is; the returned func says it is done, how long it took and how many
 // bytes went.
-func (c *Conn) installNotice(bin, mode string, sent *countingWriter) (done func()) {
+func (c *Conn) installNotice(send binarySend, sent *countingWriter) (done func()) {
 	if c.opts.Notice == nil {
 		return func() {}
 	}
 	size := "size unknown"
-	if fi, err := os.Stat(bin); err == nil {
+	if fi, err := os.Stat(send.bin); err == nil {
 		size = units.Bytes(fi.Size())
 	}
-	if mode == "gzip" {
-		size += ", sent compressed"
+	if send.mode != "plain" {
+		size += ", sent " + send.mode + "-compressed"
 	}
 	start := time.Now()
 	c.opts.Notice(fmt.Sprintf("installing executor %s on %s (%s)...", buildinfo.String(), c.Target.Name, size))

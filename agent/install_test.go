@@ -3,6 +3,7 @@ package agent
 import (
 	"bytes"
 	"crypto/rand"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,8 +13,10 @@ import (
 	"github.com/ferry-ml/ferry/agent/compute"
 	"github.com/ferry-ml/ferry/executor/api"
 	"github.com/ferry-ml/ferry/internal/buildinfo"
+	"github.com/ferry-ml/ferry/internal/execpack"
 	"github.com/hashicorp/go-hclog"
 	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
 )
 
 // fakeExecutor stands in for ferry-executor in the install scripts: its
@@ -94,6 +97,7 @@ func TestEnsureScriptRefusesWhatItCannotVerify(t *testing.T) {
 		{"wrong binary", "plain\n#!/bin/sh\ntouch " + marker + "\n", exitUnsafe},
 		{"no answer", "", 1},
 		{"stream cut short", "gzip\n" + cutGzip(t, 64<<10), 1},
+		{"zstd stream cut short", "zstd\n" + cutZstd(t, 64<<10), 1},
 	} {
 		state := filepath.Join(t.TempDir(), "state")
 		s, err := localEndpoint{}.Start(t.Context(), ensureScript, state, buildinfo.String(), strings.Repeat("ab", 32), "", "x")
@@ -119,6 +123,18 @@ func TestEnsureScriptRefusesWhatItCannotVerify(t *testing.T) {
 			t.Errorf("%s: an executor folder was made", tc.name)
 		}
 	}
+}
+
+// cutZstd returns the first half of a zstd stream of n random bytes.
+func cutZstd(t *testing.T, n int) string {
+	t.Helper()
+	var b bytes.Buffer
+	zw, _ := zstd.NewWriter(&b)
+	data := make([]byte, n)
+	rand.Read(data)
+	zw.Write(data)
+	zw.Close()
+	return b.String()[:b.Len()/2]
 }
 
 // cutGzip returns the first half of a gzip stream of n random bytes.
@@ -198,4 +214,94 @@ func pathWithout(t *testing.T, name string) string {
 		}
 	}
 	return dir
+}
+
+// TestInstallSendsCompressedCopy: where the binary has the copies `make
+// build` writes, first contact sends the zstd copy as it is when the
+// target has zstd, the gzip copy when it has only gzip, and compresses on
+// the fly when a copy is not of this binary (left from another build);
+// each installs the binary itself.
+func TestInstallSendsCompressedCopy(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		noZstd   bool
+		stale    bool
+		wantMode string
+		wantFile string // the copy's extension; "" for gzip on the fly
+	}{
+		{"zstd", false, false, "zstd", ".zst"},
+		{"gzip only", true, false, "gzip", ".gz"},
+		{"stale copies", false, true, "gzip", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			state := filepath.Join(t.TempDir(), "state")
+			c := fakeInstallConn(t, state)
+			bin := filepath.Join(c.opts.ExecutorDir, "ferry-executor-linux-amd64")
+			padBinary(t, bin)
+			if err := execpack.Write(bin); err != nil {
+				t.Fatal(err)
+			}
+			if tc.stale {
+				staleCopies(t, bin)
+			}
+			if tc.noZstd {
+				t.Setenv("PATH", pathWithout(t, "zstd"))
+			}
+			var sent []string
+			c.opts.Notice = func(msg string) { sent = append(sent, msg) }
+			m := &missingExecutor{machine: "x86_64", encodings: []string{"zstd", "gzip", "plain"}}
+			if tc.noZstd {
+				m.encodings = m.encodings[1:]
+			}
+			send, err := c.installBinary(m)
+			wantFile := ""
+			if tc.wantFile != "" {
+				wantFile = bin + tc.wantFile
+			}
+			if err != nil || send.mode != tc.wantMode || send.file != wantFile {
+				t.Fatalf("installBinary = %+v, %v; want mode %s, file %q", send, err, tc.wantMode, wantFile)
+			}
+			if _, err := c.startExecutor(t.Context()); err != nil {
+				t.Fatalf("install: %v", err)
+			}
+			installed, _ := os.ReadFile(filepath.Join(state, "executor", buildinfo.String(), "ferry-executor"))
+			if want, _ := os.ReadFile(bin); !bytes.Equal(installed, want) {
+				t.Fatalf("installed %d bytes, want the binary's %d", len(installed), len(want))
+			}
+			if len(sent) != 2 || !strings.Contains(sent[0], "sent "+tc.wantMode+"-compressed") {
+				t.Errorf("notices %q: want the binary sent %s-compressed", sent, tc.wantMode)
+			}
+		})
+	}
+}
+
+// padBinary makes the fake executor at bin big enough that its copies and
+// its on-the-fly compression differ in size: text that compresses.
+func padBinary(t *testing.T, bin string) {
+	t.Helper()
+	f, err := os.OpenFile(bin, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for i := range 20000 {
+		fmt.Fprintf(f, "# padding line %d of a shell script that stands in for the executor\n", i)
+	}
+}
+
+// staleCopies replaces bin's copies by copies of another binary.
+func staleCopies(t *testing.T, bin string) {
+	t.Helper()
+	other := filepath.Join(t.TempDir(), filepath.Base(bin))
+	if err := os.WriteFile(other, []byte("#!/bin/sh\necho another build\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := execpack.Write(other); err != nil {
+		t.Fatal(err)
+	}
+	for _, enc := range execpack.Encodings {
+		if err := os.Rename(execpack.Path(other, enc), execpack.Path(bin, enc)); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

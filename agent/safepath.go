@@ -108,8 +108,11 @@ func (c *Conn) executorSums() ([]string, error) {
 	if len(bins) == 0 {
 		return nil, fmt.Errorf("%w: no ferry-executor-linux-* beside ferry nor in $FERRY_EXECUTOR_DIR to verify the installed one against", ErrNoExecutorBinary)
 	}
-	return shippedSums(filepath.Join(c.home, "cache", "executor-sums.json"), bins)
+	return shippedSums(c.sumsCache(), bins)
 }
+
+// sumsCache is where the executor binaries' sums are remembered.
+func (c *Conn) sumsCache() string { return filepath.Join(c.home, "cache", "executor-sums.json") }
 
 // unsafeError turns safePathScript's refusal into ErrUnsafeStateDir.
 func (c *Conn) unsafeError(stderr []byte) error {

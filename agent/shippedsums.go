@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/ferry-ml/ferry/internal/execpack"
 	"github.com/ferry-ml/ferry/internal/fsutil"
 )
 
@@ -34,12 +35,30 @@ var (
 // shippedSums returns the sums of bins, hashing only those whose identity
 // is not what cacheFile (or this process) remembers, and remembering them.
 func shippedSums(cacheFile string, bins []string) ([]string, error) {
+	return rememberedSums(cacheFile, bins, hashFile)
+}
+
+// copySum returns the SHA-256 of what the compressed copy at path (see
+// internal/execpack) decompresses to, remembered as shippedSums does.
+func copySum(cacheFile, path, enc string) (string, error) {
+	sums, err := rememberedSums(cacheFile, []string{path}, func(p string) (string, error) {
+		return hashDecoded(p, enc)
+	})
+	if err != nil {
+		return "", err
+	}
+	return sums[0], nil
+}
+
+// rememberedSums returns hash of each file, by path, remembered in
+// cacheFile and this process by the file's identity.
+func rememberedSums(cacheFile string, files []string, hash func(string) (string, error)) ([]string, error) {
 	sumsMu.Lock()
 	defer sumsMu.Unlock()
 	var stored map[string]sumRecord
 	changed := false
-	sums := make([]string, 0, len(bins))
-	for _, bin := range bins {
+	sums := make([]string, 0, len(files))
+	for _, bin := range files {
 		fi, err := os.Stat(bin)
 		if err != nil {
 			return nil, fmt.Errorf("hash executor binary: %w", err)
@@ -53,7 +72,7 @@ func shippedSums(cacheFile string, bins []string) ([]string, error) {
 			rec, ok = stored[bin]
 		}
 		if !ok || rec.Identity != id {
-			sum, err := hashFile(bin)
+			sum, err := hash(bin)
 			if err != nil {
 				return nil, err
 			}
@@ -89,8 +108,27 @@ func hashFile(path string) (string, error) {
 		return "", fmt.Errorf("hash executor binary: %w", err)
 	}
 	defer f.Close()
+	return hashReader(path, f)
+}
+
+// hashDecoded hashes what the file at path decompresses to from enc.
+func hashDecoded(path, enc string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("hash executor binary: %w", err)
+	}
+	defer f.Close()
+	r, err := execpack.Decode(f, enc)
+	if err != nil {
+		return "", fmt.Errorf("hash executor binary %s: %w", path, err)
+	}
+	defer r.Close()
+	return hashReader(path, r)
+}
+
+func hashReader(path string, r io.Reader) (string, error) {
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
+	if _, err := io.Copy(h, r); err != nil {
 		return "", fmt.Errorf("hash executor binary %s: %w", path, err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
