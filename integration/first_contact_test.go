@@ -32,7 +32,7 @@ func TestNoSFTPSubsystem(t *testing.T) {
 				t.Fatalf("first run printed %q; stderr:\n%s", r.Stdout, r.Stderr)
 			}
 			if !strings.Contains(r.Stderr, "ferry: installing executor ") || !strings.Contains(r.Stderr, " on nosftp (") ||
-				!strings.Contains(r.Stderr, "iB, sent compressed)...") || !strings.Contains(r.Stderr, "ferry: installed executor on nosftp in ") ||
+				!strings.Contains(r.Stderr, "iB, sent zstd-compressed)...") || !strings.Contains(r.Stderr, "ferry: installed executor on nosftp in ") ||
 				!strings.Contains(r.Stderr, "iB sent)\n") {
 				t.Errorf("first contact: no install phase lines in stderr:\n%s", r.Stderr)
 			}

@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -46,15 +47,16 @@ func Path(bin, enc string) string {
 // zstdWindow bounds what the target's `zstd -d` holds in memory.
 const zstdWindow = 8 << 20
 
-// Write writes bin's copies in every encoding beside it, each through a
-// temp file renamed into place, so that a copy is whole or absent.
+// Write writes bin's copies in every encoding beside it (at once), each
+// through a temp file renamed into place, so that a copy is whole or absent.
 func Write(bin string) error {
-	for _, enc := range Encodings {
-		if err := writeOne(bin, enc); err != nil {
-			return err
-		}
+	errs := make([]error, len(Encodings))
+	var wg sync.WaitGroup
+	for i, enc := range Encodings {
+		wg.Go(func() { errs[i] = writeOne(bin, enc) })
 	}
-	return nil
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 func writeOne(bin, enc string) (err error) {

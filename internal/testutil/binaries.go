@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+
+	"github.com/ferry-ml/ferry/internal/execpack"
 )
 
 var (
@@ -18,7 +20,8 @@ var (
 
 // Binaries builds bin/ferry and bin/ferry-executor-linux-<arch> once per
 // test process, with one build id so that the agent accepts the executor,
-// and returns the directory holding them: a per-process temp dir under
+// and the executor's compressed copies as `make build` writes them, and
+// returns the directory holding them: a per-process temp dir under
 // os.TempDir(), which the package's TestMain removes after m.Run with
 // RemoveBinaries.
 func Binaries(t testing.TB) string {
@@ -46,6 +49,7 @@ func Binaries(t testing.TB) string {
 				return
 			}
 		}
+		buildErr = execpack.Write(filepath.Join(buildDir, "ferry-executor-linux-"+runtime.GOARCH))
 	})
 	if buildErr != nil {
 		t.Fatalf("build ferry binaries: %v\n%s", buildErr, buildOut)
