@@ -16,9 +16,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sync"
 
+	"github.com/ferry-ml/ferry/internal/fsutil"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 )
@@ -48,7 +48,7 @@ func Path(bin, enc string) string {
 const zstdWindow = 8 << 20
 
 // Write writes bin's copies in every encoding beside it (at once), each
-// through a temp file renamed into place, so that a copy is whole or absent.
+// with fsutil.WriteAtomic, so that a copy is whole or absent.
 func Write(bin string) error {
 	errs := make([]error, len(Encodings))
 	var wg sync.WaitGroup
@@ -59,40 +59,22 @@ func Write(bin string) error {
 	return errors.Join(errs...)
 }
 
-func writeOne(bin, enc string) (err error) {
+func writeOne(bin, enc string) error {
 	src, err := os.Open(bin)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	dst := Path(bin, enc)
-	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".*")
-	if err != nil {
-		return err
-	}
-	defer func() {
+	return fsutil.WriteAtomic(Path(bin, enc), 0o644, func(dst io.Writer) error {
+		w, err := encoder(dst, enc)
 		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+			return err
 		}
-	}()
-	w, err := encoder(tmp, enc)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(w, src); err != nil {
-		return fmt.Errorf("compress %s: %w", bin, err)
-	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("compress %s: %w", bin, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), dst)
+		if _, err := io.Copy(w, src); err != nil {
+			return fmt.Errorf("compress %s: %w", bin, err)
+		}
+		return w.Close()
+	})
 }
 
 func encoder(w io.Writer, enc string) (io.WriteCloser, error) {
