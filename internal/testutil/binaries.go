@@ -7,8 +7,6 @@ import (
 	"runtime"
 	"sync"
 	"testing"
-
-	"github.com/ferry-ml/ferry/internal/execpack"
 )
 
 var (
@@ -49,7 +47,9 @@ func Binaries(t testing.TB) string {
 				return
 			}
 		}
-		buildErr = execpack.Write(filepath.Join(buildDir, "ferry-executor-linux-"+runtime.GOARCH))
+		cmd := exec.Command("go", "run", "./internal/tools/compress-executor", filepath.Join(buildDir, "ferry-executor-linux-"+runtime.GOARCH))
+		cmd.Dir = root
+		buildOut, buildErr = cmd.CombinedOutput()
 	})
 	if buildErr != nil {
 		t.Fatalf("build ferry binaries: %v\n%s", buildErr, buildOut)
