@@ -60,8 +60,6 @@ type Store struct {
 	canPlace bool
 	// noClone is set once FICLONE failed as unsupported here.
 	noClone atomic.Bool
-	// flush runs background syncs during a cold sync (flush.go).
-	flush flusher
 }
 
 // OpenStore prepares the state directory, removes temp files a crash left

@@ -127,9 +127,6 @@ func (s *Store) IngestStream(ctx context.Context, r io.Reader, assemble []string
 		}
 		return api.IngestResponse{}, fmt.Errorf("ingest pack: %w", err)
 	}
-	if syncFSWorks && smallBlobs(pend) >= flushMinBlobs {
-		s.flushSoon()
-	}
 	out := api.IngestResponse{Rejected: res.rejected}
 	for _, p := range pend {
 		out.Blobs++
