@@ -58,12 +58,16 @@ if ! safe_exe "$exe" "$3"; then
 	umask 077
 	tmp="$d/tmp/.ferry-executor-$5"
 	case $enc in
-	zstd) zstd -dcq >"$tmp" ;;
-	gzip) gzip -dc >"$tmp" ;;
-	plain) cat >"$tmp" ;;
+	zstd) dec="zstd -dcq" ;;
+	gzip) dec="gzip -dc" ;;
+	plain) dec=cat ;;
 	*) exit 1 ;;
-	esac || { rm -f "$tmp"; exit 1; }
-	sum=$(sha256sum <"$tmp") || { rm -f "$tmp"; refuse "cannot hash $tmp"; }
+	esac
+	# One pass: the bytes are hashed as they are decoded and written, not
+	# read back once the last one is in. A step that fails leaves a mark.
+	sum=$( { $dec || : >"$tmp.bad"; } | { tee "$tmp" || : >"$tmp.bad"; } | sha256sum ) ||
+		{ rm -f "$tmp" "$tmp.bad"; refuse "cannot hash $tmp"; }
+	if [ -e "$tmp.bad" ]; then rm -f "$tmp" "$tmp.bad"; exit 1; fi
 	case " $3 " in *" ${sum%% *} "*) ;; *) rm -f "$tmp"; refuse "the executor binary received is not a build ferry ships (sha256 ${sum%% *})" ;; esac
 	chmod 700 "$tmp" && "$tmp" install --state-dir "$d" --ensure --idle-timeout "$4" || { rm -f "$tmp"; exit 1; }
 	exit 0

@@ -3,6 +3,9 @@ package agent
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -122,6 +125,46 @@ func TestEnsureScriptRefusesWhatItCannotVerify(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(state, "executor")); err == nil {
 			t.Errorf("%s: an executor folder was made", tc.name)
 		}
+	}
+}
+
+// TestEnsureScriptRefusesAnUnwrittenBinary: the binary is hashed as it
+// streams in, so a stream that hashes right but could not be written to
+// the temp file (here a folder stands in its way) must still stop the
+// install, and leave no mark behind.
+func TestEnsureScriptRefusesAnUnwrittenBinary(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "ran")
+	bin := "#!/bin/sh\ntouch " + marker + "\n"
+	sum := sha256.Sum256([]byte(bin))
+	state := filepath.Join(t.TempDir(), "state")
+	blocker := filepath.Join(state, "tmp", ".ferry-executor-x")
+	if err := os.MkdirAll(blocker, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := errors.Join(os.Chmod(state, 0o700), os.Chmod(blocker, 0o750)); err != nil {
+		t.Fatal(err)
+	}
+	s, err := localEndpoint{}.Start(t.Context(), ensureScript, state, buildinfo.String(), hex.EncodeToString(sum[:]), "", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { io.WriteString(s, "plain\n"+bin); s.CloseStdin() }()
+	out, _ := io.ReadAll(s.Stdout())
+	res, err := s.Wait()
+	if err != nil || res.ExitCode != 1 {
+		t.Fatalf("exit %d, %v (stdout %q, stderr %q), want 1", res.ExitCode, err, out, res.Stderr)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("the binary ran")
+	}
+	if fi, err := os.Stat(blocker); err != nil || fi.Mode().Perm() != 0o750 {
+		t.Errorf("the install went on past the failed write (the temp path: %v, %v)", fi, err)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(state, "tmp")); len(ents) != 1 || ents[0].Name() != ".ferry-executor-x" {
+		t.Errorf("tmp/ holds %v, want only the folder in the way", ents)
+	}
+	if _, err := os.Stat(filepath.Join(state, "executor")); err == nil {
+		t.Error("an executor folder was made")
 	}
 }
 
