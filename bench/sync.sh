@@ -3,8 +3,10 @@
 # ssh, tar c | ssh tar x and rsync through an OpenSSH ControlMaster, against
 # a real sshd on 127.0.0.1, optionally through a delay proxy. Cold (target
 # state empty), no change, and one 4 KiB file changed (with the bytes sent
-# client->server, counted by bench/delayproxy). Runs are interleaved;
-# medians of RUNS runs.
+# client->server, counted by bench/delayproxy). Cold also times two durable
+# peers, since ferry makes its blobs durable and rsync does not: rsync
+# --fsync, and rsync followed by sync -f. Runs are interleaved; medians of
+# RUNS runs.
 #
 #   bash bench/sync.sh                      # standard tree, loopback
 #   TREE=1k DELAY=5ms bash bench/sync.sh    # 1,002 files, 10 ms RTT
@@ -12,6 +14,7 @@
 set -euo pipefail
 if [[ ${TREE:-} == project ]]; then exec bash "$(dirname "$0")/sync_wan.sh"; fi
 source "$(dirname "$0")/lib.sh"
+rsync --help 2>/dev/null | grep -q -- '--fsync' || { echo "bench/sync.sh: the durable peer needs rsync >= 3.2.4 (--fsync)" >&2; exit 1; }
 TREE_KIND=${TREE:-std}
 DELAY=${DELAY:-0s}
 if [[ $TREE_KIND == std ]]; then std_tree; SRC=$B/tree; else small_tree; SRC=$B/tree1k; fi
@@ -27,6 +30,8 @@ rm -rf "$W"; mkdir -p "$W"; sync; sleep 5   # let an earlier run's deletes settl
 ST=$W/st          # ferry's target state dir (same disk as rsync's DST)
 DST=$W/dst        # rsync's destination
 TDST=$W/tdst      # tar's destination
+FDST=$W/fdst      # rsync --fsync's destination
+SDST=$W/sdst      # rsync's then sync -f
 R=$W/results; mkdir -p "$R"
 rec() { echo "$2" >>"$R/$1"; }
 # Trees from earlier runs are moved aside, not deleted, until the end:
@@ -62,6 +67,13 @@ for i in $(seq "${COLD_RUNS:-5}"); do
 	rec rsync_cold "$(timeit rsync -a -e "$SSHP" "$SRC/" "root@127.0.0.1:$DST/")"
 	trash "$TDST"; mkdir -p "$TDST"; sync
 	rec tar_cold "$(timeit bash -c "tar cf - -C '$SRC' . | $SSHP root@127.0.0.1 'tar xf - -C $TDST'")"
+	# Durable peers: what rsync costs when its copy must survive a crash,
+	# as ferry's blobs do (fsync per file; or one syncfs after it, run here
+	# since the target is this machine: a floor no real tool reaches).
+	trash "$FDST"; sync
+	rec rsync_fsync_cold "$(timeit rsync -a --fsync -e "$SSHP" "$SRC/" "root@127.0.0.1:$FDST/")"
+	trash "$SDST"; sync
+	rec rsync_syncf_cold "$(timeit bash -c "rsync -a -e '$SSHP' '$SRC/' 'root@127.0.0.1:$SDST/' && sync -f '$SDST'")"
 	for v in warmcache nocache installed; do
 		stop_executor "$ST"; stop_keeper "$H"; rm -rf "$H"
 		# installed: the executor binary stays, the store is empty.
@@ -72,7 +84,7 @@ for i in $(seq "${COLD_RUNS:-5}"); do
 		if [[ $v == nocache ]]; then cp -a "$TPLNOCACHE" "$H"; else cp -a "$TPL" "$H"; fi
 		rec "ferry_cold_$v" "$(timeit ferry_sync "$H" t)"
 	done
-	echo "run $i: rsync $(tail -1 "$R/rsync_cold") tar $(tail -1 "$R/tar_cold") ferry $(tail -1 "$R/ferry_cold_warmcache") ferry(no stat cache) $(tail -1 "$R/ferry_cold_nocache") ferry(executor installed) $(tail -1 "$R/ferry_cold_installed")"
+	echo "run $i: rsync $(tail -1 "$R/rsync_cold") tar $(tail -1 "$R/tar_cold") rsync --fsync $(tail -1 "$R/rsync_fsync_cold") rsync+sync -f $(tail -1 "$R/rsync_syncf_cold") ferry $(tail -1 "$R/ferry_cold_warmcache") ferry(no stat cache) $(tail -1 "$R/ferry_cold_nocache") ferry(executor installed) $(tail -1 "$R/ferry_cold_installed")"
 done
 ferry_sync "$H" t | tee "$R/ferry_cold.json"; echo
 
@@ -115,7 +127,7 @@ import os, statistics, sys
 R = sys.argv[1]
 def med(n):
     return statistics.median(float(x) for x in open(os.path.join(R, n)).read().split())
-rows = ["rsync_cold", "tar_cold", "ferry_cold_warmcache", "ferry_cold_nocache", "ferry_cold_installed",
+rows = ["rsync_cold", "tar_cold", "rsync_fsync_cold", "rsync_syncf_cold", "ferry_cold_warmcache", "ferry_cold_nocache", "ferry_cold_installed",
         "rsync_nochange", "rsync_cm_nochange", "ferry_nochange", "ferry_nochange_nokeeper",
         "rsync_onefile", "rsync_cm_onefile", "ferry_onefile", "ferry_onefile_nokeeper"]
 print("\n| measurement | median (s) | all runs |\n|---|---|---|")
@@ -130,6 +142,9 @@ g("cold ferry / rsync (stat cache warm)", m["ferry_cold_warmcache"] / m["rsync_c
 g("cold ferry / rsync (stat cache cold)", m["ferry_cold_nocache"] / m["rsync_cold"], 0.75)
 g("cold ferry / rsync (executor already installed)", m["ferry_cold_installed"] / m["rsync_cold"], 0.75)
 g("cold ferry / tar", m["ferry_cold_warmcache"] / m["tar_cold"], 1.0)
+for name, peer in (("rsync -a --fsync", "rsync_fsync_cold"), ("rsync -a, then sync -f", "rsync_syncf_cold")):
+    print(f"| cold ferry / {name} (stat cache warm; executor installed) | "
+          f"{m['ferry_cold_warmcache'] / m[peer]:.2f}; {m['ferry_cold_installed'] / m[peer]:.2f} | (none: durable peers) |")
 g("no change ferry / rsync", m["ferry_nochange"] / m["rsync_nochange"], 0.5)
 g("no change ferry / rsync via ControlMaster", m["ferry_nochange"] / m["rsync_cm_nochange"], 1.0)
 g("no change ferry / rsync, without the keeper", m["ferry_nochange_nokeeper"] / m["rsync_nochange"], 0.5)
