@@ -44,8 +44,10 @@ const installMarker = "FERRY-EXECUTOR-MISSING"
 // encoding ("zstd", "gzip" or "plain"; anything else, or EOF, ends it) and the
 // binary itself from stdin into the temp file named by $5. The binary runs
 // only once its SHA-256 is one of $3; it moves itself into place and
-// starts the daemon in the same process (install --ensure). The next start
-// checks it as any binary found installed is.
+// starts the daemon in the same process (install --ensure). The hash is
+// then recorded beside it as safe_exe records one, so the next start finds
+// it verified; a binary changed since is hashed again, as any binary found
+// installed is.
 const ensureScript = expandDir + safePathScript + `safe_dir
 exe="$d/executor/$2/ferry-executor"
 if ! safe_exe "$exe" "$3"; then
@@ -70,6 +72,10 @@ if ! safe_exe "$exe" "$3"; then
 	if [ -e "$tmp.bad" ]; then rm -f "$tmp" "$tmp.bad"; exit 1; fi
 	case " $3 " in *" ${sum%% *} "*) ;; *) rm -f "$tmp"; refuse "the executor binary received is not a build ferry ships (sha256 ${sum%% *})" ;; esac
 	chmod 700 "$tmp" && "$tmp" install --state-dir "$d" --ensure --idle-timeout "$4" || { rm -f "$tmp"; exit 1; }
+	# The hash just taken, recorded as safe_exe records one, under the
+	# identity the rename left: the next start needs no sha256sum.
+	id=$(stat -c '%d:%i:%s:%.9Y:%.9Z' "$exe" 2>/dev/null) &&
+		(umask 077 && printf '%s %s\n' "$id" "${sum%% *}" >"$exe.verified") 2>/dev/null
 	exit 0
 fi
 exec "$exe" ensure --state-dir "$d" --idle-timeout "$4"`

@@ -192,9 +192,9 @@ func cutGzip(t *testing.T, n int) string {
 	return b.String()[:b.Len()/2]
 }
 
-// TestEnsureScriptHashesAFileOnce: a start that hashes the installed
-// binary records the hash beside it with the file's identity, so the next
-// start needs no sha256sum at all; a change to the file that keeps its size
+// TestEnsureScriptHashesAFileOnce: the install, and a start that hashes
+// the installed binary, record the hash beside it with the file's
+// identity, so the next start needs no sha256sum at all; a change to the file that keeps its size
 // and mtime still changes its ctime, and the start hashes it again, finds
 // it is not what ferry ships and installs over it.
 func TestEnsureScriptHashesAFileOnce(t *testing.T) {
@@ -204,20 +204,28 @@ func TestEnsureScriptHashesAFileOnce(t *testing.T) {
 	var notices []string
 	c.opts.Notice = func(msg string) { notices = append(notices, msg) }
 	exe := filepath.Join(state, "executor", buildinfo.String(), "ferry-executor")
-	for i := range 2 { // installs, then hashes what it finds installed
-		if _, err := c.startExecutor(t.Context()); err != nil {
-			t.Fatalf("start %d: %v", i, err)
-		}
+	if _, err := c.startExecutor(t.Context()); err != nil { // installs
+		t.Fatalf("install: %v", err)
 	}
 	fi, err := os.Stat(exe + ".verified")
 	if err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("no hash recorded beside the binary: %v, %v", fi, err)
+		t.Fatalf("the install recorded no hash beside the binary: %v, %v", fi, err)
 	}
 
 	path := os.Getenv("PATH")
 	t.Setenv("PATH", pathWithout(t, "sha256sum"))
-	if _, err := c.startExecutor(t.Context()); err != nil {
-		t.Fatalf("start with the hash recorded and no sha256sum: %v", err)
+	for i := range 2 { // the install's record, then the same again
+		if _, err := c.startExecutor(t.Context()); err != nil {
+			t.Fatalf("start %d after the install, with no sha256sum: %v", i, err)
+		}
+	}
+	os.Setenv("PATH", path)
+	os.Remove(exe + ".verified")
+	if _, err := c.startExecutor(t.Context()); err != nil { // hashes what it finds installed
+		t.Fatalf("start with no hash recorded: %v", err)
+	}
+	if _, err := os.Stat(exe + ".verified"); err != nil {
+		t.Fatalf("a start that hashed the binary recorded nothing: %v", err)
 	}
 
 	os.Setenv("PATH", path)
