@@ -216,8 +216,12 @@ func (c *Conn) startFresh(ctx context.Context) error {
 	if err := c.adopt(line); err != nil {
 		return err
 	}
-	if err := c.hello(ctx); err != nil {
-		return err
+	// No hello of ours crosses the link: the protocol line is the
+	// executor's own hello to the daemon it found or started
+	// (executor.Ensure), and adopt checked its protocol and build. The
+	// first request opens the connection.
+	if c.Executor == nil {
+		c.newClient()
 	}
 	stateDir, sock := c.location()
 	data, _ := json.Marshal(endpointCache{Address: c.cacheKey(), StateDir: stateDir, Socket: sock})
