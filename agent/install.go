@@ -58,6 +58,9 @@ if ! safe_exe "$exe" "$3"; then
 	encs=; for z in zstd gzip; do command -v $z >/dev/null 2>&1 && encs="$encs$z "; done; echo "${encs}plain"
 	IFS= read -r enc || exit 1
 	umask 077
+	# What an install cut off by a dropped link left (a killed shell cleans
+	# nothing up); another install in progress is younger than an hour.
+	find "$d/tmp" -maxdepth 1 -name '.ferry-executor-*' -mmin +60 -exec rm -f {} + 2>/dev/null
 	tmp="$d/tmp/.ferry-executor-$5"
 	case $enc in
 	zstd) dec="zstd -dcq" ;;

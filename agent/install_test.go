@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferry-ml/ferry/agent/compute"
 	"github.com/ferry-ml/ferry/executor/api"
@@ -165,6 +166,38 @@ func TestEnsureScriptRefusesAnUnwrittenBinary(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(state, "executor")); err == nil {
 		t.Error("an executor folder was made")
+	}
+}
+
+// TestInstallSweepsCutOffUploads: an install whose link dropped leaves its
+// temp binary (the killed shell removes nothing); the next install removes
+// those older than an hour and leaves a younger one, which may be another
+// install in progress.
+func TestInstallSweepsCutOffUploads(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "state")
+	tmp := filepath.Join(state, "tmp")
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(state, 0o700)
+	old, young := filepath.Join(tmp, ".ferry-executor-old"), filepath.Join(tmp, ".ferry-executor-young")
+	for _, p := range []string{old, young} {
+		if err := os.WriteFile(p, []byte("half a binary"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hours := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(old, hours, hours); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fakeInstallConn(t, state).startExecutor(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(old); err == nil {
+		t.Error("an upload cut off two hours ago is still there")
+	}
+	if _, err := os.Stat(young); err != nil {
+		t.Errorf("a recent upload (another install's, maybe) was removed: %v", err)
 	}
 }
 
