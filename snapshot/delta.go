@@ -69,7 +69,7 @@ func (d Delta) MarshalBinary() ([]byte, error) {
 
 // ParseDelta decodes a delta.
 func ParseDelta(data []byte) (Delta, error) {
-	d := &decoder{data: data}
+	d := newDecoder(data, "")
 	if magic := d.take(len(deltaMagic)); d.err != nil || string(magic) != deltaMagic {
 		return Delta{}, errors.New("not a ferry manifest delta (bad magic)")
 	}
@@ -86,7 +86,7 @@ func ParseDelta(data []byte) (Delta, error) {
 		return Delta{}, fmt.Errorf("removed count %d exceeds the data", n)
 	}
 	for i := uint32(0); i < n && d.err == nil; i++ {
-		out.Removed = append(out.Removed, string(d.take(int(d.u16()))))
+		out.Removed = append(out.Removed, d.str(int(d.u16())))
 	}
 	n = d.u32()
 	if err := checkCount(int64(n)); err != nil {

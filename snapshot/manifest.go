@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/ferry-ml/ferry/internal/cdc"
 )
@@ -285,6 +286,28 @@ func appendEntry(buf []byte, e *Entry) []byte {
 type decoder struct {
 	data []byte
 	err  error
+	// all is the whole encoding (orig) as one string, made at the first
+	// str (after the counts were checked against the data's size): paths
+	// and link targets are substrings of it, not one allocation each.
+	orig []byte
+	all  string
+}
+
+// newDecoder reads data; all, when not "", holds its bytes as a string.
+func newDecoder(data []byte, all string) *decoder {
+	return &decoder{data: data, orig: data, all: all}
+}
+
+// str takes n bytes as a substring of all.
+func (d *decoder) str(n int) string {
+	if d.all == "" {
+		d.all = string(d.orig)
+	}
+	off := len(d.orig) - len(d.data)
+	if d.take(n) == nil {
+		return ""
+	}
+	return d.all[off : off+n]
 }
 
 func (d *decoder) take(n int) []byte {
@@ -329,7 +352,19 @@ func (d *decoder) u64() uint64 {
 }
 
 func decodeEntries(data []byte) ([]Entry, error) {
-	d := &decoder{data: data}
+	return decodeEntriesIn(data, "")
+}
+
+// decodeEntriesOwned is decodeEntries for a buffer that is never written
+// again: the entries' strings point into it instead of into a copy.
+func decodeEntriesOwned(data []byte) ([]Entry, error) {
+	return decodeEntriesIn(data, unsafe.String(unsafe.SliceData(data), len(data)))
+}
+
+// decodeEntriesIn decodes data; all, when not "", holds its bytes as a
+// string.
+func decodeEntriesIn(data []byte, all string) ([]Entry, error) {
+	d := newDecoder(data, all)
 	if magic := d.take(len(manifestMagic)); d.err != nil || string(magic) != manifestMagic {
 		return nil, errors.New("not a ferry manifest (bad magic)")
 	}
@@ -359,12 +394,12 @@ func decodeEntries(data []byte) ([]Entry, error) {
 }
 
 func (d *decoder) entry(e *Entry) error {
-	e.Path = string(d.take(int(d.u16())))
+	e.Path = d.str(int(d.u16()))
 	kind := d.u8()
 	perm := d.u16()
 	size := d.u64()
 	copy(e.Blob[:], d.take(len(e.Blob)))
-	e.Link = string(d.take(int(d.u16())))
+	e.Link = d.str(int(d.u16()))
 	if d.err != nil {
 		return d.err
 	}

@@ -34,6 +34,13 @@ type Options struct {
 	// also cut into content-defined chunks (internal/cdc) from the read
 	// that hashes it; Manifest.Chunks returns them. ChunkMin 0: none.
 	ChunkMin, ChunkMax int64
+	// TreeToken, when set (with CacheDir), is asked before the walk for a
+	// token naming the state of the tree at the absolute root (the
+	// keeper's, agent/watch.Trees): when the manifest saved last carries
+	// an equal token, nothing in the tree changed since the walk that made
+	// it began, and Take returns it without walking (Stats.Watched; its
+	// warnings are passed to Warn again; no chunks). "" : no token.
+	TreeToken func(root string) string
 }
 
 // Stats describe what Take did.
@@ -45,6 +52,9 @@ type Stats struct {
 	Cached      int           // files whose hash came from the stat cache
 	Chunked     int           // edited files also cut into chunks (Options.ChunkMin)
 	Duration    time.Duration // wall time of the whole Take
+	// Watched: the manifest is the one saved last, which the tree token
+	// vouched for (Options.TreeToken); nothing was walked or read.
+	Watched bool
 }
 
 // Take snapshots root: it walks it (Walk), then hashes in parallel every
@@ -63,6 +73,18 @@ func Take(ctx context.Context, root string, opts Options) (*Manifest, Stats, err
 	if err != nil {
 		return nil, Stats{}, fmt.Errorf("resolve source %s: %w", root, err)
 	}
+	token := ""
+	if opts.TreeToken != nil && opts.CacheDir != "" {
+		token = opts.TreeToken(abs)
+		if m, st, ok := takeWatched(abs, token, opts, start); ok {
+			return m, st, nil
+		}
+	}
+	var warned *warnings
+	if token != "" {
+		warned = &warnings{warn: opts.Warn}
+		opts.Warn = warned.add
+	}
 	cache := preloadCache(opts.CacheDir, abs) // read and decoded while the walk runs
 	walked, err := Walk(abs, WalkOptions{Warn: opts.Warn})
 	if err != nil {
@@ -71,7 +93,61 @@ func Take(ctx context.Context, root string, opts Options) (*Manifest, Stats, err
 	if err := checkCount(int64(len(walked))); err != nil {
 		return nil, Stats{}, fmt.Errorf("snapshot %s: %w", abs, err)
 	}
-	return takeWalked(ctx, abs, walked, opts, start, racyWindow, cache)
+	m, st, err := takeWalked(ctx, abs, walked, opts, start, racyWindow, cache)
+	if err == nil && token != "" {
+		if err := saveTree(opts.CacheDir, abs, token, m, warned.list()); err != nil {
+			logOf(opts).Warn("cannot save tree cache", "error", err)
+		}
+	}
+	return m, st, err
+}
+
+// takeWatched returns the manifest saved under token, if any.
+func takeWatched(abs, token string, opts Options, start time.Time) (*Manifest, Stats, bool) {
+	if token == "" {
+		return nil, Stats{}, false
+	}
+	m, warned, ok := loadTree(opts.CacheDir, abs, token)
+	if !ok {
+		return nil, Stats{}, false
+	}
+	if opts.Warn != nil {
+		for _, w := range warned {
+			opts.Warn(w[0], w[1])
+		}
+	}
+	st := Stats{Files: m.Files(), Bytes: m.Bytes(), Watched: true, Duration: time.Since(start)}
+	logOf(opts).Named("snapshot").Debug("snapshot unchanged since the last (tree watched)", "files", st.Files, "duration", st.Duration)
+	return m, st, true
+}
+
+func logOf(opts Options) hclog.Logger {
+	if opts.Logger == nil {
+		return hclog.NewNullLogger()
+	}
+	return opts.Logger
+}
+
+// warnings collects what the walk warned about, passing it on.
+type warnings struct {
+	warn func(path, reason string)
+	mu   sync.Mutex
+	got  [][2]string
+}
+
+func (w *warnings) add(path, reason string) {
+	w.mu.Lock()
+	w.got = append(w.got, [2]string{path, reason})
+	w.mu.Unlock()
+	if w.warn != nil {
+		w.warn(path, reason)
+	}
+}
+
+func (w *warnings) list() [][2]string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.got
 }
 
 // takeWalked is Take after the walk: abs is the absolute root and walked

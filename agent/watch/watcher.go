@@ -35,6 +35,13 @@ type WatcherOptions struct {
 	// Notice receives messages for the person at the terminal (the switch
 	// to polling). May be nil.
 	Notice func(msg string)
+	// KeepScratch counts editors' scratch files as changes too: for a
+	// watcher that vouches for a whole snapshot (Trees), not one that
+	// only decides when to rerun.
+	KeepScratch bool
+	// BarrierDir, when set, is a private empty directory (not inside the
+	// tree) that Sync creates files in; "": no Sync.
+	BarrierDir string
 
 	// addWatch replaces fsnotify's Add (tests make it fail with ENOSPC).
 	addWatch func(w *fsnotify.Watcher, dir string) error
@@ -62,6 +69,11 @@ type Watcher struct {
 	// gen counts the relevant events (and anything else that may have
 	// changed the tree unseen); settled fires once Settle passed quietly.
 	gen     atomic.Uint64
+	polling atomic.Bool // set before the generation moves for it
+	// lost is set when inotify's queue overflowed: events were dropped,
+	// possibly after the barrier's (Trees then drops the watcher).
+	lost    atomic.Bool
+	barrier *barrier // nil without BarrierDir
 	sdeb    Debouncer
 	stimer  *time.Timer
 	settled chan struct{}
@@ -105,6 +117,13 @@ func NewWatcher(root string, opts WatcherOptions) (*Watcher, error) {
 		deb:  Debouncer{Quiet: opts.Quiet, MaxWait: opts.MaxWait},
 		sdeb: Debouncer{Quiet: opts.Settle}, settled: make(chan struct{}, 1),
 	}
+	if opts.BarrierDir != "" {
+		if err := fsw.Add(opts.BarrierDir); err != nil {
+			fsw.Close()
+			return nil, fmt.Errorf("watch barrier directory: %w", err)
+		}
+		w.barrier = newBarrier(opts.BarrierDir)
+	}
 	if err := w.addTree(root); err != nil {
 		if !isWatchLimit(err) {
 			fsw.Close()
@@ -124,8 +143,14 @@ func (w *Watcher) Generation() uint64 { return w.gen.Load() }
 // for Settle, well before the trigger: a hint to prepare, not to run.
 func (w *Watcher) Settled() <-chan struct{} { return w.settled }
 
-// Polling reports whether the watcher fell back to polling.
-func (w *Watcher) Polling() bool { return w.fsw == nil }
+// Polling reports whether the watcher fell back to polling, when a
+// change may go unseen until the next poll. Safe for concurrent use.
+func (w *Watcher) Polling() bool { return w.polling.Load() }
+
+// Lost reports whether changes may have gone unseen: inotify dropped
+// events (its queue overflowed), or the root was moved and replaced. Safe
+// for concurrent use.
+func (w *Watcher) Lost() bool { return w.lost.Load() }
 
 // Close releases the inotify instance.
 func (w *Watcher) Close() error {
@@ -201,6 +226,9 @@ func send(trigger chan<- struct{}) {
 
 // onEvent handles one fsnotify event; the error is ErrSourceGone.
 func (w *Watcher) onEvent(ev fsnotify.Event) error {
+	if w.barrier.onEvent(ev) {
+		return nil
+	}
 	relevant, err := w.classify(ev)
 	if err != nil {
 		return err
@@ -231,6 +259,7 @@ func (w *Watcher) onError(err error) {
 		w.log.Warn("file watcher error", "error", err)
 		return
 	}
+	w.lost.Store(true)
 	w.log.Warn("file watcher queue overflowed; rescanning", "root", w.root)
 	w.rescan()
 	w.changed()
@@ -253,10 +282,16 @@ func (w *Watcher) classify(ev fsnotify.Event) (bool, error) {
 		return false, nil
 	}
 	if rel == "." {
-		if ev.Has(fsnotify.Remove|fsnotify.Rename) && !isDir(w.root) {
+		if !ev.Has(fsnotify.Remove | fsnotify.Rename) {
+			return false, nil
+		}
+		if !isDir(w.root) {
 			return false, ErrSourceGone
 		}
-		return false, nil
+		// Moved away and replaced: what is watched is no longer the
+		// tree at root (Trees starts over; a rerun sees the new one).
+		w.lost.Store(true)
+		return true, nil
 	}
 	name := filepath.Base(rel)
 	if snapshot.IsIgnoreFile(name) {
@@ -264,7 +299,7 @@ func (w *Watcher) classify(ev fsnotify.Event) (bool, error) {
 		w.rescan()
 		return true, nil
 	}
-	if isScratch(name) {
+	if isScratch(name) && !w.opts.KeepScratch {
 		return false, nil
 	}
 	dir := w.dirs[ev.Name]
@@ -368,6 +403,7 @@ func (w *Watcher) startPolling(cause error) {
 		w.fsw = nil
 	}
 	w.dirs = map[string]bool{}
+	w.polling.Store(true)
 	w.gen.Add(1) // what changes from now on is seen by polling only
 }
 

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ferry-ml/ferry/agent/watch"
 	"github.com/ferry-ml/ferry/internal/buildinfo"
 	"github.com/ferry-ml/ferry/transport/keeper"
 	"github.com/hashicorp/go-hclog"
@@ -22,14 +23,16 @@ func newKeeperCommand(g *globalOptions) *cobra.Command {
 		Use:   "keeper",
 		Short: "The per-user process that keeps SSH connections open between commands",
 		Long: `Commands that reach an SSH target go through a keeper: a small per-user
-process, started by the first such command, that holds one authenticated SSH
+process, started by the first such command (or snapshot), that holds one authenticated SSH
 connection per target (checked against known_hosts exactly as a command's own)
 and exits after --keeper-idle (default 10m) with no command using it. After
 a stream to a socket on a target (the executor's) it opens the next one ahead,
-kept 20s, so that the next command's first request costs one round trip. Its
-socket is FERRY_HOME/keeper/*.sock (folder 0700, socket 0600, peers' uid
-checked). Turn it off with --no-keeper or FERRY_NO_KEEPER=1: each command
-then opens its own connection.`,
+kept 20s, so that the next command's first request costs one round trip.
+It also watches the source directories that commands snapshot (inotify):
+a snapshot of a tree in which nothing changed since the last one reuses it,
+with no walk. Its socket is FERRY_HOME/keeper/*.sock (folder 0700, socket
+0600, peers' uid checked). Turn it off with --no-keeper or FERRY_NO_KEEPER=1:
+each command then opens its own connection and walks the source tree.`,
 		Args: cobra.NoArgs,
 	}
 	cmd.AddCommand(newKeeperServeCommand(g), &cobra.Command{
@@ -74,8 +77,35 @@ func runKeeper(ctx context.Context, g *globalOptions) error {
 	logger, closeLog := keeperLogger(g, filepath.Dir(sock))
 	defer closeLog()
 	logger.Info("keeper listening", "socket", sock, "idle", g.keeperIdle)
-	return keeper.NewServer(g.keeperIdle, logger).Serve(ctx, ln)
+	srv := keeper.NewServer(g.keeperIdle, logger)
+	trees := watch.NewTrees(filepath.Dir(sock), 0, logger)
+	defer trees.Close()
+	srv.SetTrees(trees)
+	return srv.Serve(ctx, ln)
 }
+
+// treeToken returns the snapshot's Options.TreeToken: the keeper's token
+// for a source tree (agent/watch.Trees), the keeper started if none runs;
+// nil with --no-keeper. A keeper that cannot be reached gives no token:
+// the snapshot walks, as without one.
+func (g *globalOptions) treeToken(ctx context.Context) func(root string) string {
+	k := g.keeperClient()
+	if k == nil {
+		return nil
+	}
+	return func(root string) string {
+		ctx, cancel := context.WithTimeout(ctx, treeTokenWait)
+		defer cancel()
+		tok, err := k.TreeToken(ctx, root)
+		if err != nil {
+			g.logger.Debug("no tree token from the keeper", "error", err)
+		}
+		return tok
+	}
+}
+
+// treeTokenWait bounds a tree request, a keeper's start included.
+const treeTokenWait = 5 * time.Second
 
 // keeperLogger logs to FERRY_HOME/keeper/keeper.log (0600): the keeper has
 // no terminal.

@@ -39,6 +39,8 @@ func newSnapshotCommand(g *globalOptions) *cobra.Command {
 		Long: `Snapshot the source directory as a run would: walk it applying the ignore
 rules (.ferryignore, else .amlignore, else .gitignore, in every directory),
 hash what changed since the last time, and print the snapshot id and counts.
+Where the keeper watches the tree and saw nothing change since the last
+snapshot, that snapshot is the answer, with no walk (--no-keeper: always walk).
 --list prints the included paths instead, relative to the source directory,
 "/"-separated, in byte order; with -z each ends in NUL and is written raw.`,
 		Args: cobra.NoArgs,
@@ -68,6 +70,11 @@ func runSnapshot(ctx context.Context, opts snapshotOptions, g *globalOptions, p 
 	}
 	if opts.JSON {
 		return p.PrintJSON(res.report())
+	}
+	if res.stats.Watched {
+		p.Printf("snapshot %s\n%d files, %s (unchanged since the last snapshot: the keeper watches the tree)\n",
+			res.id, res.stats.Files, units.Bytes(res.stats.Bytes))
+		return nil
 	}
 	p.Printf("snapshot %s\n%d files, %s (%d hashed, %d from the stat cache)\n",
 		res.id, res.stats.Files, units.Bytes(res.stats.Bytes), res.stats.Hashed, res.stats.Cached)
@@ -142,7 +149,8 @@ func snapshotSource(ctx context.Context, g *globalOptions, source string, p *ui.
 		return nil, fmt.Errorf("create stat cache directory: %w", err)
 	}
 	res := &snapshotResult{}
-	opts := snapshot.Options{CacheDir: cacheDir, Logger: g.logger, Warn: noticeWarn(p, &res.warnings)}
+	opts := snapshot.Options{CacheDir: cacheDir, Logger: g.logger, Warn: noticeWarn(p, &res.warnings),
+		TreeToken: g.treeToken(ctx)}
 	if forSync {
 		opts = agent.ForSync(opts)
 	}
@@ -222,7 +230,7 @@ func (r *snapshotResult) report() map[string]any {
 	}
 	return map[string]any{
 		"snapshot": r.id.String(), "files": r.stats.Files, "bytes": r.stats.Bytes,
-		"hashed_files": r.stats.Hashed, "cached_files": r.stats.Cached,
+		"hashed_files": r.stats.Hashed, "cached_files": r.stats.Cached, "watched": r.stats.Watched,
 		"warnings": warnings, "largest": largestEntries(r.m, snapshotTopN),
 		"largest_dirs": largestDirs(r.m, snapshotTopDirs),
 		"duration_ms":  r.stats.Duration.Milliseconds(),

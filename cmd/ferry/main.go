@@ -10,6 +10,7 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"syscall"
 	"time"
@@ -134,10 +135,15 @@ func (g *globalOptions) init() error {
 	return err
 }
 
-// ferryHome returns FERRY_HOME, or ~/.ferry.
+// ferryHome returns FERRY_HOME, or ~/.ferry, absolute: the keeper a
+// command starts runs in "/", and must find the same home.
 func ferryHome() (string, error) {
 	if h := os.Getenv("FERRY_HOME"); h != "" {
-		return h, nil
+		abs, err := filepath.Abs(h)
+		if err != nil {
+			return "", &UserError{Msg: fmt.Sprintf("FERRY_HOME %q: %v", h, err), Hint: "set FERRY_HOME to an absolute path"}
+		}
+		return abs, nil
 	}
 	home, err := os.UserHomeDir()
 	if err != nil {

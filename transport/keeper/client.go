@@ -24,8 +24,8 @@ type Client struct {
 // startWait bounds the wait for a keeper just started.
 const startWait = 3 * time.Second
 
-// open connects to the keeper (starting it if needed) and sends req.
-func (k *Client) open(ctx context.Context, req request) (net.Conn, error) {
+// connect connects to the keeper, starting it if needed.
+func (k *Client) connect(ctx context.Context) (net.Conn, error) {
 	c, err := k.dial(ctx)
 	if err != nil && k.Start != nil {
 		sctx, cancel := context.WithTimeout(ctx, startWait)
@@ -37,6 +37,15 @@ func (k *Client) open(ctx context.Context, req request) (net.Conn, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reach keeper: %w", err)
+	}
+	return c, nil
+}
+
+// open connects to the keeper (starting it if needed) and sends req.
+func (k *Client) open(ctx context.Context, req request) (net.Conn, error) {
+	c, err := k.connect(ctx)
+	if err != nil {
+		return nil, err
 	}
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()

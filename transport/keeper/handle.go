@@ -39,6 +39,8 @@ func (s *Server) handle(ctx context.Context, c net.Conn) {
 		err = s.exec(ctx, c, req)
 	case opStart:
 		err = s.start(ctx, c, req)
+	case opTree:
+		err = s.tree(c, req)
 	case opStop:
 		respond(c, nil)
 		s.mu.Lock()

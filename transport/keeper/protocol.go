@@ -57,6 +57,7 @@ const (
 	opExec  = "exec"  // run Argv; framed stdin, stdout, stderr, exit status
 	opStart = "start" // run Argv; stdin and stdout framed as they flow (start.go)
 	opStop  = "stop"  // close every connection and exit
+	opTree  = "tree"  // a token naming the state of the local tree at Path (trees.go)
 )
 
 // request is a request's first line.
@@ -72,6 +73,8 @@ type response struct {
 	Error string `json:"error,omitempty"`
 	// Kind classifies Error for the callers that branch on it.
 	Kind string `json:"kind,omitempty"`
+	// Token answers a tree request ("": the tree cannot be vouched for).
+	Token string `json:"token,omitempty"`
 }
 
 // Error kinds.

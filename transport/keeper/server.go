@@ -27,6 +27,7 @@ type Server struct {
 	conns  map[string]*held
 	spares map[spareKey]*spare // spare.go
 	closed bool                // no spare is opened any more
+	trees  Trees               // trees.go; nil: tree requests get no token
 	active int                 // requests being served
 	timer  *time.Timer
 	stop   context.CancelFunc
