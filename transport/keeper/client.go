@@ -33,7 +33,7 @@ func (k *Client) connect(ctx context.Context) (net.Conn, error) {
 		if serr := k.Start(sctx); serr != nil {
 			return nil, fmt.Errorf("start keeper: %w", serr)
 		}
-		c, err = k.dial(ctx)
+		c, err = k.dialReady(sctx)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reach keeper: %w", err)
@@ -63,6 +63,24 @@ func (k *Client) open(ctx context.Context, req request) (net.Conn, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// dialReady dials until the keeper answers or ctx ends: a keeper started
+// beside another (two requests of one command, each starting one) finds
+// the other holding the lock and says "running" at once, possibly before
+// the other listens.
+func (k *Client) dialReady(ctx context.Context) (net.Conn, error) {
+	for {
+		c, err := k.dial(ctx)
+		if err == nil {
+			return c, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }
 
 func (k *Client) dial(ctx context.Context) (net.Conn, error) {
