@@ -11,25 +11,36 @@ import (
 	"github.com/ferry-ml/ferry/internal/testutil"
 )
 
+// snapshotReport is what ferry snapshot --json says.
+type snapshotReport struct {
+	Snapshot  string `json:"snapshot"`
+	Watched   bool   `json:"watched"`
+	Rescanned int    `json:"rescanned_folders"`
+	Hashed    int    `json:"hashed_files"`
+}
+
 // snapshotJSON runs ferry snapshot --json (with extra flags first).
 func snapshotJSON(t *testing.T, c *cli, src string, flags ...string) (id string, watched bool) {
+	r := snapshotReportOf(t, c, src, flags...)
+	return r.Snapshot, r.Watched
+}
+
+func snapshotReportOf(t *testing.T, c *cli, src string, flags ...string) snapshotReport {
 	t.Helper()
-	var r struct {
-		Snapshot string `json:"snapshot"`
-		Watched  bool   `json:"watched"`
-	}
+	var r snapshotReport
 	out := c.mustRun("", append(flags, "snapshot", "--source", src, "--json")...).Stdout
 	if err := json.Unmarshal([]byte(out), &r); err != nil || r.Snapshot == "" {
 		t.Fatalf("snapshot --json: %q: %v", out, err)
 	}
-	return r.Snapshot, r.Watched
+	return r
 }
 
 // TestSnapshotWatchedByTheKeeper: with the keeper on, a snapshot of a
 // tree in which nothing changed is the one saved last (nothing walked),
 // a file saved just before a command is always in that command's
-// snapshot, whose id is the walk's (--no-keeper), and a local run right
-// after an edit runs the edited script.
+// snapshot, whose id is the walk's (--no-keeper), read from the folder
+// that changed alone, and a local run right after an edit runs the
+// edited script.
 func TestSnapshotWatchedByTheKeeper(t *testing.T) {
 	c := newCLI(t)
 	withKeeper(c)
@@ -45,10 +56,13 @@ func TestSnapshotWatchedByTheKeeper(t *testing.T) {
 	}
 	for i := range 5 {
 		os.WriteFile(filepath.Join(src, "pkg", fmt.Sprintf("n%d.py", i)), []byte("y\n"), 0o644)
-		id, watched := snapshotJSON(t, c, src)
+		r := snapshotReportOf(t, c, src)
 		walked, _ := snapshotJSON(t, c, src, "--no-keeper")
-		if watched || id != walked || id == first {
-			t.Fatalf("after new file %d: snapshot %s (watched %v), want the walk's %s", i, id, watched, walked)
+		if r.Watched || r.Snapshot != walked || r.Snapshot == first {
+			t.Fatalf("after new file %d: snapshot %s (watched %v), want the walk's %s", i, r.Snapshot, r.Watched, walked)
+		}
+		if r.Rescanned != 1 || r.Hashed < 1 {
+			t.Errorf("after new file %d: %d folders read again and %d files hashed, want pkg/ alone, and the new file hashed", i, r.Rescanned, r.Hashed)
 		}
 	}
 	os.MkdirAll(filepath.Join(src, "out"), 0o755)

@@ -34,13 +34,16 @@ type Options struct {
 	// also cut into content-defined chunks (internal/cdc) from the read
 	// that hashes it; Manifest.Chunks returns them. ChunkMin 0: none.
 	ChunkMin, ChunkMax int64
-	// TreeToken, when set (with CacheDir), is asked before the walk for a
-	// token naming the state of the tree at the absolute root (the
-	// keeper's, agent/watch.Trees): when the manifest saved last carries
-	// an equal token, nothing in the tree changed since the walk that made
-	// it began, and Take returns it without walking (Stats.Watched; its
-	// warnings are passed to Warn again; no chunks). "" : no token.
-	TreeToken func(root string) string
+	// Tree, when set (with CacheDir), is asked before the walk about the
+	// tree at the absolute root (the keeper's watch, agent/watch.Trees),
+	// given the token the manifest saved last was taken under ("" for
+	// none). When the token it returns is equal, nothing in the tree
+	// changed since the walk that made that manifest began, and Take
+	// returns it without walking (Stats.Watched; its warnings are passed to
+	// Warn again; no chunks). When it names the directories changed since
+	// (TreeChanges.Known), Take reads only those again (Stats.Rescanned).
+	// Nil, or a "" token: Take walks.
+	Tree func(root, since string) TreeChanges
 }
 
 // Stats describe what Take did.
@@ -53,8 +56,11 @@ type Stats struct {
 	Chunked     int           // edited files also cut into chunks (Options.ChunkMin)
 	Duration    time.Duration // wall time of the whole Take
 	// Watched: the manifest is the one saved last, which the tree token
-	// vouched for (Options.TreeToken); nothing was walked or read.
+	// vouched for (Options.Tree); nothing was walked or read.
 	Watched bool
+	// Rescanned: the directories read again, the tree watcher having named
+	// them as the only ones changed (Options.Tree); 0 after a walk.
+	Rescanned int
 }
 
 // Take snapshots root: it walks it (Walk), then hashes in parallel every
@@ -73,12 +79,14 @@ func Take(ctx context.Context, root string, opts Options) (*Manifest, Stats, err
 	if err != nil {
 		return nil, Stats{}, fmt.Errorf("resolve source %s: %w", root, err)
 	}
-	token := ""
-	if opts.TreeToken != nil && opts.CacheDir != "" {
-		token = opts.TreeToken(abs)
-		if m, st, ok := takeWatched(abs, token, opts, start); ok {
+	var token string
+	if opts.Tree != nil && opts.CacheDir != "" {
+		saved := readTree(opts.CacheDir, abs)
+		tc := opts.Tree(abs, saved.token())
+		if m, st, ok := takeSaved(ctx, abs, saved, tc, opts, start); ok {
 			return m, st, nil
 		}
+		token = tc.Token
 	}
 	var warned *warnings
 	if token != "" {
@@ -102,22 +110,37 @@ func Take(ctx context.Context, root string, opts Options) (*Manifest, Stats, err
 	return m, st, err
 }
 
-// takeWatched returns the manifest saved under token, if any.
-func takeWatched(abs, token string, opts Options, start time.Time) (*Manifest, Stats, bool) {
-	if token == "" {
+// takeSaved returns the manifest saved last when the tree watcher vouches
+// for it (the same token), or that manifest with the directories it names
+// as changed read again; ok false: Take walks.
+func takeSaved(ctx context.Context, abs string, saved *savedTree, tc TreeChanges, opts Options, start time.Time) (*Manifest, Stats, bool) {
+	if saved == nil || tc.Token == "" {
 		return nil, Stats{}, false
 	}
-	m, warned, ok := loadTree(opts.CacheDir, abs, token)
-	if !ok {
+	log := logOf(opts).Named("snapshot")
+	prev, err := saved.manifest()
+	if err != nil {
+		log.Debug("ignoring tree cache", "error", err)
 		return nil, Stats{}, false
 	}
-	if opts.Warn != nil {
-		for _, w := range warned {
-			opts.Warn(w[0], w[1])
+	if tc.Token == saved.token() {
+		if opts.Warn != nil {
+			for _, w := range saved.header.Warnings {
+				opts.Warn(w[0], w[1])
+			}
 		}
+		st := Stats{Files: prev.Files(), Bytes: prev.Bytes(), Watched: true, Duration: time.Since(start)}
+		log.Debug("snapshot unchanged since the last (tree watched)", "files", st.Files, "duration", st.Duration)
+		return prev, st, true
 	}
-	st := Stats{Files: m.Files(), Bytes: m.Bytes(), Watched: true, Duration: time.Since(start)}
-	logOf(opts).Named("snapshot").Debug("snapshot unchanged since the last (tree watched)", "files", st.Files, "duration", st.Duration)
+	if !tc.Known {
+		return nil, Stats{}, false
+	}
+	m, st, err := takeRescan(ctx, abs, prev, saved.header.Warnings, tc, opts, start)
+	if err != nil {
+		log.Debug("cannot read the changed directories again; walking", "error", err)
+		return nil, Stats{}, false
+	}
 	return m, st, true
 }
 
@@ -156,35 +179,50 @@ func (w *warnings) list() [][2]string {
 // trusted (tests shrink it rather than wait). cache is the stat cache
 // preloaded during the walk; nil: takeWalked loads it (opts.CacheDir).
 func takeWalked(ctx context.Context, abs string, walked []WalkEntry, opts Options, start time.Time, racy time.Duration, cache *loadedCache) (*Manifest, Stats, error) {
-	log := opts.Logger
-	if log == nil {
-		log = hclog.NewNullLogger()
+	t := newTake(abs, opts, racy, cache)
+	m, err := t.run(ctx, walked, opts.Workers)
+	if err != nil {
+		return nil, Stats{}, err
 	}
-	log = log.Named("snapshot")
-	t := &take{abs: abs, log: log, warn: opts.Warn, racy: racy, chunkMin: opts.ChunkMin, chunkMax: opts.ChunkMax}
-	cachePath := ""
+	if opts.CacheDir != "" && t.cacheDirty() {
+		t.saveCache(cacheFile(opts.CacheDir, abs), t.newCache(start))
+	}
+	t.stats.Files, t.stats.Bytes = m.Files(), m.Bytes()
+	t.stats.Duration = time.Since(start)
+	t.log.Debug("snapshot taken", "files", t.stats.Files, "hashed", t.stats.Hashed,
+		"cached", t.stats.Cached, "chunked", t.stats.Chunked, "duration", t.stats.Duration)
+	return m, t.stats, nil
+}
+
+// newTake returns the state of a Take after its walk; cache is the stat
+// cache preloaded, nil: loaded here (from opts.CacheDir, if any).
+func newTake(abs string, opts Options, racy time.Duration, cache *loadedCache) *take {
+	t := &take{abs: abs, log: logOf(opts).Named("snapshot"), warn: opts.Warn, racy: racy,
+		chunkMin: opts.ChunkMin, chunkMax: opts.ChunkMax}
 	if opts.CacheDir != "" {
-		cachePath = cacheFile(opts.CacheDir, abs)
 		if cache == nil {
 			cache = preloadCache(opts.CacheDir, abs)
 		}
 		t.useCache(cache)
 	}
+	return t
+}
+
+// run plans the walked entries against the stat cache, hashes the rest and
+// returns their manifest.
+func (t *take) run(ctx context.Context, walked []WalkEntry, workers int) (*Manifest, error) {
 	t.plan(walked)
-	if err := t.hashAll(ctx, opts.Workers); err != nil {
-		return nil, Stats{}, err
+	if err := t.hashAll(ctx, workers); err != nil {
+		return nil, err
 	}
-	m := t.manifest()
-	if cachePath != "" && t.cacheDirty() {
-		if err := t.newCache(start).save(cachePath); err != nil {
-			log.Warn("cannot save stat cache", "path", cachePath, "error", err)
-		}
+	return t.manifest(), nil
+}
+
+// saveCache writes c to path, logging a failure: the cache only saves work.
+func (t *take) saveCache(path string, c *statCache) {
+	if err := c.save(path); err != nil {
+		t.log.Warn("cannot save stat cache", "path", path, "error", err)
 	}
-	t.stats.Files, t.stats.Bytes = m.Files(), m.Bytes()
-	t.stats.Duration = time.Since(start)
-	log.Debug("snapshot taken", "files", t.stats.Files, "hashed", t.stats.Hashed,
-		"cached", t.stats.Cached, "chunked", t.stats.Chunked, "duration", t.stats.Duration)
-	return m, t.stats, nil
 }
 
 // take is the state of one Take after the walk.

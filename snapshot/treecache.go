@@ -12,9 +12,11 @@ import (
 
 // The tree cache: the last manifest of a root, saved beside its stat cache
 // with the tree token that was current when the walk that made it began
-// (Options.TreeToken). A later Take that is given the same token returns
-// it without walking: the token's issuer (the keeper's inotify watch, see
+// (Options.Tree). A later Take that is given the same token returns it
+// without walking: the token's issuer (the keeper's inotify watch, see
 // agent/watch.Trees) saw nothing change in the tree since before that walk.
+// Given a newer token and the directories changed since the saved one, Take
+// reads only those again (rescan.go).
 //
 // File: one JSON header line (treeHeader), then the manifest's canonical
 // encoding. Written with temp file + rename; a file that does not parse,
@@ -34,30 +36,45 @@ type treeHeader struct {
 
 func treeCacheFile(dir, root string) string { return cacheFile(dir, root) + ".tree" }
 
-// loadTree returns the manifest saved for root under token, with the
-// walk's warnings; ok is false on any miss.
-func loadTree(dir, root, token string) (m *Manifest, warnings [][2]string, ok bool) {
+// savedTree is a tree cache file read and checked, not yet decoded.
+type savedTree struct {
+	header treeHeader
+	enc    []byte // the manifest's encoding; never written
+}
+
+// readTree reads root's tree cache; nil on any miss.
+func readTree(dir, root string) *savedTree {
 	data, err := os.ReadFile(treeCacheFile(dir, root))
 	if err != nil {
-		return nil, nil, false
+		return nil
 	}
 	nl := bytes.IndexByte(data, '\n')
 	if nl < 0 {
-		return nil, nil, false
+		return nil
 	}
-	var h treeHeader
-	if json.Unmarshal(data[:nl], &h) != nil || h.Magic != treeMagic || h.Token != token {
-		return nil, nil, false
+	s := &savedTree{enc: data[nl+1:]}
+	if json.Unmarshal(data[:nl], &s.header) != nil || s.header.Magic != treeMagic || s.header.Token == "" ||
+		crc32.Checksum(s.enc, castagnoli) != s.header.CRC {
+		return nil
 	}
-	enc := data[nl+1:]
-	if crc32.Checksum(enc, castagnoli) != h.CRC {
-		return nil, nil, false
+	return s
+}
+
+// token returns the token the tree was saved under; "" for none.
+func (s *savedTree) token() string {
+	if s == nil {
+		return ""
 	}
-	entries, err := decodeEntriesOwned(enc) // data is dropped, never written
+	return s.header.Token
+}
+
+// manifest decodes the saved manifest.
+func (s *savedTree) manifest() (*Manifest, error) {
+	entries, err := decodeEntriesOwned(s.enc)
 	if err != nil {
-		return nil, nil, false
+		return nil, fmt.Errorf("tree cache: %w", err)
 	}
-	return &Manifest{Entries: entries}, h.Warnings, true
+	return &Manifest{Entries: entries}, nil
 }
 
 // saveTree saves m as root's manifest under token.

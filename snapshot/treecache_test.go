@@ -22,11 +22,14 @@ func TestTakeTreeToken(t *testing.T) {
 	}
 	token := "a.1"
 	var warned []string
-	opts := Options{CacheDir: cache, TreeToken: func(root string) string {
+	opts := Options{CacheDir: cache, Tree: func(root, since string) TreeChanges {
 		if root != src {
 			t.Errorf("token asked for %q, want %q", root, src)
 		}
-		return token
+		if saved := readTree(cache, src); since != saved.token() {
+			t.Errorf("asked since %q, want the saved token %q", since, saved.token())
+		}
+		return TreeChanges{Token: token}
 	}, Warn: func(path, reason string) { warned = append(warned, path) }}
 	take := func() (*Manifest, Stats) {
 		t.Helper()

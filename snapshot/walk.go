@@ -132,6 +132,7 @@ type walker struct {
 	sem  chan struct{}
 	wg   sync.WaitGroup
 	stop atomic.Bool
+	read atomic.Int64 // directories read
 
 	// openDir and readFile are the file system reads that can fail with
 	// errors Walk must report; tests replace them to inject failures
@@ -194,6 +195,7 @@ func (w *walker) run(job dirJob) {
 // lstats the files kept (relative to the open directory).
 func (w *walker) scanDir(job dirJob) ([]dirJob, []WalkEntry, error) {
 	abs := w.abs(job.rel)
+	w.read.Add(1)
 	d, err := w.openDir(abs)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read directory: %w", err)

@@ -8,8 +8,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/ferry-ml/ferry/snapshot"
 
 	"github.com/fsnotify/fsnotify"
 	"github.com/hashicorp/go-hclog"
@@ -84,28 +88,43 @@ func NewTrees(parent string, max int, logger hclog.Logger) *Trees {
 // request for a root starts its watcher; "" means that root cannot be
 // vouched for now (a snapshot must walk it).
 func (t *Trees) Token(root string) (string, error) {
+	c, err := t.Changes(root, "")
+	return c.Token, err
+}
+
+// Changes returns Token and, when since is an earlier token of the same
+// watcher and its journal names them, the directories in which something
+// a snapshot includes changed after since: a snapshot saved under since
+// then needs only those directories read again (snapshot.Options.Tree).
+func (t *Trees) Changes(root, since string) (snapshot.TreeChanges, error) {
 	if !filepath.IsAbs(root) || filepath.Clean(root) != root {
-		return "", fmt.Errorf("tree %q: want a clean absolute path", root)
+		return snapshot.TreeChanges{}, fmt.Errorf("tree %q: want a clean absolute path", root)
 	}
 	tr, err := t.get(root)
 	if err != nil || tr == nil {
-		return "", err
+		return snapshot.TreeChanges{}, err
 	}
 	ctx, cancel := context.WithTimeout(t.ctx, syncWait)
 	defer cancel()
 	if err := tr.w.Sync(ctx); err != nil {
 		t.log.Debug("no tree token", "root", root, "error", err)
-		return "", nil
+		return snapshot.TreeChanges{}, nil
 	}
+	id, g, hasSince := strings.Cut(since, ".")
+	from, perr := strconv.ParseUint(g, 10, 64)
+	gen, dirs, whole, known := tr.w.Changes(from)
 	// Polling and Lost are read after the generation: a watcher that
 	// starts polling, or that lost events, says so before its generation
 	// moves, so a token taken before that never equals one taken after,
 	// and none is given after.
-	gen := tr.w.Generation()
 	if tr.w.Polling() || tr.w.Lost() {
-		return "", nil
+		return snapshot.TreeChanges{}, nil
 	}
-	return fmt.Sprintf("%s.%d", tr.id, gen), nil
+	c := snapshot.TreeChanges{Token: fmt.Sprintf("%s.%d", tr.id, gen)}
+	if hasSince && perr == nil && id == tr.id && known {
+		c.Known, c.Dirs, c.Whole = true, dirs, whole
+	}
+	return c, nil
 }
 
 // syncWait bounds the wait for the watcher to catch up with inotify's

@@ -1,6 +1,7 @@
 package watch
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -214,5 +215,34 @@ func TestTreesTokenFollowsWhatTheRootNames(t *testing.T) {
 	os.Symlink(v2, link)
 	if now := token(t, ts, link); now == tok {
 		t.Fatalf("symlink retargeted: token stayed %s", tok)
+	}
+}
+
+// TestTreesWatchAFolderRenamedBeforeItsEventsAreRead: a rescan (here, for
+// an edited ignore file) that finds a folder under its new name before the
+// events of its rename are read must not leave it unwatched: inotify gives
+// both names one watch, and removing the old name's would end it. An edit
+// inside the renamed folder moves the token, every time.
+func TestTreesWatchAFolderRenamedBeforeItsEventsAreRead(t *testing.T) {
+	root := t.TempDir()
+	ts := NewTrees(t.TempDir(), 0, nil)
+	defer ts.Close()
+	p := func(rel string) string { return filepath.Join(root, rel) }
+	testutil.WriteTree(t, root, testutil.Tree{".gitignore": "*.log\n", "d/n0/b.py": "0"})
+	token(t, ts, root)
+	for i := range 20 {
+		from, to := p(fmt.Sprintf("d/n%d", i)), p(fmt.Sprintf("d/n%d", i+1))
+		// Both before the watcher reads either event.
+		if err := os.WriteFile(p(".gitignore"), []byte(fmt.Sprintf("*.log\n# %d\n", i)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(from, to); err != nil {
+			t.Fatal(err)
+		}
+		tok := token(t, ts, root)
+		if err := os.WriteFile(filepath.Join(to, "b.py"), []byte(fmt.Sprint(i)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		movesFrom(t, ts, root, tok, fmt.Sprintf("edit in the renamed folder (round %d)", i))
 	}
 }

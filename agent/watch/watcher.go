@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,18 +56,23 @@ type WatcherOptions struct {
 //
 // A Watcher is used by one goroutine: create it, call Run, then Close.
 type Watcher struct {
-	root  string
-	opts  WatcherOptions
-	log   hclog.Logger
-	ign   *snapshot.IgnoreChecker
-	fsw   *fsnotify.Watcher // nil when polling
-	dirs  map[string]bool   // watched directories, absolute paths
+	root string
+	opts WatcherOptions
+	log  hclog.Logger
+	ign  *snapshot.IgnoreChecker
+	fsw  *fsnotify.Watcher // nil when polling
+	dirs map[string]fileID // watched directories, absolute paths
+	// byID names each watched directory by its identity: inotify watches
+	// an inode, so one directory must never be watched under two paths
+	// (dirs.go).
+	byID  map[fileID]string
 	deb   Debouncer
 	timer *time.Timer
 
 	// gen counts the relevant events (and anything else that may have
 	// changed the tree unseen); settled fires once Settle passed quietly.
 	gen     atomic.Uint64
+	journal journal     // where the changes were, by generation (journal.go)
 	polling atomic.Bool // set before the generation moves for it
 	// lost is set when inotify's queue overflowed: events were dropped,
 	// possibly after the barrier's (Trees then drops the watcher).
@@ -113,7 +117,7 @@ func NewWatcher(root string, opts WatcherOptions) (*Watcher, error) {
 	}
 	w := &Watcher{
 		root: root, opts: opts, log: opts.Logger.Named("watch"), fsw: fsw,
-		ign: snapshot.NewIgnoreChecker(root), dirs: make(map[string]bool),
+		ign: snapshot.NewIgnoreChecker(root), dirs: map[string]fileID{}, byID: map[fileID]string{},
 		deb:  Debouncer{Quiet: opts.Quiet, MaxWait: opts.MaxWait},
 		sdeb: Debouncer{Quiet: opts.Settle}, settled: make(chan struct{}, 1),
 	}
@@ -210,7 +214,7 @@ func (w *Watcher) Run(ctx context.Context, trigger chan<- struct{}) error {
 			if !isDir(w.root) {
 				return ErrSourceGone
 			}
-			w.gen.Add(1)
+			w.record(change{unknown: true})
 			send(trigger)
 		}
 	}
@@ -229,20 +233,20 @@ func (w *Watcher) onEvent(ev fsnotify.Event) error {
 	if w.barrier.onEvent(ev) {
 		return nil
 	}
-	relevant, err := w.classify(ev)
+	relevant, c, err := w.classify(ev)
 	if err != nil {
 		return err
 	}
 	w.log.Trace("event", "path", ev.Name, "op", ev.Op.String(), "relevant", relevant)
 	if relevant {
-		w.changed()
+		w.changed(c)
 	}
 	return nil
 }
 
 // changed records a change: the debouncers restart, the generation moves.
-func (w *Watcher) changed() {
-	w.gen.Add(1)
+func (w *Watcher) changed(c change) {
+	w.record(c)
 	now := time.Now()
 	w.deb.Add(now)
 	w.arm()
@@ -262,7 +266,7 @@ func (w *Watcher) onError(err error) {
 	w.lost.Store(true)
 	w.log.Warn("file watcher queue overflowed; rescanning", "root", w.root)
 	w.rescan()
-	w.changed()
+	w.changed(change{unknown: true})
 }
 
 // arm sets the timer to the debouncer's due time.
@@ -274,35 +278,35 @@ func (w *Watcher) arm() {
 	w.timer.Reset(max(time.Until(at), 0))
 }
 
-// classify reports whether ev may change the snapshot, keeping the watch
-// set and the ignore rules up to date on the way.
-func (w *Watcher) classify(ev fsnotify.Event) (bool, error) {
+// classify reports whether ev may change the snapshot, and where, keeping
+// the watch set and the ignore rules up to date on the way.
+func (w *Watcher) classify(ev fsnotify.Event) (bool, change, error) {
 	rel, err := filepath.Rel(w.root, ev.Name)
 	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
-		return false, nil
+		return false, change{}, nil
 	}
 	if rel == "." {
 		if !ev.Has(fsnotify.Remove | fsnotify.Rename) {
-			return false, nil
+			return false, change{}, nil
 		}
 		if !isDir(w.root) {
-			return false, ErrSourceGone
+			return false, change{}, ErrSourceGone
 		}
 		// Moved away and replaced: what is watched is no longer the
 		// tree at root (Trees starts over; a rerun sees the new one).
 		w.lost.Store(true)
-		return true, nil
+		return true, change{unknown: true}, nil
 	}
 	name := filepath.Base(rel)
 	if snapshot.IsIgnoreFile(name) {
 		w.ign.Invalidate(filepath.Dir(rel))
 		w.rescan()
-		return true, nil
+		return true, change{unknown: true}, nil // the rules changed: what is included may have, anywhere below
 	}
 	if isScratch(name) && !w.opts.KeepScratch {
-		return false, nil
+		return false, change{}, nil
 	}
-	dir := w.dirs[ev.Name]
+	_, dir := w.dirs[ev.Name]
 	if ev.Has(fsnotify.Remove|fsnotify.Rename) && dir {
 		w.forget(ev.Name)
 	}
@@ -315,12 +319,14 @@ func (w *Watcher) classify(ev fsnotify.Event) (bool, error) {
 		w.log.Debug("cannot check ignore rules", "path", rel, "error", err)
 	}
 	if ignored {
-		return false, nil
+		return false, change{}, nil
 	}
+	c := change{dir: relDir(rel)}
 	if dir && ev.Has(fsnotify.Create) {
 		w.addOrPoll(ev.Name)
+		c.whole = filepath.ToSlash(rel)
 	}
-	return true, nil
+	return true, c, nil
 }
 
 // rescan adds watches for directories that are now included (after an
@@ -344,53 +350,6 @@ func (w *Watcher) addOrPoll(dir string) {
 	}
 }
 
-// addTree watches dir and every included directory under it that is not
-// watched yet. A directory created with content already inside needs no
-// more: the trigger its own event caused makes the snapshot see it all.
-func (w *Watcher) addTree(dir string) error {
-	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return nil // vanished meanwhile: its removal is an event of its own
-		}
-		if !d.IsDir() {
-			return nil
-		}
-		if path != w.root {
-			rel, _ := filepath.Rel(w.root, path)
-			if ign, _ := w.ign.Ignored(rel, true); ign {
-				return filepath.SkipDir
-			}
-		}
-		if w.dirs[path] {
-			return nil
-		}
-		if err := w.opts.addWatch(w.fsw, path); err != nil {
-			if isWatchLimit(err) {
-				return err
-			}
-			w.log.Debug("cannot watch directory", "dir", path, "error", err)
-			return nil
-		}
-		w.dirs[path] = true
-		return nil
-	})
-}
-
-// forget drops dir and everything under it from the watch set (inotify
-// has removed or will remove the kernel watches; a moved directory
-// reappears under its new name as a Create event).
-func (w *Watcher) forget(dir string) {
-	prefix := dir + string(filepath.Separator)
-	for p := range w.dirs {
-		if p == dir || strings.HasPrefix(p, prefix) {
-			delete(w.dirs, p)
-			if w.fsw != nil {
-				_ = w.fsw.Remove(p) // already gone from the kernel, most often
-			}
-		}
-	}
-}
-
 // startPolling gives up on inotify after cause (the watch limit).
 func (w *Watcher) startPolling(cause error) {
 	w.log.Warn("inotify watch limit reached; polling", "error", cause, "interval", w.opts.PollInterval)
@@ -402,9 +361,9 @@ func (w *Watcher) startPolling(cause error) {
 		w.fsw.Close()
 		w.fsw = nil
 	}
-	w.dirs = map[string]bool{}
+	w.dirs, w.byID = map[string]fileID{}, map[fileID]string{}
 	w.polling.Store(true)
-	w.gen.Add(1) // what changes from now on is seen by polling only
+	w.record(change{unknown: true}) // what changes from now on is seen by polling only
 }
 
 // isWatchLimit reports whether err is inotify's "no space": the per-user

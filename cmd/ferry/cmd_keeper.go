@@ -13,6 +13,7 @@ import (
 
 	"github.com/ferry-ml/ferry/agent/watch"
 	"github.com/ferry-ml/ferry/internal/buildinfo"
+	"github.com/ferry-ml/ferry/snapshot"
 	"github.com/ferry-ml/ferry/transport/keeper"
 	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
@@ -30,7 +31,7 @@ a stream to a socket on a target (the executor's) it opens the next one ahead,
 kept 20s, so that the next command's first request costs one round trip.
 It also watches the source directories that commands snapshot (inotify):
 a snapshot of a tree in which nothing changed since the last one reuses it,
-with no walk. Its socket is FERRY_HOME/keeper/*.sock (folder 0700, socket
+with no walk, and one after a few edits reads only the folders they touched. Its socket is FERRY_HOME/keeper/*.sock (folder 0700, socket
 0600, peers' uid checked). Turn it off with --no-keeper or FERRY_NO_KEEPER=1:
 each command then opens its own connection and walks the source tree.`,
 		Args: cobra.NoArgs,
@@ -80,28 +81,36 @@ func runKeeper(ctx context.Context, g *globalOptions) error {
 	srv := keeper.NewServer(g.keeperIdle, logger)
 	trees := watch.NewTrees(filepath.Dir(sock), 0, logger)
 	defer trees.Close()
-	srv.SetTrees(trees)
+	srv.SetTrees(keeperTrees{trees})
 	return srv.Serve(ctx, ln)
 }
 
-// treeToken returns the snapshot's Options.TreeToken: the keeper's token
+// treeChanges returns the snapshot's Options.Tree: the keeper's answer
 // for a source tree (agent/watch.Trees), the keeper started if none runs;
 // nil with --no-keeper. A keeper that cannot be reached gives no token:
 // the snapshot walks, as without one.
-func (g *globalOptions) treeToken(ctx context.Context) func(root string) string {
+func (g *globalOptions) treeChanges(ctx context.Context) func(root, since string) snapshot.TreeChanges {
 	k := g.keeperClient()
 	if k == nil {
 		return nil
 	}
-	return func(root string) string {
+	return func(root, since string) snapshot.TreeChanges {
 		ctx, cancel := context.WithTimeout(ctx, treeTokenWait)
 		defer cancel()
-		tok, err := k.TreeToken(ctx, root)
+		st, err := k.TreeChanges(ctx, root, since)
 		if err != nil {
 			g.logger.Debug("no tree token from the keeper", "error", err)
 		}
-		return tok
+		return snapshot.TreeChanges(st)
 	}
+}
+
+// keeperTrees serves the keeper's tree requests from the watchers.
+type keeperTrees struct{ *watch.Trees }
+
+func (t keeperTrees) Changes(root, since string) (keeper.TreeState, error) {
+	c, err := t.Trees.Changes(root, since)
+	return keeper.TreeState(c), err
 }
 
 // treeTokenWait bounds a tree request, a keeper's start included.

@@ -40,7 +40,8 @@ func newSnapshotCommand(g *globalOptions) *cobra.Command {
 rules (.ferryignore, else .amlignore, else .gitignore, in every directory),
 hash what changed since the last time, and print the snapshot id and counts.
 Where the keeper watches the tree and saw nothing change since the last
-snapshot, that snapshot is the answer, with no walk (--no-keeper: always walk).
+snapshot, that snapshot is the answer, with no walk; where it saw changes,
+only the folders they touched are read again (--no-keeper: always walk).
 --list prints the included paths instead, relative to the source directory,
 "/"-separated, in byte order; with -z each ends in NUL and is written raw.`,
 		Args: cobra.NoArgs,
@@ -74,6 +75,12 @@ func runSnapshot(ctx context.Context, opts snapshotOptions, g *globalOptions, p 
 	if res.stats.Watched {
 		p.Printf("snapshot %s\n%d files, %s (unchanged since the last snapshot: the keeper watches the tree)\n",
 			res.id, res.stats.Files, units.Bytes(res.stats.Bytes))
+		return nil
+	}
+	if res.stats.Rescanned > 0 {
+		p.Printf("snapshot %s\n%d files, %s (the keeper saw changes in %s only, read again: %d hashed, %d from the stat cache)\n",
+			res.id, res.stats.Files, units.Bytes(res.stats.Bytes), plural(res.stats.Rescanned, "folder", "folders"),
+			res.stats.Hashed, res.stats.Cached)
 		return nil
 	}
 	p.Printf("snapshot %s\n%d files, %s (%d hashed, %d from the stat cache)\n",
@@ -150,7 +157,7 @@ func snapshotSource(ctx context.Context, g *globalOptions, source string, p *ui.
 	}
 	res := &snapshotResult{}
 	opts := snapshot.Options{CacheDir: cacheDir, Logger: g.logger, Warn: noticeWarn(p, &res.warnings),
-		TreeToken: g.treeToken(ctx)}
+		Tree: g.treeChanges(ctx)}
 	if forSync {
 		opts = agent.ForSync(opts)
 	}
@@ -231,7 +238,8 @@ func (r *snapshotResult) report() map[string]any {
 	return map[string]any{
 		"snapshot": r.id.String(), "files": r.stats.Files, "bytes": r.stats.Bytes,
 		"hashed_files": r.stats.Hashed, "cached_files": r.stats.Cached, "watched": r.stats.Watched,
-		"warnings": warnings, "largest": largestEntries(r.m, snapshotTopN),
+		"rescanned_folders": r.stats.Rescanned,
+		"warnings":          warnings, "largest": largestEntries(r.m, snapshotTopN),
 		"largest_dirs": largestDirs(r.m, snapshotTopDirs),
 		"duration_ms":  r.stats.Duration.Milliseconds(),
 	}

@@ -178,7 +178,8 @@ func (s *watchSession) snapshot(ctx context.Context) (*snapshot.Manifest, error)
 		m, _, err := takeSnapshot(ctx, s.g, s.plan.Source, s.p)
 		return m, err
 	}
-	opts := agent.ForSync(snapshot.Options{CacheDir: filepath.Join(s.g.Home, "cache", "stat"), Logger: s.g.logger, Warn: noticeWarn(s.p, nil)})
+	opts := agent.ForSync(snapshot.Options{CacheDir: filepath.Join(s.g.Home, "cache", "stat"), Logger: s.g.logger,
+		Warn: noticeWarn(s.p, nil), Tree: s.g.treeChanges(ctx)})
 	m, _, err := snapshot.Take(ctx, s.plan.Source, opts)
 	return m, err
 }

@@ -57,7 +57,7 @@ const (
 	opExec  = "exec"  // run Argv; framed stdin, stdout, stderr, exit status
 	opStart = "start" // run Argv; stdin and stdout framed as they flow (start.go)
 	opStop  = "stop"  // close every connection and exit
-	opTree  = "tree"  // a token naming the state of the local tree at Path (trees.go)
+	opTree  = "tree"  // the state of the local tree at Path, and what changed since Since (trees.go)
 )
 
 // request is a request's first line.
@@ -66,6 +66,8 @@ type request struct {
 	Target Target   `json:"target"`
 	Path   string   `json:"path,omitempty"`
 	Argv   []string `json:"argv,omitempty"`
+	// Since is a tree request's earlier token ("": none).
+	Since string `json:"since,omitempty"`
 }
 
 // response is the keeper's first line. Error is empty on success.
@@ -73,8 +75,8 @@ type response struct {
 	Error string `json:"error,omitempty"`
 	// Kind classifies Error for the callers that branch on it.
 	Kind string `json:"kind,omitempty"`
-	// Token answers a tree request ("": the tree cannot be vouched for).
-	Token string `json:"token,omitempty"`
+	// Tree answers a tree request.
+	TreeState
 }
 
 // Error kinds.

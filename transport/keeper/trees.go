@@ -8,13 +8,26 @@ import (
 	"net"
 )
 
-// Trees vouches for local directory trees: Token names the state of the
-// tree at root, and a token asked later equals it only if nothing a
-// snapshot of the tree includes changed in between ("": cannot tell). The
-// keeper has none of its own; the command that runs it sets one
-// (SetTrees), so that this package knows nothing of snapshots.
+// Trees vouches for local directory trees: Changes names the state of the
+// tree at root with a token, and a token asked later equals it only if
+// nothing a snapshot of the tree includes changed in between ("": cannot
+// tell); given an earlier token (since), it names the directories changed
+// after it where it can. The keeper has none of its own; the command that
+// runs it sets one (SetTrees), so that this package knows nothing of
+// snapshots.
 type Trees interface {
-	Token(root string) (string, error)
+	Changes(root, since string) (TreeState, error)
+}
+
+// TreeState answers a tree request (snapshot.TreeChanges on the wire).
+type TreeState struct {
+	Token string `json:"token,omitempty"`
+	// Known: Dirs and Whole name every directory changed since the
+	// request's Since (relative, "/"-separated, "" the root): Dirs those
+	// whose own entries changed, Whole those that appeared.
+	Known bool     `json:"known,omitempty"`
+	Dirs  []string `json:"dirs,omitempty"`
+	Whole []string `json:"whole,omitempty"`
 }
 
 // SetTrees makes the keeper answer tree requests with t.
@@ -32,39 +45,43 @@ func (s *Server) tree(c net.Conn, req request) error {
 	if t == nil {
 		return writeLine(c, response{})
 	}
-	tok, err := t.Token(req.Path)
+	st, err := t.Changes(req.Path, req.Since)
 	if err != nil {
-		s.log.Debug("tree token", "root", req.Path, "error", err)
+		s.log.Debug("tree state", "root", req.Path, "error", err)
 		return writeLine(c, response{Error: err.Error()})
 	}
-	return writeLine(c, response{Token: tok})
+	if b, _ := json.Marshal(st); len(b) >= maxLine-64 {
+		st = TreeState{Token: st.Token} // too many to name: the snapshot walks
+	}
+	return writeLine(c, response{TreeState: st})
 }
 
-// TreeToken asks the keeper (starting one if none answers and k.Start is
-// set) for the token of the local tree at root, absolute and clean; ""
-// means the keeper cannot vouch for it.
-func (k *Client) TreeToken(ctx context.Context, root string) (string, error) {
+// TreeChanges asks the keeper (starting one if none answers and k.Start
+// is set) about the local tree at root, absolute and clean, and what
+// changed in it since the token since ("": none); a "" token means the
+// keeper cannot vouch for it.
+func (k *Client) TreeChanges(ctx context.Context, root, since string) (TreeState, error) {
 	c, err := k.connect(ctx)
 	if err != nil {
-		return "", err
+		return TreeState{}, err
 	}
 	defer c.Close()
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
-	if err := writeLine(c, request{Op: opTree, Path: root}); err != nil {
-		return "", fmt.Errorf("keeper request: %w", err)
+	if err := writeLine(c, request{Op: opTree, Path: root, Since: since}); err != nil {
+		return TreeState{}, fmt.Errorf("keeper request: %w", err)
 	}
 	// Nothing follows the response: it may be read ahead.
-	line, err := bufio.NewReaderSize(c, 4096).ReadSlice('\n')
+	line, err := bufio.NewReaderSize(c, maxLine).ReadSlice('\n')
 	if err != nil {
-		return "", fmt.Errorf("keeper response: %w", err)
+		return TreeState{}, fmt.Errorf("keeper response: %w", err)
 	}
 	var resp response
 	if err := json.Unmarshal(line, &resp); err != nil {
-		return "", fmt.Errorf("keeper response: %w", err)
+		return TreeState{}, fmt.Errorf("keeper response: %w", err)
 	}
 	if err := resp.err(); err != nil {
-		return "", err
+		return TreeState{}, err
 	}
-	return resp.Token, nil
+	return resp.TreeState, nil
 }

@@ -2,6 +2,8 @@ package keeper
 
 import (
 	"errors"
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -9,33 +11,46 @@ import (
 
 // fakeTrees answers tree requests from a map (a fake of the keeper's own
 // interface; agent/watch tests the real one on inotify).
-type fakeTrees map[string]string
+type fakeTrees map[string]TreeState
 
-func (f fakeTrees) Token(root string) (string, error) {
-	if tok, ok := f[root]; ok {
-		return tok, nil
+func (f fakeTrees) Changes(root, since string) (TreeState, error) {
+	if st, ok := f[root+" "+since]; ok {
+		return st, nil
 	}
-	return "", errors.New("no such tree")
+	return TreeState{}, errors.New("no such tree")
 }
 
-// TestTreeToken: a tree request through the socket gets the keeper's
-// Trees' answer, its error as an error, and no token from a keeper
-// without Trees.
-func TestTreeToken(t *testing.T) {
+// TestTreeChanges: a tree request through the socket gets the keeper's
+// Trees' answer (the earlier token passed on, the changed directories
+// back), its error as an error, a list too long for one line dropped
+// (the token kept), and no token from a keeper without Trees.
+func TestTreeChanges(t *testing.T) {
 	st := startKeeper(t, time.Minute)
 	k := st.client()
-	if tok, err := k.TreeToken(t.Context(), "/src"); tok != "" || err != nil {
-		t.Fatalf("keeper without trees: %q, %v; want no token and no error", tok, err)
+	if got, err := k.TreeChanges(t.Context(), "/src", ""); got.Token != "" || err != nil {
+		t.Fatalf("keeper without trees: %+v, %v; want no token and no error", got, err)
 	}
-	st.srv.SetTrees(fakeTrees{"/src": "abc.7"})
-	if tok, err := k.TreeToken(t.Context(), "/src"); tok != "abc.7" || err != nil {
-		t.Fatalf("TreeToken(/src) = %q, %v; want abc.7", tok, err)
+	changed := TreeState{Token: "abc.9", Known: true, Dirs: []string{"", "pkg"}, Whole: []string{"pkg"}}
+	var long []string
+	for i := range 3000 {
+		long = append(long, fmt.Sprintf("data/some/deep/folder/%04d", i))
 	}
-	if tok, err := k.TreeToken(t.Context(), "/other"); tok != "" || err == nil || !strings.Contains(err.Error(), "no such tree") {
-		t.Fatalf("TreeToken(/other) = %q, %v; want the keeper's error", tok, err)
+	st.srv.SetTrees(fakeTrees{"/src ": {Token: "abc.7"}, "/src abc.7": changed,
+		"/big abc.7": {Token: "abc.8", Known: true, Dirs: long}})
+	if got, err := k.TreeChanges(t.Context(), "/src", ""); got.Token != "abc.7" || got.Known || err != nil {
+		t.Fatalf("TreeChanges(/src) = %+v, %v; want token abc.7 alone", got, err)
+	}
+	if got, err := k.TreeChanges(t.Context(), "/src", "abc.7"); !reflect.DeepEqual(got, changed) || err != nil {
+		t.Fatalf("TreeChanges(/src, abc.7) = %+v, %v; want %+v", got, err, changed)
+	}
+	if got, err := k.TreeChanges(t.Context(), "/big", "abc.7"); got.Token != "abc.8" || got.Known || got.Dirs != nil || err != nil {
+		t.Fatalf("TreeChanges(/big) = %+v, %v; want the token, and no list too long for a line", got, err)
+	}
+	if got, err := k.TreeChanges(t.Context(), "/other", ""); got.Token != "" || err == nil || !strings.Contains(err.Error(), "no such tree") {
+		t.Fatalf("TreeChanges(/other) = %+v, %v; want the keeper's error", got, err)
 	}
 	none := &Client{Socket: st.sock + ".none"}
-	if _, err := none.TreeToken(t.Context(), "/src"); err == nil {
+	if _, err := none.TreeChanges(t.Context(), "/src", ""); err == nil {
 		t.Fatal("no keeper and no Start: no error")
 	}
 }
