@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"unicode/utf8"
 )
 
 // Trees vouches for local directory trees: Changes names the state of the
@@ -50,8 +51,11 @@ func (s *Server) tree(c net.Conn, req request) error {
 		s.log.Debug("tree state", "root", req.Path, "error", err)
 		return writeLine(c, response{Error: err.Error()})
 	}
-	if b, _ := json.Marshal(st); len(b) >= maxLine-64 {
-		st = TreeState{Token: st.Token} // too many to name: the snapshot walks
+	if b, _ := json.Marshal(st); len(b) >= maxLine-64 || !validNames(st) {
+		// Too many to name, or a name JSON cannot carry exactly (it
+		// would arrive with U+FFFD in place of its bytes): the snapshot
+		// walks.
+		st = TreeState{Token: st.Token}
 	}
 	return writeLine(c, response{TreeState: st})
 }
@@ -61,6 +65,9 @@ func (s *Server) tree(c net.Conn, req request) error {
 // changed in it since the token since ("": none); a "" token means the
 // keeper cannot vouch for it.
 func (k *Client) TreeChanges(ctx context.Context, root, since string) (TreeState, error) {
+	if !utf8.ValidString(root) {
+		return TreeState{}, nil // JSON cannot carry the path exactly: no token
+	}
 	c, err := k.connect(ctx)
 	if err != nil {
 		return TreeState{}, err
@@ -84,4 +91,16 @@ func (k *Client) TreeChanges(ctx context.Context, root, since string) (TreeState
 		return TreeState{}, err
 	}
 	return resp.TreeState, nil
+}
+
+// validNames reports whether every folder named is valid UTF-8.
+func validNames(st TreeState) bool {
+	for _, l := range [][]string{st.Dirs, st.Whole} {
+		for _, d := range l {
+			if !utf8.ValidString(d) {
+				return false
+			}
+		}
+	}
+	return true
 }

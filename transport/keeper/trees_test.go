@@ -22,8 +22,9 @@ func (f fakeTrees) Changes(root, since string) (TreeState, error) {
 
 // TestTreeChanges: a tree request through the socket gets the keeper's
 // Trees' answer (the earlier token passed on, the changed directories
-// back), its error as an error, a list too long for one line dropped
-// (the token kept), and no token from a keeper without Trees.
+// back), its error as an error, a list too long for one line or with a
+// name that is not UTF-8 dropped (the token kept), no request for a root
+// that is not UTF-8, and no token from a keeper without Trees.
 func TestTreeChanges(t *testing.T) {
 	st := startKeeper(t, time.Minute)
 	k := st.client()
@@ -36,7 +37,8 @@ func TestTreeChanges(t *testing.T) {
 		long = append(long, fmt.Sprintf("data/some/deep/folder/%04d", i))
 	}
 	st.srv.SetTrees(fakeTrees{"/src ": {Token: "abc.7"}, "/src abc.7": changed,
-		"/big abc.7": {Token: "abc.8", Known: true, Dirs: long}})
+		"/big abc.7": {Token: "abc.8", Known: true, Dirs: long},
+		"/raw abc.7": {Token: "abc.9", Known: true, Dirs: []string{"caf\xe9"}}})
 	if got, err := k.TreeChanges(t.Context(), "/src", ""); got.Token != "abc.7" || got.Known || err != nil {
 		t.Fatalf("TreeChanges(/src) = %+v, %v; want token abc.7 alone", got, err)
 	}
@@ -45,6 +47,12 @@ func TestTreeChanges(t *testing.T) {
 	}
 	if got, err := k.TreeChanges(t.Context(), "/big", "abc.7"); got.Token != "abc.8" || got.Known || got.Dirs != nil || err != nil {
 		t.Fatalf("TreeChanges(/big) = %+v, %v; want the token, and no list too long for a line", got, err)
+	}
+	if got, err := k.TreeChanges(t.Context(), "/raw", "abc.7"); got.Token != "abc.9" || got.Known || got.Dirs != nil || err != nil {
+		t.Fatalf("TreeChanges(/raw) = %+v, %v; want the token, and no folder name JSON would mangle", got, err)
+	}
+	if got, err := k.TreeChanges(t.Context(), "/src\xff", ""); got.Token != "" || err != nil {
+		t.Fatalf("TreeChanges of a root JSON would mangle = %+v, %v; want no token and no request", got, err)
 	}
 	if got, err := k.TreeChanges(t.Context(), "/other", ""); got.Token != "" || err == nil || !strings.Contains(err.Error(), "no such tree") {
 		t.Fatalf("TreeChanges(/other) = %+v, %v; want the keeper's error", got, err)
