@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -117,13 +118,13 @@ func (r *rescan) underWhole(dir string) bool {
 // read lists the changed directories again and walks the new ones; it
 // returns what they hold, sorted by path.
 func (r *rescan) read() ([]WalkEntry, error) {
-	for _, w := range keys(r.whole) {
+	for _, w := range slices.Sorted(maps.Keys(r.whole)) {
 		if !r.listed[relDir(w)] {
 			return nil, fmt.Errorf("rescan: %q appeared, but its parent is not listed as changed", w)
 		}
 	}
 	var out []WalkEntry
-	for _, d := range keys(r.listed) { // parents first: a prefix sorts first
+	for _, d := range slices.Sorted(maps.Keys(r.listed)) { // parents first: a prefix sorts first
 		files, err := r.list(d)
 		if err != nil {
 			return nil, err
@@ -131,7 +132,7 @@ func (r *rescan) read() ([]WalkEntry, error) {
 		out = append(out, files...)
 	}
 	var jobs []dirJob
-	for _, w := range keys(r.whole) {
+	for _, w := range slices.Sorted(maps.Keys(r.whole)) {
 		if job, ok := r.present[w]; ok {
 			jobs = append(jobs, job)
 		}
@@ -360,16 +361,6 @@ func (r *rescan) saveCache(t *take, dir string, start time.Time) {
 	}
 	fresh.entries = merged
 	t.saveCache(cacheFile(dir, t.abs), fresh)
-}
-
-// keys returns m's keys, sorted.
-func keys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // relDir returns the parent of the relative path rel ("" for the root's
