@@ -53,6 +53,7 @@ FERRY_HOME=$TPL "$FERRY" snapshot --source "$SRC" >/dev/null   # warm stat cache
 sleep 2; FERRY_HOME=$TPL "$FERRY" snapshot --source "$SRC" >/dev/null
 TPLNOCACHE=$W/tplnc; cp -a "$TPL" "$TPLNOCACHE"; rm -rf "$TPLNOCACHE/cache"
 H=$W/home         # the warm home for the incremental runs
+OTHER=$W/other; mkdir -p "$OTHER"; echo 'print("another project")' >"$OTHER/main.py"
 ferry_sync() { FERRY_HOME=$1 "$FERRY" sync --compute "$2" --source "$SRC" --json; }
 # The same with no connection keeper: every command dials (ferry before it).
 ferry_sync_nk() { FERRY_NO_KEEPER=1 ferry_sync "$@"; }
@@ -74,17 +75,21 @@ for i in $(seq "${COLD_RUNS:-5}"); do
 	rec rsync_fsync_cold "$(timeit rsync -a --fsync -e "$SSHP" "$SRC/" "root@127.0.0.1:$FDST/")"
 	trash "$SDST"; sync
 	rec rsync_syncf_cold "$(timeit bash -c "rsync -a -e '$SSHP' '$SRC/' 'root@127.0.0.1:$SDST/' && sync -f '$SDST'")"
-	for v in warmcache nocache installed; do
+	for v in warmcache nocache installed inuse; do
 		stop_executor "$ST"; stop_keeper "$H"; rm -rf "$H"
-		# installed: the executor binary stays, the store is empty.
-		if [[ $v == installed ]]; then
+		# installed: the executor binary stays, the store is empty. inuse:
+		# the same, and the executor running (started by a sync of another
+		# project, which also leaves the keeper's connection open), as
+		# sync_wan.sh's cold case: a fresh project on a target in use.
+		if [[ $v == installed || $v == inuse ]]; then
 			mkdir -p "$W/keep"; mv "$ST/executor" "$W/keep/"; trash "$ST"; mkdir -p "$ST"; mv "$W/keep/executor" "$ST/"
 		else trash "$ST"; fi
 		sync
 		if [[ $v == nocache ]]; then cp -a "$TPLNOCACHE" "$H"; else cp -a "$TPL" "$H"; fi
+		if [[ $v == inuse ]]; then FERRY_HOME=$H "$FERRY" sync --compute t --source "$OTHER" >/dev/null; fi
 		rec "ferry_cold_$v" "$(timeit ferry_sync "$H" t)"
 	done
-	echo "run $i: rsync $(tail -1 "$R/rsync_cold") tar $(tail -1 "$R/tar_cold") rsync --fsync $(tail -1 "$R/rsync_fsync_cold") rsync+sync -f $(tail -1 "$R/rsync_syncf_cold") ferry $(tail -1 "$R/ferry_cold_warmcache") ferry(no stat cache) $(tail -1 "$R/ferry_cold_nocache") ferry(executor installed) $(tail -1 "$R/ferry_cold_installed")"
+	echo "run $i: rsync $(tail -1 "$R/rsync_cold") tar $(tail -1 "$R/tar_cold") rsync --fsync $(tail -1 "$R/rsync_fsync_cold") rsync+sync -f $(tail -1 "$R/rsync_syncf_cold") ferry $(tail -1 "$R/ferry_cold_warmcache") ferry(no stat cache) $(tail -1 "$R/ferry_cold_nocache") ferry(executor installed) $(tail -1 "$R/ferry_cold_installed") ferry(target in use) $(tail -1 "$R/ferry_cold_inuse")"
 done
 ferry_sync "$H" t | tee "$R/ferry_cold.json"; echo
 
@@ -127,7 +132,7 @@ import os, statistics, sys
 R = sys.argv[1]
 def med(n):
     return statistics.median(float(x) for x in open(os.path.join(R, n)).read().split())
-rows = ["rsync_cold", "tar_cold", "rsync_fsync_cold", "rsync_syncf_cold", "ferry_cold_warmcache", "ferry_cold_nocache", "ferry_cold_installed",
+rows = ["rsync_cold", "tar_cold", "rsync_fsync_cold", "rsync_syncf_cold", "ferry_cold_warmcache", "ferry_cold_nocache", "ferry_cold_installed", "ferry_cold_inuse",
         "rsync_nochange", "rsync_cm_nochange", "ferry_nochange", "ferry_nochange_nokeeper",
         "rsync_onefile", "rsync_cm_onefile", "ferry_onefile", "ferry_onefile_nokeeper"]
 print("\n| measurement | median (s) | all runs |\n|---|---|---|")
@@ -141,6 +146,7 @@ def g(name, v, goal):
 g("cold ferry / rsync (stat cache warm)", m["ferry_cold_warmcache"] / m["rsync_cold"], 0.75)
 g("cold ferry / rsync (stat cache cold)", m["ferry_cold_nocache"] / m["rsync_cold"], 0.75)
 g("cold ferry / rsync (executor already installed)", m["ferry_cold_installed"] / m["rsync_cold"], 0.75)
+g("cold ferry / rsync (target in use: executor running, store empty)", m["ferry_cold_inuse"] / m["rsync_cold"], 0.75)
 g("cold ferry / tar", m["ferry_cold_warmcache"] / m["tar_cold"], 1.0)
 for name, peer in (("rsync -a --fsync", "rsync_fsync_cold"), ("rsync -a, then sync -f", "rsync_syncf_cold")):
     print(f"| cold ferry / {name} (stat cache warm; executor installed) | "
