@@ -290,42 +290,48 @@ func (r *rescan) drops(path string) bool {
 
 // keptEntries returns prev's entries that were not read again.
 func keptEntries(r *rescan, prev []Entry) []Entry {
-	kept := make([]Entry, 0, len(prev))
-	for _, e := range prev {
-		if !r.drops(e.Path) {
-			kept = append(kept, e)
+	return kept(r, prev, func(e Entry) string { return e.Path })
+}
+
+// kept returns the items of s (sorted by path) outside what was read again.
+func kept[T any](r *rescan, s []T, path func(T) string) []T {
+	out := make([]T, 0, len(s))
+	for _, e := range s {
+		if !r.drops(path(e)) {
+			out = append(out, e)
 		}
 	}
-	return kept
+	return out
 }
 
 // keptWarnings returns the warnings of the last snapshot outside what was
 // read again, passing them to warn as a walk would.
 func keptWarnings(r *rescan, prev [][2]string, warn func(path, reason string)) [][2]string {
-	var kept [][2]string
-	for _, w := range prev {
-		if r.drops(w[0]) {
-			continue
-		}
-		kept = append(kept, w)
-		if warn != nil {
+	out := kept(r, prev, func(w [2]string) string { return w[0] })
+	if warn != nil {
+		for _, w := range out {
 			warn(w[0], w[1])
 		}
 	}
-	return kept
+	return out
 }
 
 // mergeEntries merges two lists sorted by path that share none.
 func mergeEntries(a, b []Entry) ([]Entry, error) {
-	out := make([]Entry, 0, len(a)+len(b))
+	return mergeByPath(a, b, func(e Entry) string { return e.Path })
+}
+
+// mergeByPath merges two lists sorted by path that share none.
+func mergeByPath[T any](a, b []T, path func(T) string) ([]T, error) {
+	out := make([]T, 0, len(a)+len(b))
 	for len(a) > 0 || len(b) > 0 {
 		switch {
-		case len(b) == 0 || (len(a) > 0 && a[0].Path < b[0].Path):
+		case len(b) == 0 || (len(a) > 0 && path(a[0]) < path(b[0])):
 			out, a = append(out, a[0]), a[1:]
-		case len(a) == 0 || b[0].Path < a[0].Path:
+		case len(a) == 0 || path(b[0]) < path(a[0]):
 			out, b = append(out, b[0]), b[1:]
 		default:
-			return nil, fmt.Errorf("rescan: %q both kept and read again", a[0].Path)
+			return nil, fmt.Errorf("rescan: %q both kept and read again", path(a[0]))
 		}
 	}
 	return out, nil
@@ -340,24 +346,16 @@ func (r *rescan) saveCache(t *take, dir string, start time.Time) {
 	if t.cache != nil {
 		old = t.cache.entries
 	}
-	kept := make([]cacheEntry, 0, len(old))
-	for _, e := range old {
-		if !r.drops(e.path) {
-			kept = append(kept, e)
-		}
-	}
+	path := func(e cacheEntry) string { return e.path }
+	outside := kept(r, old, path)
 	fresh := t.newCache(start)
-	if t.hashedFiles.Load() == 0 && len(kept)+len(fresh.entries) == len(old) {
+	if t.hashedFiles.Load() == 0 && len(outside)+len(fresh.entries) == len(old) {
 		return // the same files, all vouched for by the cache
 	}
-	merged := make([]cacheEntry, 0, len(kept)+len(fresh.entries))
-	a, b := kept, fresh.entries
-	for len(a) > 0 || len(b) > 0 {
-		if len(b) == 0 || (len(a) > 0 && a[0].path < b[0].path) {
-			merged, a = append(merged, a[0]), a[1:]
-		} else {
-			merged, b = append(merged, b[0]), b[1:]
-		}
+	merged, err := mergeByPath(outside, fresh.entries, path)
+	if err != nil {
+		t.log.Warn("cannot save stat cache", "error", err)
+		return
 	}
 	fresh.entries = merged
 	t.saveCache(cacheFile(dir, t.abs), fresh)
