@@ -70,15 +70,16 @@ if ! safe_exe "$exe" "$3"; then
 	esac
 	# One pass: the bytes are hashed as they are decoded and written, not
 	# read back once the last one is in. A step that fails leaves a mark.
-	sum=$( { $dec || : >"$tmp.bad"; } | { tee "$tmp" || : >"$tmp.bad"; } | sha256sum ) ||
+	sum=$( { $dec || : >"$tmp.bad"; } | { tee "$tmp" || : >"$tmp.bad"; } | sha256 ) ||
 		{ rm -f "$tmp" "$tmp.bad"; refuse "cannot hash $tmp"; }
 	if [ -e "$tmp.bad" ]; then rm -f "$tmp" "$tmp.bad"; exit 1; fi
-	case " $3 " in *" ${sum%% *} "*) ;; *) rm -f "$tmp"; refuse "the executor binary received is not a build ferry ships (sha256 ${sum%% *})" ;; esac
+	sum=${sum%% *}
+	shipped_or_rehash "$tmp" "$3" || { rm -f "$tmp"; refuse "the executor binary received is not a build ferry ships (sha256 $sum)"; }
 	chmod 700 "$tmp" && "$tmp" install --state-dir "$d" --ensure --idle-timeout "$4" || { rm -f "$tmp"; exit 1; }
 	# The hash just taken, recorded as safe_exe records one, under the
 	# identity the rename left: the next start needs no sha256sum.
 	id=$(stat -c '%d:%i:%s:%.9Y:%.9Z' "$exe" 2>/dev/null) &&
-		(umask 077 && printf '%s %s\n' "$id" "${sum%% *}" >"$exe.verified") 2>/dev/null
+		(umask 077 && printf '%s %s\n' "$id" "$sum" >"$exe.verified") 2>/dev/null
 	exit 0
 fi
 exec "$exe" ensure --state-dir "$d" --idle-timeout "$4"`

@@ -83,15 +83,31 @@ safe_exe() {
 	if [ -f "$f.verified" ] && read -r vid vsum <"$f.verified" && [ "$vid" = "$id" ]; then
 		for s in $l; do [ "$s" = "$vsum" ] && return 0; done
 	fi
-	command -v sha256sum >/dev/null || refuse "sha256sum is missing, so $f cannot be verified"
-	sum=$(sha256sum < "$f") || refuse "cannot hash $f"
+	command -v sha256sum >/dev/null || command -v openssl >/dev/null ||
+		refuse "neither sha256sum nor openssl is installed, so $f cannot be verified"
+	sum=$(sha256 < "$f") || refuse "cannot hash $f"
 	sum=${sum%% *}
-	for s in $l; do
-		[ "$s" = "$sum" ] || continue
-		(umask 077 && printf '%s %s\n' "$id" "$sum" >"$f.verified") 2>/dev/null
-		return 0
-	done
-	echo "ferry: $f is not a build ferry ships (sha256 $sum); installing again" >&2
+	shipped_or_rehash "$f" "$l" || {
+		echo "ferry: $f is not a build ferry ships (sha256 $sum); installing again" >&2
+		return 1
+	}
+	(umask 077 && printf '%s %s\n' "$id" "$sum" >"$f.verified") 2>/dev/null
+	return 0
+}
+# sha256: the SHA-256 of stdin (hex, then anything). openssl where there is
+# one: it uses the CPU's SHA instructions, which coreutils' sha256sum 9.1
+# does not (25 against 81 ms for the executor on an AMD EPYC).
+sha256() { if command -v openssl >/dev/null; then openssl dgst -sha256 -r; else sha256sum; fi; }
+# shipped_or_rehash FILE "SHA...": succeeds when $sum, FILE's hash as sha256
+# gave it, is one of those ferry ships. When it is not and openssl took it,
+# sha256sum takes it again, so that an openssl that prints something else
+# costs a second hash, never a refusal; sum is then sha256sum's.
+shipped_or_rehash() {
+	case " $2 " in *" $sum "*) return 0 ;; esac
+	command -v openssl >/dev/null && command -v sha256sum >/dev/null || return 1
+	sum=$(sha256sum < "$1") || return 1
+	sum=${sum%% *}
+	case " $2 " in *" $sum "*) return 0 ;; esac
 	return 1
 }
 `

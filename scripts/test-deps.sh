@@ -8,7 +8,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 packages=(git openssh-server openssh-client rsync debootstrap iproute2 hyperfine
-	python3 python3-venv procps chromium zstd)
+	python3 python3-venv procps chromium zstd openssl)
 
 step() { printf 'test-deps: %s\n' "$*"; }
 die() { printf 'test-deps: error: %s\n' "$*" >&2; exit 1; }
