@@ -227,8 +227,8 @@ func (c *ContainerTarget) runArgs(opts ContainerOptions, pub string) []string {
 }
 
 // awaitReady follows the container's output until its entry point printed
-// the host keys and sshd listens (for the next start), writes KnownHosts,
-// then checks that the SSH banner comes through the published port.
+// the host keys (for the next start), writes KnownHosts, then waits until
+// sshd's banner comes through the published port.
 func (c *ContainerTarget) awaitReady() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -243,8 +243,8 @@ func (c *ContainerTarget) awaitReady() error {
 	return awaitBanner(ctx, c.Addr())
 }
 
-// followStartup reads `docker logs --follow` until the sshd of start number
-// readyCount+1 listens, and returns the host keys printed for it.
+// followStartup reads `docker logs --follow` until the entry point of start
+// number readyCount+1 printed its host keys, and returns them.
 func (c *ContainerTarget) followStartup(ctx context.Context) ([]string, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -270,8 +270,11 @@ func (c *ContainerTarget) followStartup(ctx context.Context) ([]string, error) {
 			ready++
 			if ready <= c.readyCount {
 				keys = nil
+				continue
 			}
-		case ready > c.readyCount && strings.Contains(line, "Server listening on"):
+			// sshd's own "Server listening" lines (stderr) are not waited
+			// for: docker logs has shown them before this line (stdout)
+			// after a restart. The caller reads sshd's banner instead.
 			c.readyCount = ready
 			return keys, nil
 		}
