@@ -48,7 +48,7 @@ const installMarker = "FERRY-EXECUTOR-MISSING"
 // then recorded beside it as safe_exe records one, so the next start finds
 // it verified; a binary changed since is hashed again, as any binary found
 // installed is.
-const ensureScript = expandDir + safePathScript + `safe_dir
+const ensureScript = expandDir + safePathScript + widePipeScript + `safe_dir
 exe="$d/executor/$2/ferry-executor"
 if ! safe_exe "$exe" "$3"; then
 	mkdir -p "$d/tmp" && chmod 700 "$d" "$d/tmp" || exit 1
@@ -56,6 +56,7 @@ if ! safe_exe "$exe" "$3"; then
 	echo ` + installMarker + `
 	cd "$d" && pwd -P && uname -m || exit 1
 	encs=; for z in zstd gzip; do command -v $z >/dev/null 2>&1 && encs="$encs$z "; done; echo "${encs}plain"
+	wide_stdin
 	IFS= read -r enc || exit 1
 	umask 077
 	# What an install cut off by a dropped link left (a killed shell cleans
@@ -83,6 +84,22 @@ if ! safe_exe "$exe" "$3"; then
 	exit 0
 fi
 exec "$exe" ensure --state-dir "$d" --idle-timeout "$4"`
+
+// widePipeScript defines wide_stdin, which makes the pipe on stdin hold
+// 1 MiB (F_SETPIPE_SZ, 1031) where stdin is a pipe and perl is installed
+// (Debian and Ubuntu always have it: perl-base is essential). sshd writes
+// a channel's data into the pipe to its command, and a pipe holds 64 KiB:
+// a binary arriving faster than that piles up in sshd's own buffer, which
+// grows to the channel's window (2 MiB) in 32 KiB steps, each a new
+// allocation, a copy and a wipe of the old one (OpenSSH's sshbuf). Where
+// page faults are dear, as on the VM of BENCHMARKS.md (10 us each), that
+// took 0.3-0.4 s of first contact; with the wider pipe sshd keeps up. It
+// runs while the agent's answer is on its way, and failing costs nothing.
+const widePipeScript = `wide_stdin() {
+	command -v perl >/dev/null 2>&1 && perl -e 'fcntl(STDIN, 1031, 1048576)' 2>/dev/null
+	:
+}
+`
 
 // missingExecutor is what ensureScript says an install needs.
 type missingExecutor struct {
