@@ -25,7 +25,7 @@ import (
 // executor; when this version is missing it asks for the binary on its
 // stdout, and the agent streams it on its stdin, in the same process.
 // The 13 MB binary travels compressed where the link is not known to be
-// fast: as the zstd copy `make build` writes beside it (about 5 MB) where
+// fast: as the zstd copy `make build` writes beside it (about 4.4 MB) where
 // the target has zstd, else as the gzip copy (5.4 MB) or gzip-compressed
 // as it is read (5.9 MB). Where every remote process costs a login shell's
 // start-up (a conda or pyenv hook in ~/.bashrc: 0.5 s and more) and a

@@ -2,9 +2,10 @@
 // binaries that `make build` writes beside them (ferry-executor-linux-amd64.zst
 // and .gz). Installing the executor on a target sends one of them as it is,
 // so first contact neither spends CPU compressing 13 MB nor sends gzip's
-// fastest level: zstd at its best level is about 5 MB where the target has
-// `zstd`, gzip at its best about 5.4 MB where it has only `gzip`, against
-// 5.9 MB compressed on the fly.
+// fastest level: zstd is about 4.4 MB where the target has `zstd` (5 MB
+// where the build machine had no `zstd` program: see zstdProgram), gzip at
+// its best about 5.4 MB where it has only `gzip`, against 5.9 MB
+// compressed on the fly.
 //
 // A copy is only ever an optimisation: ferry sends one only when it
 // decompresses to the very binary beside it (same SHA-256), and the
@@ -12,10 +13,13 @@
 package execpack
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"sync"
 
 	"github.com/ferry-ml/ferry/internal/fsutil"
@@ -60,6 +64,14 @@ func Write(bin string) error {
 }
 
 func writeOne(bin, enc string) error {
+	if enc == Zstd {
+		if data, ok := zstdByProgram(bin); ok {
+			return fsutil.WriteAtomic(Path(bin, enc), 0o644, func(dst io.Writer) error {
+				_, err := dst.Write(data)
+				return err
+			})
+		}
+	}
 	src, err := os.Open(bin)
 	if err != nil {
 		return err
@@ -75,6 +87,59 @@ func writeOne(bin, enc string) error {
 		}
 		return w.Close()
 	})
+}
+
+// zstdProgram is the zstd program the copy is made with where the build
+// machine has it: its level 19 makes the amd64 executor 4.45 MB, against
+// 4.97 MB from klauspost/compress's best level (about 40 ms less on first
+// contact at 100 Mbit/s, 0.4 s at 10 Mbit/s), at 8 s of build time per
+// binary. Its window is zstdWindow's, so Decode and the target's
+// `zstd -d` take it in the same memory.
+var zstdProgram = "zstd"
+
+// zstdByProgram returns bin compressed by zstdProgram, and whether that
+// worked and the result decodes to bin (else the copy is made in Go).
+func zstdByProgram(bin string) ([]byte, bool) {
+	prog, err := exec.LookPath(zstdProgram)
+	if err != nil {
+		return nil, false
+	}
+	out, err := exec.Command(prog, "-q", "-19", "--zstd=wlog=23", "-c", "--", bin).Output()
+	if err != nil {
+		return nil, false
+	}
+	return out, decodesTo(out, bin)
+}
+
+// decodesTo reports whether the zstd stream data decodes to the file bin.
+func decodesTo(data []byte, bin string) bool {
+	want, err := fileSum(bin)
+	if err != nil {
+		return false
+	}
+	r, err := Decode(bytes.NewReader(data), Zstd)
+	if err != nil {
+		return false
+	}
+	defer r.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, r); err != nil {
+		return false
+	}
+	return bytes.Equal(h.Sum(nil), want)
+}
+
+func fileSum(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return nil, err
+	}
+	return h.Sum(nil), nil
 }
 
 func encoder(w io.Writer, enc string) (io.WriteCloser, error) {

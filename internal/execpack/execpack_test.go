@@ -13,7 +13,32 @@ import (
 // TestWriteDecode: each copy decompresses to the binary, through Decode
 // and through the program the target runs (`zstd -dc`, `gzip -dc`), and a
 // copy cut short is an error, never a shorter binary.
+// It runs with the zstd program (the copy is then the program's level 19),
+// without it, and with one whose output does not decode to the binary
+// (the copy is then klauspost/compress's, as without).
 func TestWriteDecode(t *testing.T) {
+	junk := filepath.Join(t.TempDir(), "zstd")
+	if err := os.WriteFile(junk, []byte("#!/bin/sh\necho not zstd\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, program string
+		byProgram     bool
+	}{
+		{"zstd program", "zstd", true},
+		{"no zstd program", "ferry-test-no-such-zstd", false},
+		{"zstd program writing junk", junk, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			old := zstdProgram
+			zstdProgram = tc.program
+			t.Cleanup(func() { zstdProgram = old })
+			testWriteDecode(t, tc.byProgram)
+		})
+	}
+}
+
+func testWriteDecode(t *testing.T, byProgram bool) {
 	bin := filepath.Join(t.TempDir(), "ferry-executor-linux-amd64")
 	data := make([]byte, 3<<20)
 	rand.Read(data[:1<<20]) // a third incompressible, the rest compresses
@@ -22,6 +47,13 @@ func TestWriteDecode(t *testing.T) {
 	}
 	if err := Write(bin); err != nil {
 		t.Fatal(err)
+	}
+	fromProgram, err := exec.Command("zstd", "-q", "-19", "--zstd=wlog=23", "-c", bin).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if zc, _ := os.ReadFile(Path(bin, Zstd)); bytes.Equal(zc, fromProgram) != byProgram {
+		t.Errorf("zstd copy made by the zstd program: %v, want %v", !byProgram, byProgram)
 	}
 	for _, enc := range Encodings {
 		copyData, err := os.ReadFile(Path(bin, enc))
