@@ -113,7 +113,12 @@ func zstdByProgram(bin string) ([]byte, bool) {
 
 // decodesTo reports whether the zstd stream data decodes to the file bin.
 func decodesTo(data []byte, bin string) bool {
-	want, err := fileSum(bin)
+	f, err := os.Open(bin)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	want, err := readerSum(f)
 	if err != nil {
 		return false
 	}
@@ -122,21 +127,14 @@ func decodesTo(data []byte, bin string) bool {
 		return false
 	}
 	defer r.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, r); err != nil {
-		return false
-	}
-	return bytes.Equal(h.Sum(nil), want)
+	got, err := readerSum(r)
+	return err == nil && bytes.Equal(got, want)
 }
 
-func fileSum(name string) ([]byte, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
+// readerSum is the SHA-256 of what r yields.
+func readerSum(r io.Reader) ([]byte, error) {
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
+	if _, err := io.Copy(h, r); err != nil {
 		return nil, err
 	}
 	return h.Sum(nil), nil
