@@ -96,4 +96,7 @@ func TestEntryPoint(t *testing.T) {
 	if !strings.Contains(client, `snap = "/w"`) || !strings.Contains(client, "if False and") || !strings.Contains(client, `"src/etl.py"`) {
 		t.Errorf("client entry point:\n%s", client)
 	}
+	if !strings.Contains(client, "entry point for run r (generated)") || strings.Contains(client+cluster, "{{") {
+		t.Errorf("a field left unfilled:\n%s", client)
+	}
 }
