@@ -17,8 +17,8 @@ import (
 // EntryPoint fills in the {{...}} fields with strings.Replacer, in one pass.
 // Not text/template: the executor links this package, and text/template's
 // reflect.Value.MethodByName makes the linker keep every exported method
-// of every type in the binary (2.8 MB of the executor's 13.5 MB, sent over
-// the link at each install).
+// of every type in the binary (that was 2.8 MB of the executor's 13.5 MB,
+// sent over the link at each install).
 
 const entrySource = `# ferry: the driver's entry point for run {{.RunID}} (generated).
 import os, posixpath, runpy, subprocess, sys
