@@ -19,7 +19,6 @@ import (
 // reflect.Value.MethodByName makes the linker keep every exported method
 // of every type in the binary (that was 2.8 MB of the executor's 13.5 MB,
 // sent over the link at each install).
-
 const entrySource = `# ferry: the driver's entry point for run {{.RunID}} (generated).
 import os, posixpath, runpy, subprocess, sys
 if {{.Cluster}}:
