@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ferry-ml/ferry/agent/compute"
@@ -36,11 +37,14 @@ type Conn struct {
 	// Socket is the executor's unix socket on the target.
 	Socket string
 
-	mu     sync.Mutex // StateDir and Socket, which confirm.go may change
-	ep     endpoint
-	home   string
-	opts   ConnectOptions
-	logger hclog.Logger
+	mu sync.Mutex // StateDir and Socket, which confirm.go may change
+	// emptyStore: the executor said its store held nothing when this
+	// connection started it (api.EmptyStore); the next sync skips its plan.
+	emptyStore atomic.Bool
+	ep         endpoint
+	home       string
+	opts       ConnectOptions
+	logger     hclog.Logger
 }
 
 // ConnectOptions configure Connect.
@@ -335,17 +339,21 @@ func (c *Conn) protocolLine(res scriptResult, what string) (string, error) {
 		what, c.Target.Name, tail(append(res.Stdout, res.Stderr...)))
 }
 
-// adopt parses "FERRY-EXECUTOR <protocol> <version> <socket>".
+// adopt parses "FERRY-EXECUTOR <protocol> <version> <socket> [empty]".
 func (c *Conn) adopt(line string) error {
 	f := strings.Fields(line)
-	if len(f) != 4 {
+	if len(f) < 4 {
 		return fmt.Errorf("executor on %s: malformed protocol line %q", c.Target.Name, line)
 	}
 	if p, _ := strconv.Atoi(f[1]); p != api.ProtocolVersion || f[2] != buildinfo.String() {
 		return fmt.Errorf("executor on %s is %s (protocol %s) after install, want %s (protocol %d)",
 			c.Target.Name, f[2], f[1], buildinfo.String(), api.ProtocolVersion)
 	}
+	if len(f) > 5 || len(f) == 5 && f[4] != api.EmptyStore {
+		return fmt.Errorf("executor on %s: malformed protocol line %q", c.Target.Name, line)
+	}
 	c.setLocation(filepath.Dir(f[3]), f[3])
+	c.emptyStore.Store(len(f) == 5)
 	return nil
 }
 

@@ -110,7 +110,16 @@ type syncBase struct {
 // from base when the target still has base. It also names, for each large
 // changed file, the blob its path had in base (similar), so that the
 // answer carries those blobs' chunk lists.
+//
+// When this connection started the executor and its store held nothing
+// (adopt), the answer is known without asking: every blob is missing, and
+// there is no base and no chunk list. That saves the plan's round trips
+// (two or three: 40-60 ms at 20 ms RTT) on first contact.
 func (c *Conn) plan(ctx context.Context, id snapshot.ID, m *snapshot.Manifest, base *syncBase) (api.PlanResponse, map[string]string, error) {
+	if c.emptyStore.Swap(false) {
+		c.logger.Debug("the executor's store was empty: every blob missing, no plan asked")
+		return api.PlanResponse{Missing: blobIDs(m.Entries)}, nil, nil
+	}
 	req := api.PlanRequest{Snapshot: id.String()}
 	if base != nil {
 		req.Base = base.id.String()
@@ -120,6 +129,9 @@ func (c *Conn) plan(ctx context.Context, id snapshot.ID, m *snapshot.Manifest, b
 		req.Blobs = blobIDs(m.Entries)
 	}
 	resp, err := c.Executor.Plan(ctx, req)
+	// An executor started while this request waited (confirm.go) may have
+	// said its store was empty; the answer here is the newer word.
+	c.emptyStore.Store(false)
 	if err != nil {
 		return resp, nil, fmt.Errorf("plan sync to %s: %w", c.Target.Name, err)
 	}

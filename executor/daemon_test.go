@@ -32,7 +32,7 @@ func ensure(t *testing.T, bin, dir string) []string {
 		t.Fatalf("ensure stdout %q: want exactly one line", out)
 	}
 	f := strings.Fields(out)
-	if len(f) != 4 || f[0] != api.Magic || f[1] != fmt.Sprint(api.ProtocolVersion) || f[3] != SocketPath(dir) {
+	if len(f) == 5 && f[4] != api.EmptyStore || len(f) != 4 && len(f) != 5 || f[0] != api.Magic || f[1] != fmt.Sprint(api.ProtocolVersion) || f[3] != SocketPath(dir) {
 		t.Fatalf("ensure printed %q", out)
 	}
 	return f

@@ -50,11 +50,20 @@ type EnsureResult struct {
 	Socket  string
 	Hello   api.Hello
 	Started bool // a new daemon was started
+	// Empty: the store held no blob and no snapshot when Ensure returned
+	// (see StoreEmpty).
+	Empty bool
 }
 
-// ProtocolLine is the one line "ferry-executor ensure" prints on stdout.
+// ProtocolLine is the one line "ferry-executor ensure" prints on stdout:
+// the magic, the protocol, the build, the socket, and "empty" when the
+// store is (Empty).
 func (r EnsureResult) ProtocolLine() string {
-	return fmt.Sprintf("%s %d %s %s\n", api.Magic, api.ProtocolVersion, r.Hello.Version, r.Socket)
+	line := fmt.Sprintf("%s %d %s %s", api.Magic, api.ProtocolVersion, r.Hello.Version, r.Socket)
+	if r.Empty {
+		line += " " + api.EmptyStore
+	}
+	return line + "\n"
 }
 
 // Ensure makes sure a daemon of exactly this build serves stateDir: it
@@ -82,7 +91,7 @@ func Ensure(ctx context.Context, cfg EnsureConfig) (EnsureResult, error) {
 	defer unlock()
 	if h, err := probe(ctx, res.Socket); err == nil {
 		if h.Version == buildinfo.String() && h.Protocol == api.ProtocolVersion {
-			res.Hello = h
+			res.Hello, res.Empty = h, StoreEmpty(cfg.StateDir)
 			return res, nil
 		}
 		log.Info("replacing executor of another version", "version", h.Version, "pid", h.PID)
@@ -100,7 +109,7 @@ func Ensure(ctx context.Context, cfg EnsureConfig) (EnsureResult, error) {
 	if h.Version != buildinfo.String() {
 		return res, fmt.Errorf("started executor answers as version %s, want %s", h.Version, buildinfo.String())
 	}
-	res.Hello, res.Started = h, true
+	res.Hello, res.Started, res.Empty = h, true, StoreEmpty(cfg.StateDir)
 	return res, nil
 }
 

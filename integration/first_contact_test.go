@@ -3,6 +3,7 @@ package integration
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -54,5 +55,46 @@ func TestNoSFTPSubsystem(t *testing.T) {
 				t.Errorf("ferry asked for the sftp subsystem:\n%s", s.Log())
 			}
 		})
+	}
+}
+
+// TestFirstContactAsksNoPlan: the executor that first contact starts says
+// its store is empty, and that sync sends every file without asking the
+// target what it lacks. The next sync asks (and sends the one changed
+// file), and so does another home's first sync to the same target, whose
+// store now holds everything (nothing is sent).
+func TestFirstContactAsksNoPlan(t *testing.T) {
+	s := testutil.StartSSHD(t, testutil.SSHDOptions{})
+	st := stateDir(t)
+	attach := func(c *cli) {
+		c.mustRun("", "compute", "attach", "t", "--address", s.Host, "--port", strconv.Itoa(s.Port),
+			"--username", s.User, "--private-key", s.KeyFile, "--known-hosts", s.KnownHosts, "--state-dir", st)
+	}
+	c := newCLI(t)
+	c.env = append(c.env, "FERRY_LOG_LEVEL=trace")
+	attach(c)
+	src := shortDir(t)
+	testutil.WriteTree(t, src, testutil.Tree{"a.py": "print(1)\n", "b.py": "print(2)\n", "d/c.csv": "1,2\n"})
+	const planPath = `"path":"/v1/sync/plan"`
+	syncLogged := func(c *cli) (syncResult, string) {
+		r := c.mustRun("", "sync", "--compute", "t", "--source", src, "--json", "--log-json")
+		return decodeSync(t, r.Stdout), r.Stderr
+	}
+	res, log := syncLogged(c)
+	if !strings.Contains(log, "installing executor") {
+		t.Fatalf("the first sync did not install the executor:\n%s", log)
+	}
+	if strings.Contains(log, planPath) || res.UploadedFiles != 3 {
+		t.Errorf("first contact asked for a plan or did not send all 3 files (%+v):\n%s", res, log)
+	}
+	testutil.WriteTree(t, src, testutil.Tree{"b.py": "print(3)\n"})
+	if res, log = syncLogged(c); !strings.Contains(log, planPath) || res.UploadedFiles != 1 {
+		t.Errorf("second sync: want a plan and 1 file sent, got %+v:\n%s", res, log)
+	}
+	other := newCLI(t)
+	other.env = append(other.env, "FERRY_LOG_LEVEL=trace")
+	attach(other)
+	if res, log = syncLogged(other); !strings.Contains(log, planPath) || res.UploadedFiles != 0 {
+		t.Errorf("another home's first sync to a store holding everything: want a plan and nothing sent, got %+v:\n%s", res, log)
 	}
 }

@@ -17,7 +17,8 @@ func newEnsureCommand(g *globalOptions) *cobra.Command {
 		Short: "Start the daemon unless one of this exact version serves the state directory",
 		Long: `ensure makes sure a daemon of exactly this build serves the state directory,
 replacing one of another version (its runs go on), and prints one line:
-FERRY-EXECUTOR <protocol> <version> <socket>. Diagnostics go to stderr.`,
+FERRY-EXECUTOR <protocol> <version> <socket> [empty], "empty" when the store
+holds no blob and no snapshot. Diagnostics go to stderr.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runEnsure(cmd.Context(), g, idle)

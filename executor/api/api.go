@@ -8,12 +8,17 @@ package api
 // 3: large changed files travel as chunks and a recipe (recipe.go).
 // 4: a run's metrics are read from GET /v1/runs/{id}/metrics; Run carries
 // only their summary (MetricsInfo).
-const ProtocolVersion = 4
+// 5: the protocol line may end in EmptyStore.
+const ProtocolVersion = 5
 
 // Magic starts the first line the executor prints on stdout when it is
 // started by the agent ("ferry-executor ensure"), so that shell noise from rc
 // files can never be mistaken for protocol.
 const Magic = "FERRY-EXECUTOR"
+
+// EmptyStore ends the protocol line when the store holds no blob and no
+// snapshot: the agent then knows a sync's plan without asking for it.
+const EmptyStore = "empty"
 
 // Hello is the response of GET /v1/hello.
 type Hello struct {
