@@ -44,7 +44,7 @@ func TestMain(m *testing.M) {
 
 func buildExecutor(out, buildID string) error {
 	ldflags := "-X github.com/ferry-ml/ferry/internal/buildinfo.Version=0.1.0-test -X github.com/ferry-ml/ferry/internal/buildinfo.BuildID=" + buildID
-	cmd := exec.Command("go", "build", "-o", out, "-ldflags", ldflags, "github.com/ferry-ml/ferry/cmd/ferry-executor")
+	cmd := exec.Command("go", "build", "-tags", testutil.ExecutorTags, "-o", out, "-ldflags", ldflags, "github.com/ferry-ml/ferry/cmd/ferry-executor")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("build ferry-executor: %w\n%s", err, b)

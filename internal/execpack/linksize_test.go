@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ferry-ml/ferry/internal/testutil"
 )
 
 // TestLinkerDropsUnusedMethods guards the executor's size, which first
@@ -18,7 +20,7 @@ func TestLinkerDropsUnusedMethods(t *testing.T) {
 		t.Skip("builds the executor")
 	}
 	bin := filepath.Join(t.TempDir(), "ferry-executor")
-	build := exec.Command("go", "build", "-trimpath", "-o", bin, "../../cmd/ferry-executor")
+	build := exec.Command("go", "build", "-trimpath", "-tags", testutil.ExecutorTags, "-o", bin, "../../cmd/ferry-executor")
 	build.Env = append(build.Environ(), "CGO_ENABLED=0", "GOOS=linux")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)

@@ -16,6 +16,10 @@ var (
 	buildOut  []byte
 )
 
+// ExecutorTags are the build tags of every executor binary, as the
+// Makefile's EXECUTOR_TAGS: no bundled HTTP/2 in net/http.
+const ExecutorTags = "nethttpomithttp2"
+
 // Binaries builds bin/ferry and bin/ferry-executor-linux-<arch> once per
 // test process, with one build id so that the agent accepts the executor,
 // and the executor's compressed copies as `make build` writes them, and
@@ -36,11 +40,11 @@ func Binaries(t testing.TB) string {
 			return
 		}
 		ld := "-X github.com/ferry-ml/ferry/internal/buildinfo.BuildID=test" + filepath.Base(buildDir)
-		for _, b := range []struct{ pkg, out string }{
-			{"./cmd/ferry", "ferry"},
-			{"./cmd/ferry-executor", "ferry-executor-linux-" + runtime.GOARCH},
+		for _, b := range []struct{ pkg, out, tags string }{
+			{"./cmd/ferry", "ferry", ""},
+			{"./cmd/ferry-executor", "ferry-executor-linux-" + runtime.GOARCH, ExecutorTags},
 		} {
-			cmd := exec.Command("go", "build", "-ldflags", ld, "-o", filepath.Join(buildDir, b.out), b.pkg)
+			cmd := exec.Command("go", "build", "-tags", b.tags, "-ldflags", ld, "-o", filepath.Join(buildDir, b.out), b.pkg)
 			cmd.Dir = root
 			cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
 			if buildOut, buildErr = cmd.CombinedOutput(); buildErr != nil {
