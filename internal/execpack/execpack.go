@@ -66,10 +66,7 @@ func Write(bin string) error {
 func writeOne(bin, enc string) error {
 	if enc == Zstd {
 		if data, ok := zstdByProgram(bin); ok {
-			return fsutil.WriteAtomic(Path(bin, enc), 0o644, func(dst io.Writer) error {
-				_, err := dst.Write(data)
-				return err
-			})
+			return fsutil.WriteFileAtomic(Path(bin, enc), data, 0o644)
 		}
 	}
 	src, err := os.Open(bin)
