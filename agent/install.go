@@ -24,10 +24,10 @@ import (
 // remote process and no SFTP session: ensureScript starts the installed
 // executor; when this version is missing it asks for the binary on its
 // stdout, and the agent streams it on its stdin, in the same process.
-// The 10.2 MB binary travels compressed where the link is not known to be
-// fast: as the zstd copy `make build` writes beside it (about 3.5 MB) where
-// the target has zstd, else as the gzip copy (4.2 MB) or gzip-compressed
-// as it is read (4.7 MB). Where every remote process costs a login shell's
+// The 9.3 MB binary travels compressed where the link is not known to be
+// fast: as the zstd copy `make build` writes beside it (about 3.3 MB) where
+// the target has zstd, else as the gzip copy (3.9 MB) or gzip-compressed
+// as it is read (4.5 MB). Where every remote process costs a login shell's
 // start-up (a conda or pyenv hook in ~/.bashrc: 0.5 s and more) and a
 // round trip, that is most of what first contact costs.
 

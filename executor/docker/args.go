@@ -3,15 +3,14 @@ package docker
 import (
 	"fmt"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/go-units"
+	"github.com/ferry-ml/ferry/executor/docker/engine"
 	"github.com/ferry-ml/ferry/executor/docker/runargs"
 )
 
 // applyArgs writes the parsed docker arguments into the container's
 // configuration (runargs.Parse has checked every value).
-func applyArgs(a runargs.Args, cfg *container.Config, host *container.HostConfig) error {
+func applyArgs(a runargs.Args, cfg *engine.ContainerConfig, host *engine.HostConfig) error {
 	var err error
 	if host.ShmSize, err = runargs.ShmBytes(a.ShmSize); err != nil {
 		return err
@@ -23,8 +22,8 @@ func applyArgs(a runargs.Args, cfg *container.Config, host *container.HostConfig
 		return err
 	}
 	cfg.Env = append(cfg.Env, a.Env...)
-	host.IpcMode = container.IpcMode(a.IPC)
-	host.NetworkMode = container.NetworkMode(a.Network)
+	host.IpcMode = a.IPC
+	host.NetworkMode = a.Network
 	host.CapAdd = a.CapAdd
 	if a.Memory != "" {
 		if host.Memory, err = units.RAMInBytes(a.Memory); err != nil {
@@ -39,9 +38,9 @@ func applyArgs(a runargs.Args, cfg *container.Config, host *container.HostConfig
 		host.Ulimits = append(host.Ulimits, ul)
 	}
 	for _, v := range a.Volumes {
-		m := mount.Mount{Type: mount.TypeVolume, Source: v.Source, Target: v.Target, ReadOnly: v.ReadOnly}
+		m := engine.Mount{Type: engine.MountVolume, Source: v.Source, Target: v.Target, ReadOnly: v.ReadOnly}
 		if v.Bind() {
-			m.Type = mount.TypeBind
+			m.Type = engine.MountBind
 		}
 		host.Mounts = append(host.Mounts, m)
 	}

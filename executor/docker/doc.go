@@ -1,6 +1,7 @@
 // Package docker prepares and runs ferry's docker environments through the
-// Docker Engine API (the Docker Go client, with API version negotiation, so
-// Engine 20.10 (API 1.41) and Engine 29 (API >= 1.44) both work).
+// Docker Engine API (package engine, a small client of it, with API version
+// negotiation, so Engine 20.10 (API 1.41) and Engine 29 (API >= 1.44) both
+// work).
 //
 // Images: [Client.EnsureImage] returns a base image as it is (pulled only when
 // missing locally), or builds a derived image once per [Key] (base image,

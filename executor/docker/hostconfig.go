@@ -5,8 +5,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/mount"
+	"github.com/ferry-ml/ferry/executor/docker/engine"
 	"github.com/ferry-ml/ferry/executor/docker/runargs"
 )
 
@@ -22,8 +21,9 @@ const (
 )
 
 // containerConfig turns opts into the engine's container and host
-// configuration. Warnings name the docker arguments it ignored.
-func containerConfig(opts RunOptions) (*container.Config, *container.HostConfig, []string, error) {
+// configuration (the latter also set in the former's HostConfig). Warnings
+// name the docker arguments it ignored.
+func containerConfig(opts RunOptions) (*engine.ContainerConfig, *engine.HostConfig, []string, error) {
 	if opts.Image == "" || len(opts.Argv) == 0 || opts.WorkDir == "" {
 		return nil, nil, nil, fmt.Errorf("run container %s: image, argv and work dir are required", opts.Name)
 	}
@@ -35,7 +35,7 @@ func containerConfig(opts RunOptions) (*container.Config, *container.HostConfig,
 	if user == "" {
 		user = fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid())
 	}
-	cfg := &container.Config{
+	cfg := &engine.ContainerConfig{
 		Image:        opts.Image,
 		Cmd:          opts.Argv,
 		Env:          withDefaultEnv(opts.Env),
@@ -49,12 +49,13 @@ func containerConfig(opts RunOptions) (*container.Config, *container.HostConfig,
 		cfg.Labels[k] = v
 	}
 	initProc := true
-	host := &container.HostConfig{
-		Mounts: []mount.Mount{{Type: mount.TypeBind, Source: opts.WorkDir, Target: mountPoint}},
+	host := &engine.HostConfig{
+		Mounts: []engine.Mount{{Type: engine.MountBind, Source: opts.WorkDir, Target: mountPoint}},
 		Init:   &initProc,
 	}
+	cfg.HostConfig = host
 	for _, m := range opts.Mounts {
-		host.Mounts = append(host.Mounts, mount.Mount{Type: mount.TypeBind, Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
+		host.Mounts = append(host.Mounts, engine.Mount{Type: engine.MountBind, Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
 	}
 	args, warnings, err := runargs.Parse(runargs.Args{ShmSize: opts.ShmSize, GPUs: opts.GPUs}, opts.Args)
 	if err != nil {
@@ -79,14 +80,14 @@ func withDefaultEnv(env []string) []string {
 
 // DeviceRequests turns a --gpus value into the engine's device requests:
 // "" or "0" none, "all" every GPU, "N" that many, "device=0,2" those ids.
-func DeviceRequests(gpus string) ([]container.DeviceRequest, error) {
+func DeviceRequests(gpus string) ([]engine.DeviceRequest, error) {
 	g, err := runargs.ParseGPUs(gpus)
 	if err != nil || g.None() {
 		return nil, err
 	}
-	req := container.DeviceRequest{Driver: "nvidia", Count: g.Count, DeviceIDs: g.IDs, Capabilities: [][]string{{"gpu"}}}
+	req := engine.DeviceRequest{Driver: "nvidia", Count: g.Count, DeviceIDs: g.IDs, Capabilities: [][]string{{"gpu"}}}
 	if g.All {
 		req.Count = -1
 	}
-	return []container.DeviceRequest{req}, nil
+	return []engine.DeviceRequest{req}, nil
 }

@@ -6,22 +6,21 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/mount"
+	"github.com/ferry-ml/ferry/executor/docker/engine"
 )
 
 func TestDeviceRequests(t *testing.T) {
 	gpu := [][]string{{"gpu"}}
 	tests := []struct {
 		in      string
-		want    []container.DeviceRequest
+		want    []engine.DeviceRequest
 		wantErr bool
 	}{
 		{"", nil, false},
 		{"0", nil, false},
-		{"all", []container.DeviceRequest{{Driver: "nvidia", Count: -1, Capabilities: gpu}}, false},
-		{"2", []container.DeviceRequest{{Driver: "nvidia", Count: 2, Capabilities: gpu}}, false},
-		{`"device=0,2"`, []container.DeviceRequest{{Driver: "nvidia", DeviceIDs: []string{"0", "2"}, Capabilities: gpu}}, false},
+		{"all", []engine.DeviceRequest{{Driver: "nvidia", Count: -1, Capabilities: gpu}}, false},
+		{"2", []engine.DeviceRequest{{Driver: "nvidia", Count: 2, Capabilities: gpu}}, false},
+		{`"device=0,2"`, []engine.DeviceRequest{{Driver: "nvidia", DeviceIDs: []string{"0", "2"}, Capabilities: gpu}}, false},
 		{"device=", nil, true},
 		{"-1", nil, true},
 		{"many", nil, true},
@@ -56,7 +55,7 @@ func TestContainerConfigDefaults(t *testing.T) {
 	if host.Init == nil || !*host.Init {
 		t.Error("Init not set")
 	}
-	wantMount := []mount.Mount{{Type: mount.TypeBind, Source: "/runs/r1", Target: DefaultMountPoint}}
+	wantMount := []engine.Mount{{Type: engine.MountBind, Source: "/runs/r1", Target: DefaultMountPoint}}
 	if !reflect.DeepEqual(host.Mounts, wantMount) {
 		t.Errorf("Mounts = %+v", host.Mounts)
 	}
@@ -69,7 +68,7 @@ func TestContainerConfigDefaults(t *testing.T) {
 	if cfg.Labels[LabelManaged] != "true" || cfg.Labels["ferry.run"] != "r1" {
 		t.Errorf("Labels = %v", cfg.Labels)
 	}
-	if host.AutoRemove || host.NetworkMode != "" {
+	if cfg.HostConfig != host || host.NetworkMode != "" {
 		t.Errorf("host config = %+v", host)
 	}
 }
@@ -96,13 +95,13 @@ func TestContainerConfigArgs(t *testing.T) {
 	if !slices.Contains(cfg.Env, "A=B") || slices.Contains(cfg.Env, "HOME=/tmp") {
 		t.Errorf("Env = %q", cfg.Env)
 	}
-	wantMounts := []mount.Mount{
-		{Type: mount.TypeBind, Source: "/w", Target: DefaultMountPoint},
-		{Type: mount.TypeBind, Source: "/data", Target: "/data", ReadOnly: true},
-		{Type: mount.TypeVolume, Source: "cache", Target: "/cache"},
+	wantMounts := []engine.Mount{
+		{Type: engine.MountBind, Source: "/w", Target: DefaultMountPoint},
+		{Type: engine.MountBind, Source: "/data", Target: "/data", ReadOnly: true},
+		{Type: engine.MountVolume, Source: "cache", Target: "/cache"},
 	}
-	if !reflect.DeepEqual(host.Mounts, wantMounts) || len(host.Binds) != 0 {
-		t.Errorf("Mounts = %+v Binds = %v", host.Mounts, host.Binds)
+	if !reflect.DeepEqual(host.Mounts, wantMounts) {
+		t.Errorf("Mounts = %+v", host.Mounts)
 	}
 	if got := strings.Join(warnings, "\n"); len(warnings) != 1 || !strings.Contains(got, `"--rm"`) {
 		t.Errorf("warnings = %q", warnings)

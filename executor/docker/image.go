@@ -11,9 +11,7 @@ import (
 	"strings"
 	"time"
 
-	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/api/types/build"
-	"github.com/docker/docker/api/types/image"
+	"github.com/ferry-ml/ferry/executor/docker/engine"
 	"github.com/ferry-ml/ferry/executor/docker/imagespec"
 )
 
@@ -81,7 +79,7 @@ func (c *Client) ensureBase(ctx context.Context, ref string, w io.Writer) (Image
 	if err == nil {
 		return Image{Ref: ref, ID: info.ID, Key: key}, nil
 	}
-	if !cerrdefs.IsNotFound(err) {
+	if !engine.IsNotFound(err) {
 		return Image{}, fmt.Errorf("inspect image %s: %w", ref, err)
 	}
 	if err := c.pull(ctx, ref, w); err != nil {
@@ -97,7 +95,7 @@ func (c *Client) ensureBase(ctx context.Context, ref string, w io.Writer) (Image
 // pull pulls ref, reading the pull stream's own error.
 func (c *Client) pull(ctx context.Context, ref string, w io.Writer) error {
 	c.log.Info("pulling image", "image", ref)
-	rc, err := c.api.ImagePull(ctx, ref, image.PullOptions{})
+	rc, err := c.api.ImagePull(ctx, ref)
 	if err != nil {
 		return fmt.Errorf("pull image %s: %w: %w", ref, ErrImageMissing, err)
 	}
@@ -115,13 +113,13 @@ func (c *Client) pull(ctx context.Context, ref string, w io.Writer) error {
 // findDerived reports whether ref exists and carries key's label.
 func (c *Client) findDerived(ctx context.Context, ref, key string) (Image, bool, error) {
 	info, err := c.api.ImageInspect(ctx, ref)
-	if cerrdefs.IsNotFound(err) {
+	if engine.IsNotFound(err) {
 		return Image{}, false, nil
 	}
 	if err != nil {
 		return Image{}, false, fmt.Errorf("inspect image %s: %w", ref, err)
 	}
-	if info.Config == nil || info.Config.Labels[LabelKey] != key {
+	if info.Labels()[LabelKey] != key {
 		// A 48-bit prefix clash, or a hand-made tag: rebuild over it.
 		c.log.Warn("image tag carries another key; rebuilding", "image", ref, "key", key)
 		return Image{}, false, nil
@@ -137,19 +135,16 @@ func (c *Client) build(ctx context.Context, s Spec, key, ref string, w io.Writer
 	}
 	start := time.Now()
 	c.log.Info("building image", "image", ref, "key", key)
-	resp, err := c.api.ImageBuild(ctx, bytes.NewReader(buildCtx), build.ImageBuildOptions{
-		Tags:        []string{ref},
-		Dockerfile:  imagespec.DockerfileName,
-		Labels:      map[string]string{LabelKey: key},
-		Remove:      true,
-		ForceRemove: true,
-		Version:     build.BuilderV1,
+	body, err := c.api.ImageBuild(ctx, bytes.NewReader(buildCtx), engine.BuildOptions{
+		Tag:        ref,
+		Dockerfile: imagespec.DockerfileName,
+		Labels:     map[string]string{LabelKey: key},
 	})
 	if err != nil {
 		return Image{}, fmt.Errorf("build image %s: %w", ref, err)
 	}
-	defer resp.Body.Close()
-	res, err := readStream(resp.Body, w)
+	defer body.Close()
+	res, err := readStream(body, w)
 	if err != nil {
 		return Image{}, fmt.Errorf("build image %s: %w", ref, err)
 	}
@@ -184,7 +179,7 @@ func (c *Client) removeFailedSteps(ctx context.Context, steps []string) {
 	if err != nil || len(info.RepoTags) > 0 {
 		return
 	}
-	if _, err := c.api.ImageRemove(ctx, last, image.RemoveOptions{PruneChildren: true}); err != nil {
+	if err := c.api.ImageRemove(ctx, last); err != nil {
 		c.log.Debug("keep image of a failed build's step", "image", last, "error", err)
 	}
 }

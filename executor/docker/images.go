@@ -9,9 +9,7 @@ import (
 	"sort"
 	"time"
 
-	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/image"
+	"github.com/ferry-ml/ferry/executor/docker/engine"
 )
 
 // Sentinel errors of RemoveImage.
@@ -45,7 +43,7 @@ type ImageInfo struct {
 // An image that only inherits the label (a user's image built FROM a
 // ferry-env image) or lost its tag to a later build is not listed.
 func (c *Client) ListImages(ctx context.Context) ([]ImageInfo, error) {
-	sums, err := c.api.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(filters.Arg("label", LabelKey))})
+	sums, err := c.api.ImageList(ctx, LabelKey)
 	if err != nil {
 		return nil, fmt.Errorf("list images: %w", err)
 	}
@@ -56,7 +54,7 @@ func (c *Client) ListImages(ctx context.Context) ([]ImageInfo, error) {
 // reference; ErrImageNotFound when the engine does not have it.
 func (c *Client) InspectBase(ctx context.Context, ref string) (ImageInfo, error) {
 	info, err := c.api.ImageInspect(ctx, ref)
-	if cerrdefs.IsNotFound(err) {
+	if engine.IsNotFound(err) {
 		return ImageInfo{}, fmt.Errorf("inspect image %s: %w", ref, ErrImageNotFound)
 	}
 	if err != nil {
@@ -76,20 +74,20 @@ func (c *Client) RemoveImage(ctx context.Context, key string) error {
 	}
 	ref := ImageName(key)
 	info, err := c.api.ImageInspect(ctx, ref)
-	if cerrdefs.IsNotFound(err) {
+	if engine.IsNotFound(err) {
 		return fmt.Errorf("remove image %s: %w", ref, ErrImageNotFound)
 	}
 	if err != nil {
 		return fmt.Errorf("inspect image %s: %w", ref, err)
 	}
-	if info.Config == nil || info.Config.Labels[LabelKey] != key {
+	if info.Labels()[LabelKey] != key {
 		return fmt.Errorf("remove image %s: it carries another key: %w", ref, ErrImageNotFound)
 	}
-	_, err = c.api.ImageRemove(ctx, ref, image.RemoveOptions{PruneChildren: true})
+	err = c.api.ImageRemove(ctx, ref)
 	switch {
-	case cerrdefs.IsNotFound(err):
+	case engine.IsNotFound(err):
 		return fmt.Errorf("remove image %s: %w", ref, ErrImageNotFound)
-	case cerrdefs.IsConflict(err):
+	case engine.IsConflict(err):
 		return fmt.Errorf("remove image %s: %w: %w", ref, ErrImageInUse, err)
 	case err != nil:
 		return fmt.Errorf("remove image %s: %w", ref, err)
@@ -100,7 +98,7 @@ func (c *Client) RemoveImage(ctx context.Context, key string) error {
 
 // derivedImages picks the derived images out of a label-filtered listing:
 // those tagged with the ferry-env name of their own key label.
-func derivedImages(sums []image.Summary) []ImageInfo {
+func derivedImages(sums []engine.ImageSummary) []ImageInfo {
 	var out []ImageInfo
 	for _, s := range sums {
 		key := s.Labels[LabelKey]

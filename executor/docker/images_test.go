@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/docker/docker/api/types/image"
+	"github.com/ferry-ml/ferry/executor/docker/engine"
 )
 
 func TestDerivedImages(t *testing.T) {
@@ -16,18 +16,18 @@ func TestDerivedImages(t *testing.T) {
 	labels := func(k string) map[string]string { return map[string]string{LabelKey: k} }
 	tests := []struct {
 		name string
-		sum  image.Summary
+		sum  engine.ImageSummary
 		want bool
 	}{
-		{"tagged with its key", image.Summary{ID: "sha256:1", Labels: labels(key), RepoTags: []string{"x:1", ImageName(key)}}, true},
-		{"label inherited by a user image", image.Summary{ID: "sha256:2", Labels: labels(key), RepoTags: []string{"mine:latest"}}, false},
-		{"untagged leftover", image.Summary{ID: "sha256:3", Labels: labels(key)}, false},
-		{"tag of another key", image.Summary{ID: "sha256:4", Labels: labels(other), RepoTags: []string{ImageName(key)}}, false},
-		{"label not a key", image.Summary{ID: "sha256:5", Labels: labels("ferry-env"), RepoTags: []string{"ferry-env:ferry-env"}}, false},
+		{"tagged with its key", engine.ImageSummary{ID: "sha256:1", Labels: labels(key), RepoTags: []string{"x:1", ImageName(key)}}, true},
+		{"label inherited by a user image", engine.ImageSummary{ID: "sha256:2", Labels: labels(key), RepoTags: []string{"mine:latest"}}, false},
+		{"untagged leftover", engine.ImageSummary{ID: "sha256:3", Labels: labels(key)}, false},
+		{"tag of another key", engine.ImageSummary{ID: "sha256:4", Labels: labels(other), RepoTags: []string{ImageName(key)}}, false},
+		{"label not a key", engine.ImageSummary{ID: "sha256:5", Labels: labels("ferry-env"), RepoTags: []string{"ferry-env:ferry-env"}}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := derivedImages([]image.Summary{tt.sum})
+			got := derivedImages([]engine.ImageSummary{tt.sum})
 			if (len(got) == 1) != tt.want {
 				t.Fatalf("derivedImages = %+v, want listed %v", got, tt.want)
 			}

@@ -9,9 +9,7 @@ import (
 	"strings"
 	"time"
 
-	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/ferry-ml/ferry/executor/docker/engine"
 )
 
 // Timeouts of the cleanup steps, which run even after ctx is done.
@@ -97,7 +95,7 @@ func (c *Client) Run(ctx context.Context, opts RunOptions) (exit Exit, err error
 	// The warnings about ignored arguments are not repeated in the log: the
 	// agent, parsing them with the same package, printed them before the
 	// run was submitted (and --dry-run lists them).
-	cfg, host, _, err := containerConfig(opts)
+	cfg, _, _, err := containerConfig(opts)
 	if err != nil {
 		return Exit{Code: -1}, err
 	}
@@ -105,40 +103,37 @@ func (c *Client) Run(ctx context.Context, opts RunOptions) (exit Exit, err error
 	if logw == nil {
 		logw = io.Discard
 	}
-	created, err := c.api.ContainerCreate(ctx, cfg, host, nil, nil, opts.Name)
+	id, err := c.api.ContainerCreate(ctx, cfg, opts.Name)
 	if err != nil {
 		return Exit{Code: -1}, fmt.Errorf("create container %s: %w", opts.Name, err)
 	}
-	log := c.log.With("container", opts.Name, "id", shortID(created.ID))
+	log := c.log.With("container", opts.Name, "id", shortID(id))
 	log.Debug("created container", "image", opts.Image)
 	defer func() {
-		if rmErr := c.remove(ctx, created.ID); rmErr != nil {
+		if rmErr := c.remove(ctx, id); rmErr != nil {
 			err = errors.Join(err, rmErr)
 		}
 	}()
-	return c.runCreated(ctx, created.ID, opts, logw)
+	return c.runCreated(ctx, id, opts, logw)
 }
 
 // runCreated attaches to, starts and waits for the container id.
 func (c *Client) runCreated(ctx context.Context, id string, opts RunOptions, logw io.Writer) (Exit, error) {
-	hij, err := c.api.ContainerAttach(ctx, id, container.AttachOptions{Stream: true, Stdout: true, Stderr: true})
+	out, err := c.api.ContainerAttach(ctx, id)
 	if err != nil {
 		return Exit{Code: -1}, fmt.Errorf("attach container %s: %w", opts.Name, err)
 	}
-	defer hij.Close()
+	defer out.Close()
 	// The wait outlives ctx: a cancelled run is stopped, then waited for.
 	waitCtx, cancelWait := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWait()
-	waitC, waitErrC := c.api.ContainerWait(waitCtx, id, container.WaitConditionNextExit)
+	waitC, waitErrC := c.api.ContainerWait(waitCtx, id)
 	copied := make(chan error, 1)
-	go func() {
-		_, err := stdcopy.StdCopy(logw, logw, hij.Reader)
-		copied <- err
-	}()
+	go func() { copied <- engine.Demux(logw, out) }()
 	// Start is not cancelled with ctx: a cancel that lands while the
 	// container is starting (its output may already flow) must stop it and
 	// report how it ended, which await does.
-	if err := c.api.ContainerStart(context.WithoutCancel(ctx), id, container.StartOptions{}); err != nil {
+	if err := c.api.ContainerStart(context.WithoutCancel(ctx), id); err != nil {
 		return Exit{Code: -1}, startError(opts.Name, err)
 	}
 	code, err := c.await(ctx, id, opts, waitC, waitErrC)
@@ -163,7 +158,7 @@ func (c *Client) oomKilled(ctx context.Context, id string) bool {
 }
 
 // await waits for the container's exit, stopping it if ctx ends first.
-func (c *Client) await(ctx context.Context, id string, opts RunOptions, waitC <-chan container.WaitResponse, errC <-chan error) (int, error) {
+func (c *Client) await(ctx context.Context, id string, opts RunOptions, waitC <-chan engine.WaitResponse, errC <-chan error) (int, error) {
 	select {
 	case <-ctx.Done():
 		grace := opts.StopGrace
@@ -201,7 +196,7 @@ func (c *Client) drain(copied <-chan error, name string) {
 }
 
 // exitCode reads a wait response.
-func exitCode(r container.WaitResponse, name string) (int, error) {
+func exitCode(r engine.WaitResponse, name string) (int, error) {
 	if r.Error != nil && r.Error.Message != "" {
 		return -1, fmt.Errorf("wait for container %s: %s", name, r.Error.Message)
 	}
@@ -215,8 +210,8 @@ func exitCode(r container.WaitResponse, name string) (int, error) {
 // stopped container is not an error.
 func (c *Client) Stop(ctx context.Context, name string, grace time.Duration) error {
 	secs := int(math.Ceil(grace.Seconds()))
-	err := c.api.ContainerStop(ctx, name, container.StopOptions{Signal: "SIGTERM", Timeout: &secs})
-	if err != nil && !cerrdefs.IsNotFound(err) {
+	err := c.api.ContainerStop(ctx, name, "SIGTERM", secs)
+	if err != nil && !engine.IsNotFound(err) {
 		return fmt.Errorf("stop container %s: %w", name, err)
 	}
 	return nil
@@ -226,8 +221,8 @@ func (c *Client) Stop(ctx context.Context, name string, grace time.Duration) err
 // anonymous volumes: the cleanup for a container whose Run process died. A
 // missing container is not an error.
 func (c *Client) Remove(ctx context.Context, name string) error {
-	err := c.api.ContainerRemove(ctx, name, container.RemoveOptions{Force: true, RemoveVolumes: true})
-	if err != nil && !cerrdefs.IsNotFound(err) {
+	err := c.api.ContainerRemove(ctx, name, true)
+	if err != nil && !engine.IsNotFound(err) {
 		return fmt.Errorf("remove container %s: %w", name, err)
 	}
 	return nil

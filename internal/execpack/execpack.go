@@ -1,10 +1,10 @@
 // Package execpack makes and reads the compressed copies of the executor
 // binaries that `make build` writes beside them (ferry-executor-linux-amd64.zst
 // and .gz). Installing the executor on a target sends one of them as it is,
-// so first contact neither spends CPU compressing 10 MB nor sends gzip's
-// fastest level: zstd is about 3.5 MB where the target has `zstd` (3.9 MB
+// so first contact neither spends CPU compressing 9.3 MB nor sends gzip's
+// fastest level: zstd is about 3.3 MB where the target has `zstd` (3.6 MB
 // where the build machine had no `zstd` program: see zstdProgram), gzip at
-// its best about 4.2 MB where it has only `gzip`, against 4.7 MB
+// its best about 3.9 MB where it has only `gzip`, against 4.5 MB
 // compressed on the fly.
 //
 // A copy is only ever an optimisation: ferry sends one only when it
@@ -87,8 +87,8 @@ func writeOne(bin, enc string) error {
 }
 
 // zstdProgram is the zstd program the copy is made with where the build
-// machine has it: its level 19 makes the amd64 executor 3.50 MB, against
-// 3.90 MB from klauspost/compress's best level (about 30 ms less on first
+// machine has it: its level 19 makes the amd64 executor 3.26 MB, against
+// 3.62 MB from klauspost/compress's best level (about 30 ms less on first
 // contact at 100 Mbit/s, 0.3 s at 10 Mbit/s), at 8 s of build time per
 // binary. Its window is zstdWindow's, so Decode and the target's
 // `zstd -d` take it in the same memory.

@@ -39,3 +39,26 @@ func TestLinkerDropsUnusedMethods(t *testing.T) {
 		}
 	}
 }
+
+// TestExecutorLeavesHeavyModulesOut guards the executor's size from the
+// other side: Docker's Go SDK brought OpenTelemetry and the whole Engine
+// API's types (1.1 MB, 240 kB of the zstd copy); executor/docker/engine
+// makes the few calls ferry needs.
+func TestExecutorLeavesHeavyModulesOut(t *testing.T) {
+	cmd := exec.Command("go", "list", "-deps", "-tags", testutil.ExecutorTags, "../../cmd/ferry-executor")
+	cmd.Env = append(cmd.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	if !strings.Contains(string(out), "github.com/ferry-ml/ferry/executor/docker/engine\n") {
+		t.Fatalf("go list -deps does not list executor/docker/engine: not the list this test reads")
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		for _, heavy := range []string{"github.com/docker/docker/", "go.opentelemetry.io/", "github.com/containerd/"} {
+			if strings.HasPrefix(pkg+"/", heavy) {
+				t.Errorf("the executor imports %s (%s...): keep it out, it travels on first contact", pkg, heavy)
+			}
+		}
+	}
+}
