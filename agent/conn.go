@@ -41,10 +41,13 @@ type Conn struct {
 	// emptyStore: the executor said its store held nothing when this
 	// connection started it (api.EmptyStore); the next sync skips its plan.
 	emptyStore atomic.Bool
-	ep         endpoint
-	home       string
-	opts       ConnectOptions
-	logger     hclog.Logger
+	// installRate is bytes/s of the executor's install on this connection
+	// (0: none), the link's estimate until an upload measures it.
+	installRate atomic.Int64
+	ep          endpoint
+	home        string
+	opts        ConnectOptions
+	logger      hclog.Logger
 }
 
 // ConnectOptions configure Connect.

@@ -144,6 +144,7 @@ func (c *Conn) startExecutor(ctx context.Context) (string, error) {
 	line, err := c.protocolLine(res, d.what())
 	if err == nil && d.done != nil {
 		d.done()
+		c.noteInstallRate(d.counter.n, time.Since(d.started))
 	}
 	return line, err
 }
@@ -151,10 +152,12 @@ func (c *Conn) startExecutor(ctx context.Context) (string, error) {
 // ensureDialog reads ensureScript's stdout and answers its request for the
 // binary.
 type ensureDialog struct {
-	c    *Conn
-	s    startedScript
-	sent chan error // the send's outcome; nil when nothing was asked for
-	done func()     // the install notice's end
+	c       *Conn
+	s       startedScript
+	sent    chan error // the send's outcome; nil when nothing was asked for
+	done    func()     // the install notice's end
+	counter *countingWriter
+	started time.Time // when the script asked for the binary
 }
 
 // maxEnsureOutput caps the stdout kept for the protocol line and errors
@@ -202,9 +205,10 @@ func (d *ensureDialog) answer(br *bufio.Reader) error {
 	}
 	d.c.logger.Info("installing executor", "binary", send.bin, "to", m.stateDir, "encoding", send.mode, "sent_as", send.file)
 	d.sent = make(chan error, 1)
-	counter := &countingWriter{w: d.s}
-	d.done = d.c.installNotice(send, counter)
-	go func() { d.sent <- send.to(counter, d.s, d.c.compression()) }()
+	d.counter = &countingWriter{w: d.s}
+	d.started = time.Now()
+	d.done = d.c.installNotice(send, d.counter)
+	go func() { d.sent <- send.to(d.counter, d.s, d.c.compression()) }()
 	return nil
 }
 

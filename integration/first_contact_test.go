@@ -87,6 +87,10 @@ func TestFirstContactAsksNoPlan(t *testing.T) {
 	if strings.Contains(log, planPath) || res.UploadedFiles != 3 {
 		t.Errorf("first contact asked for a plan or did not send all 3 files (%+v):\n%s", res, log)
 	}
+	// The install measured the link, for the compression of that first sync.
+	if !strings.Contains(log, `"install rate"`) {
+		t.Errorf("first contact did not take the install's rate:\n%s", log)
+	}
 	testutil.WriteTree(t, src, testutil.Tree{"b.py": "print(3)\n"})
 	if res, log = syncLogged(c); !strings.Contains(log, planPath) || res.UploadedFiles != 1 {
 		t.Errorf("second sync: want a plan and 1 file sent, got %+v:\n%s", res, log)
