@@ -44,8 +44,9 @@ type ConnectError struct {
 	Err error
 }
 
-// Error implements error.
-func (e *ConnectError) Error() string { return "connect to docker engine: " + e.Err.Error() }
+// Error implements error: the dial's own text, which names the socket or
+// address ("dial unix /var/run/docker.sock: connect: permission denied").
+func (e *ConnectError) Error() string { return e.Err.Error() }
 
 // Unwrap returns the dial's error (a permission error stays one).
 func (e *ConnectError) Unwrap() error { return e.Err }
