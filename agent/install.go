@@ -154,10 +154,10 @@ func (c *Conn) startExecutor(ctx context.Context) (string, error) {
 type ensureDialog struct {
 	c       *Conn
 	s       startedScript
-	sent    chan error // the send's outcome; nil when nothing was asked for
-	done    func()     // the install notice's end
-	counter *countingWriter
-	started time.Time // when the script asked for the binary
+	sent    chan error      // the send's outcome; nil when nothing was asked for
+	done    func()          // the install notice's end
+	counter *countingWriter // the binary's bytes sent
+	started time.Time       // when the script asked for the binary
 }
 
 // maxEnsureOutput caps the stdout kept for the protocol line and errors

@@ -28,8 +28,8 @@ const (
 	fastLink      = 50 << 20 // bytes/s from which packs go uncompressed
 	slowLink      = 20 << 20 // bytes/s below which zstd's better level is used
 	minRateSample = 4 << 20  // uploads smaller than this measure latency, not rate
-	// minInstallSample: an executor install smaller than this (none is)
-	// says nothing of the link.
+	// minInstallSample: an install that sent less than this says nothing
+	// of the link (every executor ferry ships sends more).
 	minInstallSample = 1 << 20
 )
 

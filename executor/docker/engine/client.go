@@ -177,7 +177,7 @@ type request struct {
 // returned as an *Error, its body read and closed; otherwise the caller
 // closes the body.
 func (c *Client) do(ctx context.Context, r request) (*http.Response, error) {
-	v, err := c.apiVersion(ctx)
+	v, err := c.APIVersion(ctx)
 	if err != nil {
 		return nil, err
 	}

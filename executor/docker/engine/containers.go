@@ -81,7 +81,7 @@ func (c *Client) ContainerWait(ctx context.Context, id string) (<-chan WaitRespo
 // seconds. Stopping a stopped container is not an error.
 func (c *Client) ContainerStop(ctx context.Context, id, signal string, timeout int) error {
 	q := url.Values{"t": {strconv.Itoa(timeout)}}
-	v, err := c.apiVersion(ctx)
+	v, err := c.APIVersion(ctx)
 	if err != nil {
 		return err
 	}

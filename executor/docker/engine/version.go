@@ -18,15 +18,10 @@ const MaxAPIVersion = "1.51"
 const oldestAPIVersion = "1.24"
 
 // APIVersion is the version the calls use: the pinned one, or the one
-// negotiated with the engine on the first call.
+// negotiated with the engine on the first call (the API-Version header of
+// /_ping, capped at MaxAPIVersion). A failed ping is returned and retried
+// on the next call.
 func (c *Client) APIVersion(ctx context.Context) (string, error) {
-	return c.apiVersion(ctx)
-}
-
-// apiVersion negotiates once: the engine's API-Version header of /_ping,
-// capped at MaxAPIVersion. A failed ping is returned and retried on the
-// next call.
-func (c *Client) apiVersion(ctx context.Context) (string, error) {
 	if c.pinned != "" {
 		return c.pinned, nil
 	}
