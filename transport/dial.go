@@ -146,7 +146,7 @@ func handshake(ctx context.Context, conn net.Conn, addr string, cc *ssh.ClientCo
 		conn.Close()
 		return nil, err
 	}
-	return ssh.NewClient(sc, chans, reqs), nil
+	return ssh.NewClient(sc, chans, ackRequests(sc, reqs)), nil
 }
 
 // classifyHandshake turns a handshake error into the error callers branch
