@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -38,6 +39,8 @@ type Client struct {
 	sftpSess *ssh.Session // the session under sftp when it is on a spare
 
 	spare spares // connections for sessions this one refuses (spare.go)
+
+	hadSession atomic.Bool // a session ran a command (nodelay.go)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -81,6 +84,7 @@ func (c *Client) HostKeyFingerprint() string { return ssh.FingerprintSHA256(c.ke
 func (c *Client) DialUnix(ctx context.Context, path string) (net.Conn, error) {
 	conn, err := c.ssh.DialContext(ctx, "unix", path)
 	if err == nil {
+		c.noDelay()
 		return conn, nil
 	}
 	var openErr *ssh.OpenChannelError

@@ -66,6 +66,7 @@ func (c *Client) newSession(ctx context.Context) (*ssh.Session, error) {
 		s   *ssh.Session
 		err error
 	}
+	c.sessionStarted() // its caller starts a command on it
 	opened := make(chan result, 1)
 	go func() {
 		s, err := c.ssh.NewSession()
