@@ -1,16 +1,8 @@
 package transport
 
 import (
-	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/hashicorp/go-hclog"
-	"golang.org/x/crypto/ssh"
-
-	"github.com/ferry-ml/ferry/internal/testutil"
 )
 
 // TestFirstSessionNotHeldByDelayedAck: on a fresh connection to a real
@@ -18,15 +10,7 @@ import (
 // about two round trips. Without the answer to sshd's hostkeys request it
 // waits for the client's delayed ACK (40 ms and more; logged below).
 func TestFirstSessionNotHeldByDelayedAck(t *testing.T) {
-	s := testutil.StartSSHD(t, testutil.SSHDOptions{HostKeyTypes: []string{"ed25519"}})
-	proxy := testutil.StartProxy(t, s.Addr, testutil.ProxyOptions{Delay: 2 * time.Millisecond})
-	kh := filepath.Join(t.TempDir(), "known_hosts")
-	line := fmt.Sprintf("[127.0.0.1]:%d %s", proxy.Port(), ssh.MarshalAuthorizedKey(s.HostKeys["ed25519"]))
-	if err := os.WriteFile(kh, []byte(line), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg := Config{Host: s.Host, Port: proxy.Port(), User: s.User, KeyFile: s.KeyFile,
-		KnownHostsFiles: []string{kh}, SSHConfigFile: "none", Logger: hclog.NewNullLogger()}
+	cfg := configThroughProxy(t, 2*time.Millisecond)
 	// The fastest of five connections: a loaded machine slows some.
 	firstOpen := func() time.Duration {
 		best := time.Hour

@@ -3,31 +3,18 @@ package transport
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/pkg/sftp"
-	"golang.org/x/crypto/ssh"
-
-	"github.com/ferry-ml/ferry/internal/testutil"
 )
 
 // BenchmarkSFTPUpload measures one 32 MiB upload at 10 ms RTT for the SFTP
 // tuning knobs (requests in flight per file, packet size).
 func BenchmarkSFTPUpload(b *testing.B) {
-	s := testutil.StartSSHD(b, testutil.SSHDOptions{HostKeyTypes: []string{"ed25519"}})
 	// 10 ms round trip, where requests in flight matter.
-	proxy := testutil.StartProxy(b, s.Addr, testutil.ProxyOptions{Delay: 5 * time.Millisecond})
-	kh := filepath.Join(b.TempDir(), "known_hosts")
-	line := fmt.Sprintf("[127.0.0.1]:%d %s", proxy.Port(), ssh.MarshalAuthorizedKey(s.HostKeys["ed25519"]))
-	if err := os.WriteFile(kh, []byte(line), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	c, err := Dial(b.Context(), Config{Host: s.Host, Port: proxy.Port(), User: s.User, KeyFile: s.KeyFile,
-		KnownHostsFiles: []string{kh}, SSHConfigFile: "none", Logger: hclog.NewNullLogger()})
+	c, err := Dial(b.Context(), configThroughProxy(b, 5*time.Millisecond))
 	if err != nil {
 		b.Fatal(err)
 	}
