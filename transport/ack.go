@@ -8,7 +8,7 @@ import (
 
 // Right after authentication OpenSSH's sshd sends a global request that
 // wants no reply (hostkeys-00@openssh.com, the server's host keys). sshd
-// does not set TCP_NODELAY on a connection without a terminal, so its
+// sets TCP_NODELAY only once a session runs a command (nodelay.go), so its
 // answer to the client's first channel open (a small segment sent while
 // that request is still unacknowledged) waits, by Nagle's algorithm, for
 // the client's ACK; and the client's kernel, having nothing to send, delays
